@@ -1,0 +1,241 @@
+//! Runtime configuration, parsed once per isolate from `wrangler.toml` `[vars]` and secrets.
+//!
+//! Pure: the worker adapter hands in a lookup function, so every rule here is tested natively.
+
+use std::fmt;
+
+/// Minimum HS256 key length; simplejwt/PyJWT warn below the hash size, we refuse.
+pub const MIN_SIGNING_KEY_BYTES: usize = 32;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Access token lifetime in seconds (also the `expires_in` of token responses).
+    pub access_ttl_secs: i64,
+    /// Refresh token lifetime in seconds.
+    pub refresh_ttl_secs: i64,
+    /// PBKDF2-SHA256 iterations for new hashes (Django 5.2 default: 1,000,000).
+    pub pbkdf2_iterations: u32,
+    /// Exact origins allowed by CORS (scheme://host[:port]); never a wildcard.
+    pub allowed_origins: Vec<String>,
+    /// Path prefixes the endpoints are served under, each starting and ending with `/`.
+    pub prefixes: Vec<String>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            access_ttl_secs: 30 * 60,
+            refresh_ttl_secs: 7 * 24 * 60 * 60,
+            pbkdf2_iterations: 1_000_000,
+            allowed_origins: Vec::new(),
+            prefixes: vec!["/api/v1/drf/auth/".into(), "/api/v1/auth/".into()],
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Why the worker refuses to serve. Logged (never the secret itself); clients see a bare 503.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    SigningKeyMissing,
+    SigningKeyTooShort { len: usize },
+    BadVar { name: &'static str, reason: &'static str },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::SigningKeyMissing => {
+                write!(f, "secret JWT_SIGNING_KEY is not set")
+            }
+            ConfigError::SigningKeyTooShort { len } => {
+                write!(f, "secret JWT_SIGNING_KEY is {len} bytes; at least {MIN_SIGNING_KEY_BYTES} are required")
+            }
+            ConfigError::BadVar { name, reason } => write!(f, "var {name}: {reason}"),
+        }
+    }
+}
+
+impl Config {
+    /// Reads every var through `get`; an absent or empty var keeps its default.
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let defaults = Config::default();
+        let var = |name: &str| get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let access_ttl_secs = positive(var("ACCESS_TOKEN_LIFETIME_SECS"), "ACCESS_TOKEN_LIFETIME_SECS")?
+            .unwrap_or(defaults.access_ttl_secs);
+        let refresh_ttl_secs = positive(var("REFRESH_TOKEN_LIFETIME_SECS"), "REFRESH_TOKEN_LIFETIME_SECS")?
+            .unwrap_or(defaults.refresh_ttl_secs);
+        let pbkdf2_iterations = match positive(var("PBKDF2_ITERATIONS"), "PBKDF2_ITERATIONS")? {
+            None => defaults.pbkdf2_iterations,
+            Some(n) => u32::try_from(n)
+                .map_err(|_| ConfigError::BadVar { name: "PBKDF2_ITERATIONS", reason: "must fit in 32 bits" })?,
+        };
+        let max_body_bytes = match positive(var("MAX_BODY_BYTES"), "MAX_BODY_BYTES")? {
+            None => defaults.max_body_bytes,
+            Some(n) => {
+                usize::try_from(n).map_err(|_| ConfigError::BadVar { name: "MAX_BODY_BYTES", reason: "too large" })?
+            }
+        };
+        let allowed_origins = match var("ALLOWED_ORIGINS") {
+            None => defaults.allowed_origins,
+            Some(list) => list_of(&list)
+                .map(|origin| {
+                    if origin == "*" || !(origin.starts_with("https://") || origin.starts_with("http://")) {
+                        Err(ConfigError::BadVar {
+                            name: "ALLOWED_ORIGINS",
+                            reason: "each origin must be an exact http(s)://host[:port]; no wildcard",
+                        })
+                    } else {
+                        Ok(origin.trim_end_matches('/').to_owned())
+                    }
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let prefixes = match var("API_PREFIXES") {
+            None => defaults.prefixes,
+            Some(list) => {
+                let prefixes: Vec<String> = list_of(&list).map(normalize_prefix).collect();
+                if prefixes.is_empty() {
+                    return Err(ConfigError::BadVar { name: "API_PREFIXES", reason: "no prefix given" });
+                }
+                prefixes
+            }
+        };
+        Ok(Config { access_ttl_secs, refresh_ttl_secs, pbkdf2_iterations, allowed_origins, prefixes, max_body_bytes })
+    }
+
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|allowed| allowed == origin)
+    }
+}
+
+/// The HS256 secret, checked for length. Its bytes never reach `Debug`, logs or responses.
+#[derive(Clone)]
+pub struct SigningKey(Vec<u8>);
+
+impl SigningKey {
+    pub fn from_secret(secret: Option<String>) -> Result<SigningKey, ConfigError> {
+        let secret = secret.filter(|s| !s.is_empty()).ok_or(ConfigError::SigningKeyMissing)?;
+        if secret.len() < MIN_SIGNING_KEY_BYTES {
+            return Err(ConfigError::SigningKeyTooShort { len: secret.len() });
+        }
+        Ok(SigningKey(secret.into_bytes()))
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKey(<redacted>)")
+    }
+}
+
+fn positive(value: Option<String>, name: &'static str) -> Result<Option<i64>, ConfigError> {
+    value
+        .map(|v| match v.parse::<i64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(ConfigError::BadVar { name, reason: "must be a positive integer" }),
+        })
+        .transpose()
+}
+
+fn list_of(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn normalize_prefix(prefix: &str) -> String {
+    let inner = prefix.trim_matches('/');
+    if inner.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/{inner}/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_vars(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn no_vars_gives_the_drf_defaults() {
+        let config = from(&[]).unwrap();
+        assert_eq!(config.access_ttl_secs, 1800);
+        assert_eq!(config.refresh_ttl_secs, 604_800);
+        assert_eq!(config.pbkdf2_iterations, 1_000_000);
+        assert_eq!(config.prefixes, ["/api/v1/drf/auth/", "/api/v1/auth/"]);
+        assert_eq!(config.max_body_bytes, 65_536);
+        assert!(config.allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn vars_override_lifetimes_work_factor_and_limits() {
+        let config = from(&[
+            ("ACCESS_TOKEN_LIFETIME_SECS", "60"),
+            ("REFRESH_TOKEN_LIFETIME_SECS", " 120 "),
+            ("PBKDF2_ITERATIONS", "1000"),
+            ("MAX_BODY_BYTES", "1024"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (config.access_ttl_secs, config.refresh_ttl_secs, config.pbkdf2_iterations, config.max_body_bytes),
+            (60, 120, 1000, 1024)
+        );
+    }
+
+    #[test]
+    fn non_numeric_or_non_positive_numbers_are_refused() {
+        for bad in ["abc", "0", "-5", "1.5"] {
+            assert!(
+                matches!(
+                    from(&[("PBKDF2_ITERATIONS", bad)]),
+                    Err(ConfigError::BadVar { name: "PBKDF2_ITERATIONS", .. })
+                ),
+                "{bad}"
+            );
+        }
+        assert!(from(&[("PBKDF2_ITERATIONS", "5000000000")]).is_err());
+    }
+
+    #[test]
+    fn prefixes_are_normalized_to_leading_and_trailing_slashes() {
+        let config = from(&[("API_PREFIXES", "api/v2/auth, /auth/ ,")]).unwrap();
+        assert_eq!(config.prefixes, ["/api/v2/auth/", "/auth/"]);
+        assert!(from(&[("API_PREFIXES", " , ")]).is_err());
+    }
+
+    #[test]
+    fn origins_must_be_exact_and_never_a_wildcard() {
+        let config = from(&[("ALLOWED_ORIGINS", "https://app.example.com/, http://localhost:3000")]).unwrap();
+        assert!(config.origin_allowed("https://app.example.com"));
+        assert!(config.origin_allowed("http://localhost:3000"));
+        assert!(!config.origin_allowed("https://evil.example.com"));
+        assert!(!config.origin_allowed("https://app.example.com.evil.com"));
+        assert!(from(&[("ALLOWED_ORIGINS", "*")]).is_err());
+        assert!(from(&[("ALLOWED_ORIGINS", "app.example.com")]).is_err());
+    }
+
+    #[test]
+    fn a_missing_or_short_signing_key_is_refused_without_echoing_it() {
+        assert_eq!(SigningKey::from_secret(None).unwrap_err(), ConfigError::SigningKeyMissing);
+        assert_eq!(SigningKey::from_secret(Some(String::new())).unwrap_err(), ConfigError::SigningKeyMissing);
+        let short = "s3cr3t-but-short".to_owned();
+        let err = SigningKey::from_secret(Some(short.clone())).unwrap_err();
+        assert_eq!(err, ConfigError::SigningKeyTooShort { len: 16 });
+        assert!(!err.to_string().contains(&short));
+        let key = SigningKey::from_secret(Some("k".repeat(32))).unwrap();
+        assert_eq!(key.as_bytes().len(), 32);
+        assert!(!format!("{key:?}").contains("kkkk"));
+    }
+}

@@ -1,0 +1,6 @@
+pub mod body;
+pub mod fields;
+pub mod password;
+pub mod password_rules;
+pub mod tokens;
+pub mod user;

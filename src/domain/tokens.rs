@@ -1,0 +1,334 @@
+//! simplejwt-compatible HS256 tokens: mint and verify, with the clock and randomness injected.
+//!
+//! Claims exactly as djangorestframework-simplejwt 5.5 writes them: `token_type`, `exp`, `iat`
+//! (integer seconds), `jti` (32 lowercase hex), `user_id` (the id as a string). Verification runs
+//! simplejwt's checks in simplejwt's order, so the failure messages match: signature and algorithm
+//! ("Token is invalid"), expiry ("Token is expired"), `jti` ("Token has no id"), type
+//! ("Token has no type" / "Token has wrong type").
+
+use chrono::{TimeZone, Utc};
+use jwt_compact::{alg::Hs256, alg::Hs256Key, AlgorithmExt, Claims, Header, UntrustedToken};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::SigningKey;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenType {
+    Access,
+    Refresh,
+}
+
+impl TokenType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Access => "access",
+            TokenType::Refresh => "refresh",
+        }
+    }
+}
+
+/// Why a token was refused, worded as simplejwt words it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenError {
+    Invalid,
+    Expired,
+    WrongType,
+    Blacklisted,
+    NoId,
+    NoType,
+    NoExp,
+}
+
+impl TokenError {
+    pub fn message(self) -> &'static str {
+        match self {
+            TokenError::Invalid => "Token is invalid",
+            TokenError::Expired => "Token is expired",
+            TokenError::WrongType => "Token has wrong type",
+            TokenError::Blacklisted => "Token is blacklisted",
+            TokenError::NoId => "Token has no id",
+            TokenError::NoType => "Token has no type",
+            TokenError::NoExp => "Token has no 'exp' claim",
+        }
+    }
+}
+
+/// The claims of a verified token, or of one just minted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenClaims {
+    pub token_type: TokenType,
+    pub jti: String,
+    /// `None` when the claim is missing or not an id (simplejwt then answers "no recognizable
+    /// user identification"); the caller decides.
+    pub user_id: Option<i64>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+/// A freshly minted token and what it says.
+#[derive(Clone, Debug)]
+pub struct Minted {
+    pub token: String,
+    pub claims: TokenClaims,
+}
+
+/// What we write into a token (beside `exp`/`iat`, which `jwt_compact::Claims` carries).
+#[derive(Serialize)]
+struct OutClaims<'a> {
+    token_type: &'a str,
+    jti: &'a str,
+    user_id: String,
+}
+
+/// What we read from a token: every claim optional and loosely typed, so that a token minted
+/// elsewhere fails with simplejwt's message rather than a parse error.
+#[derive(Deserialize)]
+struct InClaims {
+    token_type: Option<Value>,
+    jti: Option<Value>,
+    user_id: Option<Value>,
+}
+
+/// Mints and verifies tokens with one HS256 key and the configured lifetimes.
+pub struct Tokens {
+    key: Hs256Key,
+    access_ttl_secs: i64,
+    refresh_ttl_secs: i64,
+}
+
+impl Tokens {
+    pub fn new(key: &SigningKey, access_ttl_secs: i64, refresh_ttl_secs: i64) -> Tokens {
+        Tokens { key: Hs256Key::new(key.as_bytes()), access_ttl_secs, refresh_ttl_secs }
+    }
+
+    pub fn ttl(&self, token_type: TokenType) -> i64 {
+        match token_type {
+            TokenType::Access => self.access_ttl_secs,
+            TokenType::Refresh => self.refresh_ttl_secs,
+        }
+    }
+
+    /// Mints a token for `user_id` at `now` (Unix seconds); `jti_bytes` must come from a CSPRNG.
+    pub fn mint(&self, token_type: TokenType, user_id: i64, jti_bytes: [u8; 16], now: i64) -> Minted {
+        let jti = hex(&jti_bytes);
+        let expires_at = now + self.ttl(token_type);
+        let mut claims =
+            Claims::new(OutClaims { token_type: token_type.as_str(), jti: &jti, user_id: user_id.to_string() });
+        claims.issued_at = Utc.timestamp_opt(now, 0).single();
+        claims.expiration = Utc.timestamp_opt(expires_at, 0).single();
+        let header = Header::empty().with_token_type("JWT");
+        // Serializing a struct of strings and integers cannot fail.
+        let token = Hs256.token(&header, &claims, &self.key).unwrap_or_default();
+        Minted { token, claims: TokenClaims { token_type, jti, user_id: Some(user_id), issued_at: now, expires_at } }
+    }
+
+    /// Verifies `token` as a token of type `expected` at `now` (Unix seconds).
+    pub fn verify(&self, token: &str, expected: TokenType, now: i64) -> Result<TokenClaims, TokenError> {
+        let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Invalid)?;
+        let verified = Hs256.validator::<InClaims>(&self.key).validate(&untrusted).map_err(|_| TokenError::Invalid)?;
+        let claims = verified.claims();
+
+        let expires_at = claims.expiration.ok_or(TokenError::NoExp)?.timestamp();
+        if expires_at <= now {
+            return Err(TokenError::Expired);
+        }
+        // PyJWT refuses a token whose `nbf` is still in the future.
+        if claims.not_before.is_some_and(|nbf| nbf.timestamp() > now) {
+            return Err(TokenError::Invalid);
+        }
+        let jti = match &claims.custom.jti {
+            None => return Err(TokenError::NoId),
+            Some(Value::String(jti)) => jti.clone(),
+            Some(other) => other.to_string(),
+        };
+        let token_type = match &claims.custom.token_type {
+            None => return Err(TokenError::NoType),
+            Some(Value::String(t)) if t == expected.as_str() => expected,
+            Some(_) => return Err(TokenError::WrongType),
+        };
+        let user_id = match &claims.custom.user_id {
+            Some(Value::String(id)) => id.parse::<i64>().ok(),
+            Some(Value::Number(id)) => id.as_i64(),
+            _ => None,
+        };
+        let issued_at = claims.issued_at.map_or(0, |iat| iat.timestamp());
+        Ok(TokenClaims { token_type, jti, user_id, issued_at, expires_at })
+    }
+}
+
+/// KV refuses expirations closer than 60 seconds.
+pub const KV_MIN_TTL_SECS: i64 = 60;
+
+/// How long a dead token's blacklist entry must live: until the token would have expired
+/// anyway, but never less than KV accepts.
+pub fn blacklist_ttl_secs(expires_at: i64, now: i64) -> u64 {
+    expires_at.saturating_sub(now).max(KV_MIN_TTL_SECS).unsigned_abs()
+}
+
+/// Lowercase hex, as Python's `uuid4().hex` writes a `jti`.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(DIGITS[usize::from(byte >> 4)] as char);
+        out.push(DIGITS[usize::from(byte & 0x0f)] as char);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    use serde_json::json;
+
+    const NOW: i64 = 1_750_000_000;
+    const JTI: [u8; 16] = [0xab; 16];
+
+    fn key(secret: &str) -> SigningKey {
+        SigningKey::from_secret(Some(secret.to_owned())).unwrap()
+    }
+
+    fn tokens() -> Tokens {
+        Tokens::new(&key("test-signing-key-0123456789abcdef"), 1800, 604_800)
+    }
+
+    fn part(token: &str, index: usize) -> Value {
+        let segment = token.split('.').nth(index).unwrap();
+        serde_json::from_slice(&Base64UrlUnpadded::decode_vec(segment).unwrap()).unwrap()
+    }
+
+    /// Signs an arbitrary header and payload with `secret`, as a forger with the key could.
+    fn forge(header: Value, payload: Value, secret: &[u8]) -> String {
+        use hmac::{Hmac, Mac};
+        let signing_input = format!(
+            "{}.{}",
+            Base64UrlUnpadded::encode_string(header.to_string().as_bytes()),
+            Base64UrlUnpadded::encode_string(payload.to_string().as_bytes())
+        );
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+        mac.update(signing_input.as_bytes());
+        let signature = Base64UrlUnpadded::encode_string(&mac.finalize().into_bytes());
+        format!("{signing_input}.{signature}")
+    }
+
+    #[test]
+    fn minted_tokens_carry_simplejwt_s_header_and_claims() {
+        let minted = tokens().mint(TokenType::Access, 42, JTI, NOW);
+        assert_eq!(part(&minted.token, 0), json!({"alg": "HS256", "typ": "JWT"}));
+        assert_eq!(
+            part(&minted.token, 1),
+            json!({
+                "token_type": "access",
+                "exp": NOW + 1800,
+                "iat": NOW,
+                "jti": "abababababababababababababababab",
+                "user_id": "42"
+            })
+        );
+    }
+
+    #[test]
+    fn a_minted_token_verifies_as_its_own_type_until_it_expires() {
+        let t = tokens();
+        let refresh = t.mint(TokenType::Refresh, 7, JTI, NOW);
+        let claims = t.verify(&refresh.token, TokenType::Refresh, NOW + 604_799).unwrap();
+        assert_eq!(claims, refresh.claims);
+        assert_eq!(t.verify(&refresh.token, TokenType::Refresh, NOW + 604_800), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn a_token_of_the_other_type_is_refused() {
+        let t = tokens();
+        let access = t.mint(TokenType::Access, 7, JTI, NOW);
+        assert_eq!(t.verify(&access.token, TokenType::Refresh, NOW), Err(TokenError::WrongType));
+        let refresh = t.mint(TokenType::Refresh, 7, JTI, NOW);
+        assert_eq!(t.verify(&refresh.token, TokenType::Access, NOW), Err(TokenError::WrongType));
+    }
+
+    #[test]
+    fn a_token_signed_with_another_key_is_invalid() {
+        let theirs = Tokens::new(&key("another-signing-key-0123456789abcdef"), 1800, 604_800);
+        let token = theirs.mint(TokenType::Access, 1, JTI, NOW).token;
+        assert_eq!(tokens().verify(&token, TokenType::Access, NOW), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn a_tampered_payload_is_invalid() {
+        let token = tokens().mint(TokenType::Access, 1, JTI, NOW).token;
+        let mut segments: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let mut payload = part(&token, 1);
+        payload["user_id"] = json!("2");
+        segments[1] = Base64UrlUnpadded::encode_string(payload.to_string().as_bytes());
+        assert_eq!(tokens().verify(&segments.join("."), TokenType::Access, NOW), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn unsigned_and_other_algorithm_tokens_are_invalid() {
+        let payload = json!({"token_type": "access", "exp": NOW + 60, "jti": "x", "user_id": "1"});
+        let body = Base64UrlUnpadded::encode_string(payload.to_string().as_bytes());
+        for alg in ["none", "HS512", "RS256", "hs256"] {
+            let header = Base64UrlUnpadded::encode_string(json!({"alg": alg, "typ": "JWT"}).to_string().as_bytes());
+            for signature in ["", "AAAA"] {
+                let token = format!("{header}.{body}.{signature}");
+                assert_eq!(tokens().verify(&token, TokenType::Access, NOW), Err(TokenError::Invalid), "{alg}");
+            }
+        }
+    }
+
+    #[test]
+    fn garbage_is_invalid_and_never_panics() {
+        for garbage in ["", ".", "..", "a.b.c", "Bearer x", "eyJhbGciOiJIUzI1NiJ9..", "😀.😀.😀"] {
+            assert_eq!(tokens().verify(garbage, TokenType::Access, NOW), Err(TokenError::Invalid));
+        }
+    }
+
+    #[test]
+    fn missing_claims_fail_in_simplejwt_s_order_with_its_messages() {
+        let secret = b"test-signing-key-0123456789abcdef";
+        let header = json!({"alg": "HS256", "typ": "JWT"});
+        let cases = [
+            (json!({"token_type": "access", "jti": "a", "user_id": "1"}), TokenError::NoExp),
+            (json!({"token_type": "access", "exp": NOW - 1, "user_id": "1"}), TokenError::Expired),
+            (json!({"token_type": "access", "exp": NOW + 60, "user_id": "1"}), TokenError::NoId),
+            (json!({"exp": NOW + 60, "jti": "a", "user_id": "1"}), TokenError::NoType),
+            (json!({"token_type": "refresh", "exp": NOW + 60, "jti": "a"}), TokenError::WrongType),
+            (json!({"token_type": "access", "exp": "soon", "jti": "a"}), TokenError::Invalid),
+            (json!({"token_type": "access", "exp": NOW + 60, "nbf": NOW + 30, "jti": "a"}), TokenError::Invalid),
+        ];
+        for (payload, expected) in cases {
+            let token = forge(header.clone(), payload.clone(), secret);
+            assert_eq!(tokens().verify(&token, TokenType::Access, NOW), Err(expected), "{payload}");
+        }
+    }
+
+    #[test]
+    fn a_simplejwt_token_with_an_integer_user_id_is_understood() {
+        let payload = json!({"token_type": "access", "exp": NOW + 60, "iat": NOW, "jti": "f".repeat(32), "user_id": 9});
+        let token = forge(json!({"alg": "HS256", "typ": "JWT"}), payload, b"test-signing-key-0123456789abcdef");
+        assert_eq!(tokens().verify(&token, TokenType::Access, NOW).unwrap().user_id, Some(9));
+    }
+
+    #[test]
+    fn a_user_id_that_is_not_an_id_is_reported_as_missing() {
+        for user_id in [json!("abc"), json!(null), json!([1])] {
+            let payload = json!({"token_type": "access", "exp": NOW + 60, "jti": "a", "user_id": user_id});
+            let token = forge(json!({"alg": "HS256"}), payload, b"test-signing-key-0123456789abcdef");
+            assert_eq!(tokens().verify(&token, TokenType::Access, NOW).unwrap().user_id, None);
+        }
+    }
+
+    #[test]
+    fn blacklist_entries_live_until_the_token_expires_but_at_least_a_minute() {
+        assert_eq!(blacklist_ttl_secs(NOW + 604_800, NOW), 604_800);
+        assert_eq!(blacklist_ttl_secs(NOW + 61, NOW), 61);
+        assert_eq!(blacklist_ttl_secs(NOW + 5, NOW), 60);
+        assert_eq!(blacklist_ttl_secs(NOW - 500, NOW), 60);
+    }
+
+    #[test]
+    fn jti_is_lowercase_hex() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+    }
+}

@@ -1,0 +1,321 @@
+//! The one place where failures become the contract's JSON (`CONTRACT.md`).
+//!
+//! Handlers return `Result<Reply, ApiError>`; each variant documents its status. Internal causes
+//! are logged by the adapter that met them and never reach a response.
+
+use serde_json::{json, Map, Value};
+
+use crate::domain::tokens::TokenError;
+
+/// A response before it meets the platform: status, JSON body and extra headers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    pub fn new(status: u16, body: Value) -> Reply {
+        Reply { status, body, headers: Vec::new() }
+    }
+
+    pub fn ok(body: Value) -> Reply {
+        Reply::new(200, body)
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Token-bearing responses must not be stored by browsers or proxies.
+    pub fn no_store(self) -> Reply {
+        self.with_header("Cache-Control", "no-store").with_header("Pragma", "no-cache")
+    }
+}
+
+/// DRF's field-error shape: field name → messages, every failing field at once.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FieldErrors(Map<String, Value>);
+
+impl FieldErrors {
+    pub fn new() -> FieldErrors {
+        FieldErrors::default()
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        let entry = self.0.entry(field.to_owned()).or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(messages) = entry {
+            messages.push(Value::String(message.into()));
+        }
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.0.contains_key(field)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(())` when nothing failed, else the whole set as one 400.
+    pub fn into_result(self) -> Result<(), ApiError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Fields(self))
+        }
+    }
+
+    pub fn single(field: &str, message: impl Into<String>) -> ApiError {
+        let mut errors = FieldErrors::new();
+        errors.add(field, message);
+        ApiError::Fields(errors)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApiError {
+    /// 400: field validation failed (DRF serializer errors).
+    Fields(FieldErrors),
+    /// 400: the body is JSON but not an object; carries Python's type name (`list`, `str`, `int`…).
+    NotAnObject(&'static str),
+    /// 400: the body is not JSON; carries the parser's reason (no input echoed).
+    MalformedJson(String),
+    /// 401: no `Authorization: Bearer …` header.
+    NotAuthenticated,
+    /// 401: `Authorization: Bearer` with no token or more than one.
+    BadAuthorizationHeader,
+    /// 401: a valid access token without a usable `user_id` claim.
+    NoUserIdentification,
+    /// 401: `token/refresh/` for a user who is gone or inactive (simplejwt's `no_active_account`).
+    NoActiveAccount,
+    /// 401: the Bearer access token failed a check.
+    BadAccessToken(TokenError),
+    /// 401: the access token names a user that no longer exists.
+    UserNotFound,
+    /// 401: the access token's user is inactive.
+    UserInactive,
+    /// 401: login failed, whatever the cause.
+    LoginFailed,
+    /// 401: `token/refresh/` with a bad refresh token.
+    BadRefreshToken(TokenError),
+    /// 400: `logout/` with a bad refresh token in the body.
+    BadLogoutToken(TokenError),
+    /// 400: `logout/` with another user's refresh token.
+    TokenNotOwned,
+    /// 404: no such path.
+    NotFound,
+    /// 405: the path exists, the method does not; carries the method and the `Allow` list.
+    MethodNotAllowed { method: String, allow: &'static str },
+    /// 413: body over the configured limit.
+    PayloadTooLarge,
+    /// 415: a body that is not `application/json`; carries the type as sent.
+    UnsupportedMediaType(String),
+    /// 429: throttled; carries seconds until the next attempt may succeed.
+    Throttled(u64),
+    /// 500: storage or platform failure (cause logged where it happened).
+    Internal,
+    /// 503: configuration unusable (cause logged at load).
+    Misconfigured,
+}
+
+const BEARER_CHALLENGE: &str = "Bearer realm=\"api\"";
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Fields(_)
+            | ApiError::NotAnObject(_)
+            | ApiError::MalformedJson(_)
+            | ApiError::BadLogoutToken(_)
+            | ApiError::TokenNotOwned => 400,
+            ApiError::NotAuthenticated
+            | ApiError::BadAuthorizationHeader
+            | ApiError::NoUserIdentification
+            | ApiError::NoActiveAccount
+            | ApiError::BadAccessToken(_)
+            | ApiError::UserNotFound
+            | ApiError::UserInactive
+            | ApiError::LoginFailed
+            | ApiError::BadRefreshToken(_) => 401,
+            ApiError::NotFound => 404,
+            ApiError::MethodNotAllowed { .. } => 405,
+            ApiError::PayloadTooLarge => 413,
+            ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::Throttled(_) => 429,
+            ApiError::Internal => 500,
+            ApiError::Misconfigured => 503,
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        match self {
+            ApiError::Fields(errors) => Value::Object(errors.0.clone()),
+            ApiError::NotAnObject(kind) => json!({
+                "non_field_errors": [format!("Invalid data. Expected a dictionary, but got {kind}.")]
+            }),
+            ApiError::MalformedJson(reason) => json!({ "detail": format!("JSON parse error - {reason}") }),
+            ApiError::NotAuthenticated => json!({ "detail": "Authentication credentials were not provided." }),
+            ApiError::BadAccessToken(why) => json!({
+                "detail": "Given token not valid for any token type",
+                "code": "token_not_valid",
+                "messages": [{
+                    "token_class": "AccessToken",
+                    "token_type": "access",
+                    "message": why.message(),
+                }],
+            }),
+            ApiError::BadAuthorizationHeader => json!({
+                "detail": "Authorization header must contain two space-delimited values",
+                "code": "bad_authorization_header",
+            }),
+            ApiError::NoUserIdentification => json!({
+                "detail": "Token contained no recognizable user identification",
+                "code": "token_not_valid",
+            }),
+            ApiError::NoActiveAccount => json!({
+                "detail": "No active account found with the given credentials",
+                "code": "no_active_account",
+            }),
+            ApiError::UserNotFound => json!({ "detail": "User not found", "code": "user_not_found" }),
+            ApiError::UserInactive => json!({ "detail": "User is inactive", "code": "user_inactive" }),
+            ApiError::LoginFailed => json!({ "detail": "Invalid email or password." }),
+            ApiError::BadRefreshToken(why) | ApiError::BadLogoutToken(why) => {
+                json!({ "detail": why.message(), "code": "token_not_valid" })
+            }
+            ApiError::TokenNotOwned => json!({
+                "detail": "Token does not belong to the authenticated user.",
+                "code": "token_not_valid",
+            }),
+            ApiError::NotFound => json!({ "detail": "Not found." }),
+            ApiError::MethodNotAllowed { method, .. } => {
+                json!({ "detail": format!("Method \"{method}\" not allowed.") })
+            }
+            ApiError::PayloadTooLarge => json!({ "detail": "Request body too large." }),
+            ApiError::UnsupportedMediaType(kind) => {
+                json!({ "detail": format!("Unsupported media type \"{kind}\" in request.") })
+            }
+            ApiError::Throttled(secs) => json!({
+                "detail": format!("Request was throttled. Expected available in {secs} seconds.")
+            }),
+            ApiError::Internal => json!({ "detail": "A server error occurred." }),
+            ApiError::Misconfigured => json!({ "detail": "Server misconfigured." }),
+        }
+    }
+
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            ApiError::NotAuthenticated
+            | ApiError::BadAuthorizationHeader
+            | ApiError::NoUserIdentification
+            | ApiError::NoActiveAccount
+            | ApiError::BadAccessToken(_)
+            | ApiError::UserNotFound
+            | ApiError::UserInactive
+            | ApiError::LoginFailed
+            | ApiError::BadRefreshToken(_) => vec![("WWW-Authenticate", BEARER_CHALLENGE.to_owned())],
+            ApiError::MethodNotAllowed { allow, .. } => vec![("Allow", (*allow).to_owned())],
+            ApiError::Throttled(secs) => vec![("Retry-After", secs.to_string())],
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn into_reply(self) -> Reply {
+        Reply { status: self.status(), body: self.body(), headers: self.headers() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_errors_collect_every_message_per_field() {
+        let mut errors = FieldErrors::new();
+        errors.add("password", "This password is too short. It must contain at least 8 characters.");
+        errors.add("password", "This password is entirely numeric.");
+        errors.add("email", "Enter a valid email address.");
+        let reply = ApiError::Fields(errors).into_reply();
+        assert_eq!(reply.status, 400);
+        assert_eq!(
+            reply.body,
+            json!({
+                "password": [
+                    "This password is too short. It must contain at least 8 characters.",
+                    "This password is entirely numeric."
+                ],
+                "email": ["Enter a valid email address."]
+            })
+        );
+    }
+
+    #[test]
+    fn authentication_failures_carry_the_bearer_challenge() {
+        for error in [
+            ApiError::NotAuthenticated,
+            ApiError::LoginFailed,
+            ApiError::BadAccessToken(TokenError::Expired),
+            ApiError::BadRefreshToken(TokenError::Blacklisted),
+        ] {
+            let reply = error.into_reply();
+            assert_eq!(reply.status, 401);
+            assert_eq!(reply.headers, vec![("WWW-Authenticate", "Bearer realm=\"api\"".to_owned())]);
+        }
+    }
+
+    #[test]
+    fn a_bad_access_token_names_simplejwt_s_token_class() {
+        let body = ApiError::BadAccessToken(TokenError::WrongType).body();
+        assert_eq!(
+            body,
+            json!({
+                "detail": "Given token not valid for any token type",
+                "code": "token_not_valid",
+                "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token has wrong type"}]
+            })
+        );
+    }
+
+    #[test]
+    fn logout_token_errors_are_400_but_refresh_token_errors_are_401() {
+        assert_eq!(ApiError::BadLogoutToken(TokenError::Invalid).status(), 400);
+        assert_eq!(ApiError::BadRefreshToken(TokenError::Invalid).status(), 401);
+        assert_eq!(
+            ApiError::BadLogoutToken(TokenError::Invalid).body(),
+            json!({"detail": "Token is invalid", "code": "token_not_valid"})
+        );
+        assert!(ApiError::BadLogoutToken(TokenError::Invalid).into_reply().headers.is_empty());
+    }
+
+    #[test]
+    fn method_not_allowed_lists_the_allowed_methods() {
+        let reply = ApiError::MethodNotAllowed { method: "GET".into(), allow: "POST, OPTIONS" }.into_reply();
+        assert_eq!(reply.status, 405);
+        assert_eq!(reply.body, json!({"detail": "Method \"GET\" not allowed."}));
+        assert_eq!(reply.headers, vec![("Allow", "POST, OPTIONS".to_owned())]);
+    }
+
+    #[test]
+    fn throttling_tells_when_to_come_back() {
+        let reply = ApiError::Throttled(17).into_reply();
+        assert_eq!(reply.status, 429);
+        assert_eq!(reply.body, json!({"detail": "Request was throttled. Expected available in 17 seconds."}));
+        assert_eq!(reply.headers, vec![("Retry-After", "17".to_owned())]);
+    }
+
+    #[test]
+    fn server_side_failures_say_nothing_about_their_cause() {
+        assert_eq!(ApiError::Internal.into_reply().body, json!({"detail": "A server error occurred."}));
+        assert_eq!(ApiError::Misconfigured.into_reply().status, 503);
+        assert_eq!(ApiError::Misconfigured.body(), json!({"detail": "Server misconfigured."}));
+    }
+
+    #[test]
+    fn token_replies_are_marked_no_store() {
+        let reply = Reply::ok(json!({})).no_store();
+        assert!(reply.headers.contains(&("Cache-Control", "no-store".to_owned())));
+        assert!(reply.headers.contains(&("Pragma", "no-cache".to_owned())));
+    }
+}

@@ -1,0 +1,249 @@
+//! The endpoint table and the rules that apply before a handler runs: which path is which
+//! endpoint, which methods it serves, CORS, and the headers every response carries.
+
+use serde_json::{json, Value};
+
+use crate::config::Config;
+use crate::error::{ApiError, Reply};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Register,
+    Login,
+    Logout,
+    TokenRefresh,
+    Me,
+    ChangePassword,
+}
+
+/// What the pipeline does with a request before (or instead of) routing it to a handler.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resolution {
+    /// Hand it to the router: the endpoint serves this method.
+    Serve(Endpoint),
+    /// Answer directly (405, 404, OPTIONS metadata).
+    Answer(Reply),
+}
+
+impl Endpoint {
+    pub const ALL: [Endpoint; 6] = [
+        Endpoint::Register,
+        Endpoint::Login,
+        Endpoint::Logout,
+        Endpoint::TokenRefresh,
+        Endpoint::Me,
+        Endpoint::ChangePassword,
+    ];
+
+    /// The path below a prefix, with its trailing slash.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Register => "register/",
+            Endpoint::Login => "login/",
+            Endpoint::Logout => "logout/",
+            Endpoint::TokenRefresh => "token/refresh/",
+            Endpoint::Me => "me/",
+            Endpoint::ChangePassword => "change-password/",
+        }
+    }
+
+    /// The full paths this endpoint answers under `prefix`: with and without the trailing slash.
+    pub fn patterns(self, prefix: &str) -> [String; 2] {
+        let with_slash = format!("{prefix}{}", self.path());
+        let without = with_slash.trim_end_matches('/').to_owned();
+        [with_slash, without]
+    }
+
+    /// The `Allow` header, in DRF's order (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS).
+    pub fn allow(self) -> &'static str {
+        match self {
+            Endpoint::Me => "GET, PATCH, HEAD, OPTIONS",
+            _ => "POST, OPTIONS",
+        }
+    }
+
+    fn serves(self, method: &str) -> bool {
+        match self {
+            Endpoint::Me => matches!(method, "GET" | "HEAD" | "PATCH"),
+            _ => method == "POST",
+        }
+    }
+
+    /// DRF's view name, shown by `OPTIONS`.
+    fn name(self) -> &'static str {
+        match self {
+            Endpoint::Register => "Register",
+            Endpoint::Login => "Login",
+            Endpoint::Logout => "Logout",
+            Endpoint::TokenRefresh => "Token Refresh",
+            Endpoint::Me => "Current User",
+            Endpoint::ChangePassword => "Change Password",
+        }
+    }
+
+    /// Finds the endpoint for `path` under any configured prefix.
+    pub fn for_path(config: &Config, path: &str) -> Option<Endpoint> {
+        let normalized = if path.ends_with('/') { path.to_owned() } else { format!("{path}/") };
+        config.prefixes.iter().find_map(|prefix| {
+            let rest = normalized.strip_prefix(prefix.as_str())?;
+            Endpoint::ALL.into_iter().find(|endpoint| endpoint.path() == rest)
+        })
+    }
+}
+
+/// Decides, from path and method alone, whether a handler runs.
+pub fn resolve(config: &Config, method: &str, path: &str) -> Resolution {
+    let Some(endpoint) = Endpoint::for_path(config, path) else {
+        return Resolution::Answer(ApiError::NotFound.into_reply());
+    };
+    if endpoint.serves(method) {
+        return Resolution::Serve(endpoint);
+    }
+    if method == "OPTIONS" {
+        return Resolution::Answer(
+            Reply::ok(json!({
+                "name": endpoint.name(),
+                "description": "",
+                "renders": ["application/json"],
+                "parses": ["application/json"],
+            }))
+            .with_header("Allow", endpoint.allow()),
+        );
+    }
+    Resolution::Answer(ApiError::MethodNotAllowed { method: method.to_owned(), allow: endpoint.allow() }.into_reply())
+}
+
+/// Whether a request is a CORS preflight (answered before routing, like django-cors-headers).
+pub fn is_preflight(method: &str, origin: Option<&str>, requested_method: Option<&str>) -> bool {
+    method == "OPTIONS" && origin.is_some() && requested_method.is_some()
+}
+
+pub const CORS_METHODS: &str = "DELETE, GET, HEAD, OPTIONS, PATCH, POST";
+pub const CORS_HEADERS: &str = "authorization, content-type";
+
+/// The answer to a preflight: 200 always; the grant only for an allowed origin.
+pub fn preflight(config: &Config, origin: &str) -> Reply {
+    let reply = Reply::ok(Value::Object(Default::default()));
+    if !config.origin_allowed(origin) {
+        return reply.with_header("Vary", "Origin");
+    }
+    reply
+        .with_header("Access-Control-Allow-Origin", origin)
+        .with_header("Access-Control-Allow-Methods", CORS_METHODS)
+        .with_header("Access-Control-Allow-Headers", CORS_HEADERS)
+        .with_header("Access-Control-Max-Age", "86400")
+        .with_header("Vary", "Origin")
+}
+
+/// CORS headers for an actual (non-preflight) request.
+pub fn cors_headers(config: &Config, origin: Option<&str>) -> Vec<(&'static str, String)> {
+    match origin {
+        Some(origin) if config.origin_allowed(origin) => {
+            vec![("Access-Control-Allow-Origin", origin.to_owned()), ("Vary", "Origin".to_owned())]
+        }
+        Some(_) => vec![("Vary", "Origin".to_owned())],
+        None => Vec::new(),
+    }
+}
+
+/// Carried by every response.
+pub const SECURITY_HEADERS: [(&str, &str); 5] = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config { allowed_origins: vec!["https://app.example.com".into()], ..Config::default() }
+    }
+
+    #[test]
+    fn every_endpoint_is_found_under_both_prefixes_with_or_without_the_slash() {
+        for endpoint in Endpoint::ALL {
+            for prefix in ["/api/v1/drf/auth/", "/api/v1/auth/"] {
+                for pattern in endpoint.patterns(prefix) {
+                    assert_eq!(Endpoint::for_path(&config(), &pattern), Some(endpoint), "{pattern}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_paths_are_not_found() {
+        for path in
+            ["/", "/api/v1/drf/auth/", "/api/v1/drf/auth/nope/", "/api/v2/auth/login/", "/api/v1/drf/auth/login//"]
+        {
+            assert_eq!(resolve(&config(), "POST", path), Resolution::Answer(ApiError::NotFound.into_reply()), "{path}");
+        }
+    }
+
+    #[test]
+    fn a_method_an_endpoint_does_not_serve_is_405_with_allow() {
+        let Resolution::Answer(reply) = resolve(&config(), "GET", "/api/v1/drf/auth/login/") else { panic!() };
+        assert_eq!(reply.status, 405);
+        assert_eq!(reply.body, json!({"detail": "Method \"GET\" not allowed."}));
+        assert_eq!(reply.headers, vec![("Allow", "POST, OPTIONS".to_owned())]);
+        let Resolution::Answer(reply) = resolve(&config(), "DELETE", "/api/v1/auth/me") else { panic!() };
+        assert_eq!(reply.headers, vec![("Allow", "GET, PATCH, HEAD, OPTIONS".to_owned())]);
+    }
+
+    #[test]
+    fn served_methods_go_to_the_router() {
+        assert_eq!(resolve(&config(), "POST", "/api/v1/auth/token/refresh"), Resolution::Serve(Endpoint::TokenRefresh));
+        assert_eq!(resolve(&config(), "HEAD", "/api/v1/drf/auth/me/"), Resolution::Serve(Endpoint::Me));
+        assert_eq!(resolve(&config(), "PATCH", "/api/v1/drf/auth/me/"), Resolution::Serve(Endpoint::Me));
+    }
+
+    #[test]
+    fn plain_options_describes_the_endpoint() {
+        let Resolution::Answer(reply) = resolve(&config(), "OPTIONS", "/api/v1/drf/auth/login/") else { panic!() };
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.body["name"], "Login");
+        assert_eq!(reply.headers, vec![("Allow", "POST, OPTIONS".to_owned())]);
+    }
+
+    #[test]
+    fn configured_prefixes_replace_the_defaults() {
+        let config = Config { prefixes: vec!["/auth/".into()], ..Config::default() };
+        assert_eq!(Endpoint::for_path(&config, "/auth/login/"), Some(Endpoint::Login));
+        assert_eq!(Endpoint::for_path(&config, "/api/v1/drf/auth/login/"), None);
+    }
+
+    #[test]
+    fn an_allowed_origin_gets_an_exact_grant_never_a_wildcard() {
+        let reply = preflight(&config(), "https://app.example.com");
+        assert_eq!(reply.status, 200);
+        assert!(reply.headers.contains(&("Access-Control-Allow-Origin", "https://app.example.com".to_owned())));
+        assert!(reply.headers.contains(&("Access-Control-Allow-Headers", "authorization, content-type".to_owned())));
+        assert!(reply.headers.contains(&("Vary", "Origin".to_owned())));
+        assert!(!reply.headers.iter().any(|(_, v)| v == "*"));
+    }
+
+    #[test]
+    fn a_disallowed_origin_gets_no_grant() {
+        let reply = preflight(&config(), "https://evil.example.com");
+        assert_eq!(reply.status, 200);
+        assert!(!reply.headers.iter().any(|(name, _)| name.starts_with("Access-Control-Allow")));
+        assert!(cors_headers(&config(), Some("https://evil.example.com"))
+            .iter()
+            .all(|(name, _)| *name != "Access-Control-Allow-Origin"));
+        assert_eq!(
+            cors_headers(&config(), Some("https://app.example.com"))[0],
+            ("Access-Control-Allow-Origin", "https://app.example.com".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_preflight_needs_origin_and_requested_method() {
+        assert!(is_preflight("OPTIONS", Some("https://a.b"), Some("POST")));
+        assert!(!is_preflight("OPTIONS", Some("https://a.b"), None));
+        assert!(!is_preflight("OPTIONS", None, Some("POST")));
+        assert!(!is_preflight("POST", Some("https://a.b"), Some("POST")));
+    }
+}
