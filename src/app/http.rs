@@ -1,0 +1,104 @@
+//! HTTP at the edge: the request pipeline, JSON bodies in, `Reply`s out, and the headers
+//! every response carries.
+
+use std::rc::Rc;
+
+use serde_json::{Map, Value};
+use worker::{console_error, Env, Request, Response, Result, Router};
+
+use crate::app::state::State;
+use crate::config::Config;
+use crate::domain::body::parse_json_object;
+use crate::error::{ApiError, Reply};
+use crate::routes::{cors_headers, is_preflight, preflight, resolve, Resolution, SECURITY_HEADERS};
+
+/// Runs one request through configuration, CORS, routing and the handler, then stamps the
+/// common headers on whatever came out.
+pub async fn serve(
+    req: Request,
+    env: Env,
+    route_table: fn(Rc<State>) -> Router<'static, Rc<State>>,
+) -> Result<Response> {
+    let origin = header(&req, "Origin");
+    let state = match State::load(&env) {
+        Ok(state) => state,
+        Err(_) => return finish(ApiError::Misconfigured.into_reply(), None, None),
+    };
+    let config = &state.config;
+    let method = req.inner().method();
+    if is_preflight(&method, origin.as_deref(), header(&req, "Access-Control-Request-Method").as_deref()) {
+        let reply = preflight(config, origin.as_deref().unwrap_or_default());
+        return finish(reply, None, None);
+    }
+    let response = match resolve(config, &method, &req.path()) {
+        Resolution::Answer(reply) => to_response(reply),
+        Resolution::Serve(_) => match route_table(state.clone()).run(req, env).await {
+            Ok(response) => Ok(response),
+            Err(e) => {
+                console_error!("unhandled platform error: {e}");
+                to_response(ApiError::Internal.into_reply())
+            }
+        },
+    };
+    decorate(response?, config, origin.as_deref())
+}
+
+fn finish(reply: Reply, config: Option<&Config>, origin: Option<&str>) -> Result<Response> {
+    let response = to_response(reply)?;
+    match config {
+        Some(config) => decorate(response, config, origin),
+        None => add_security_headers(response),
+    }
+}
+
+fn decorate(response: Response, config: &Config, origin: Option<&str>) -> Result<Response> {
+    let response = add_security_headers(response)?;
+    for (name, value) in cors_headers(config, origin) {
+        response.headers().set(name, &value)?;
+    }
+    Ok(response)
+}
+
+fn add_security_headers(response: Response) -> Result<Response> {
+    for (name, value) in SECURITY_HEADERS {
+        response.headers().set(name, value)?;
+    }
+    Ok(response)
+}
+
+/// A `Reply` as a platform response: JSON body, status, its own headers.
+pub fn to_response(reply: Reply) -> Result<Response> {
+    let response = Response::from_json(&reply.body)?.with_status(reply.status);
+    let headers = response.headers();
+    headers.set("Content-Type", "application/json")?;
+    for (name, value) in &reply.headers {
+        headers.set(name, value)?;
+    }
+    Ok(response)
+}
+
+/// A handler's outcome as a response.
+pub fn respond(outcome: std::result::Result<Reply, ApiError>) -> Result<Response> {
+    to_response(outcome.unwrap_or_else(ApiError::into_reply))
+}
+
+pub fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+/// Reads the body as a JSON object, refusing it unread when it declares itself too large and
+/// after reading when it turns out to be.
+pub async fn json_body(req: &mut Request, config: &Config) -> std::result::Result<Map<String, Value>, ApiError> {
+    let declared = header(req, "Content-Length").and_then(|len| len.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > config.max_body_bytes as u64) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let body = req.bytes().await.map_err(|e| {
+        console_error!("reading request body: {e}");
+        ApiError::MalformedJson("Could not read the request body".into())
+    })?;
+    if body.len() > config.max_body_bytes {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    parse_json_object(header(req, "Content-Type").as_deref(), &body)
+}

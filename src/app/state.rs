@@ -1,0 +1,42 @@
+//! Per-isolate state: configuration and keys parsed once, not on every request.
+
+use std::cell::OnceCell;
+use std::rc::Rc;
+
+use worker::{console_error, Env};
+
+use crate::config::{Config, ConfigError, SigningKey};
+use crate::domain::tokens::Tokens;
+
+pub struct State {
+    pub config: Config,
+    pub tokens: Tokens,
+}
+
+thread_local! {
+    static STATE: OnceCell<Result<Rc<State>, ConfigError>> = const { OnceCell::new() };
+}
+
+impl State {
+    /// The isolate's state, built on first use. A bad configuration is logged once (the reason,
+    /// never a secret) and then answered with 503 on every request.
+    pub fn load(env: &Env) -> Result<Rc<State>, ConfigError> {
+        STATE.with(|cell| {
+            cell.get_or_init(|| {
+                let built = State::build(env);
+                if let Err(reason) = &built {
+                    console_error!("edge-auth is misconfigured: {reason}");
+                }
+                built.map(Rc::new)
+            })
+            .clone()
+        })
+    }
+
+    fn build(env: &Env) -> Result<State, ConfigError> {
+        let config = Config::from_vars(|name| env.var(name).ok().map(|v| v.to_string()))?;
+        let key = SigningKey::from_secret(env.secret("JWT_SIGNING_KEY").ok().map(|s| s.to_string()))?;
+        let tokens = Tokens::new(&key, config.access_ttl_secs, config.refresh_ttl_secs);
+        Ok(State { config, tokens })
+    }
+}

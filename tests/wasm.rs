@@ -1,0 +1,51 @@
+//! The crypto, randomness and clock paths compiled to wasm32 and run under node, where the
+//! worker runs them: a native pass proves nothing about the JS-backed getrandom or `Utc::now`.
+#![cfg(target_arch = "wasm32")]
+
+use edge_auth::config::SigningKey;
+use edge_auth::domain::password::{check_password, make_password, new_salt, Verdict};
+use edge_auth::domain::tokens::{TokenType, Tokens};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::getrandom(&mut bytes).expect("the JS crypto backend answers");
+    bytes
+}
+
+#[wasm_bindgen_test]
+fn getrandom_gives_different_bytes_each_call() {
+    let (a, b) = (random::<32>(), random::<32>());
+    assert_ne!(a, b);
+    assert_ne!(a, [0u8; 32]);
+}
+
+#[wasm_bindgen_test]
+fn salts_from_the_js_csprng_differ() {
+    assert_ne!(new_salt(&random()), new_salt(&random()));
+}
+
+#[wasm_bindgen_test]
+fn pbkdf2_on_wasm_reproduces_a_django_hash() {
+    // Made by Django 5.2: PBKDF2PasswordHasher().encode("securepass123!", "r4nd0mS4ltW1thTw3ntyTw", 20000)
+    let django = "pbkdf2_sha256$20000$r4nd0mS4ltW1thTw3ntyTw$R5ksSqcIDqQYD9bCb3tJmdDCNjV6e4i/YpQT3ryCW8g=";
+    assert_eq!(make_password("securepass123!", "r4nd0mS4ltW1thTw3ntyTw", 20000), django);
+    assert_eq!(check_password("securepass123!", django, 20000), Verdict::Valid { needs_rehash: false });
+    assert_eq!(check_password("securepass123?", django, 20000), Verdict::Invalid);
+}
+
+#[wasm_bindgen_test]
+fn the_clock_reads_the_real_time() {
+    let now = chrono::Utc::now().timestamp();
+    // 2025-01-01 .. 2100-01-01: a clock stuck at the epoch (no JS Date binding) fails here.
+    assert!((1_735_689_600..4_102_444_800).contains(&now), "{now}");
+}
+
+#[wasm_bindgen_test]
+fn tokens_round_trip_on_wasm() {
+    let key = SigningKey::from_secret(Some("wasm-test-signing-key-0123456789abcdef".into())).unwrap();
+    let tokens = Tokens::new(&key, 1800, 604_800);
+    let now = chrono::Utc::now().timestamp();
+    let minted = tokens.mint(TokenType::Refresh, 5, random(), now);
+    assert_eq!(tokens.verify(&minted.token, TokenType::Refresh, now), Ok(minted.claims));
+}
