@@ -21,6 +21,23 @@ pub struct Config {
     pub prefixes: Vec<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// How long a just-rotated refresh token may be presented again and get the same successor.
+    pub reuse_interval_secs: i64,
+    /// Failed logins per account before back-off starts, and its shape.
+    pub login_backoff: Backoff,
+    /// The period of the `IP_RATE_LIMITER` binding, told to throttled clients in `Retry-After`.
+    pub rate_limit_period_secs: i64,
+}
+
+/// Per-account back-off after failed logins: after `threshold` failures within `window_secs`,
+/// each further attempt waits `base_secs` × 2^(failures − threshold), at most `max_secs`.
+/// A quiet `window_secs` forgets the failures, so nobody is locked out for long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub threshold: u32,
+    pub base_secs: i64,
+    pub max_secs: i64,
+    pub window_secs: i64,
 }
 
 impl Default for Config {
@@ -32,6 +49,9 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             prefixes: vec!["/api/v1/drf/auth/".into(), "/api/v1/auth/".into()],
             max_body_bytes: 64 * 1024,
+            reuse_interval_secs: 10,
+            login_backoff: Backoff { threshold: 5, base_secs: 30, max_secs: 900, window_secs: 900 },
+            rate_limit_period_secs: 60,
         }
     }
 }
@@ -79,6 +99,18 @@ impl Config {
                 usize::try_from(n).map_err(|_| ConfigError::BadVar { name: "MAX_BODY_BYTES", reason: "too large" })?
             }
         };
+        let seconds = |name: &'static str, default: i64| -> Result<i64, ConfigError> {
+            Ok(positive(var(name), name)?.unwrap_or(default))
+        };
+        let reuse_interval_secs = seconds("REFRESH_REUSE_INTERVAL_SECS", defaults.reuse_interval_secs)?;
+        let login_backoff = Backoff {
+            threshold: u32::try_from(seconds("LOGIN_BACKOFF_THRESHOLD", i64::from(defaults.login_backoff.threshold))?)
+                .map_err(|_| ConfigError::BadVar { name: "LOGIN_BACKOFF_THRESHOLD", reason: "too large" })?,
+            base_secs: seconds("LOGIN_BACKOFF_BASE_SECS", defaults.login_backoff.base_secs)?,
+            max_secs: seconds("LOGIN_BACKOFF_MAX_SECS", defaults.login_backoff.max_secs)?,
+            window_secs: seconds("LOGIN_FAILURE_WINDOW_SECS", defaults.login_backoff.window_secs)?,
+        };
+        let rate_limit_period_secs = seconds("RATE_LIMIT_PERIOD_SECS", defaults.rate_limit_period_secs)?;
         let allowed_origins = match var("ALLOWED_ORIGINS") {
             None => defaults.allowed_origins,
             Some(list) => list_of(&list)
@@ -104,7 +136,17 @@ impl Config {
                 prefixes
             }
         };
-        Ok(Config { access_ttl_secs, refresh_ttl_secs, pbkdf2_iterations, allowed_origins, prefixes, max_body_bytes })
+        Ok(Config {
+            access_ttl_secs,
+            refresh_ttl_secs,
+            pbkdf2_iterations,
+            allowed_origins,
+            prefixes,
+            max_body_bytes,
+            reuse_interval_secs,
+            login_backoff,
+            rate_limit_period_secs,
+        })
     }
 
     pub fn origin_allowed(&self, origin: &str) -> bool {
@@ -177,6 +219,23 @@ mod tests {
         assert_eq!(config.prefixes, ["/api/v1/drf/auth/", "/api/v1/auth/"]);
         assert_eq!(config.max_body_bytes, 65_536);
         assert!(config.allowed_origins.is_empty());
+        assert_eq!(config.reuse_interval_secs, 10);
+        assert_eq!(config.login_backoff, Backoff { threshold: 5, base_secs: 30, max_secs: 900, window_secs: 900 });
+    }
+
+    #[test]
+    fn session_and_back_off_settings_are_configurable() {
+        let config = from(&[
+            ("REFRESH_REUSE_INTERVAL_SECS", "2"),
+            ("LOGIN_BACKOFF_THRESHOLD", "3"),
+            ("LOGIN_BACKOFF_BASE_SECS", "1"),
+            ("LOGIN_BACKOFF_MAX_SECS", "4"),
+            ("LOGIN_FAILURE_WINDOW_SECS", "5"),
+        ])
+        .unwrap();
+        assert_eq!(config.reuse_interval_secs, 2);
+        assert_eq!(config.login_backoff, Backoff { threshold: 3, base_secs: 1, max_secs: 4, window_secs: 5 });
+        assert!(from(&[("LOGIN_BACKOFF_THRESHOLD", "0")]).is_err());
     }
 
     #[test]

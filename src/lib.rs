@@ -43,6 +43,11 @@ mod worker_entry {
                             .head_async(&pattern, handlers::me)
                             .patch_async(&pattern, handlers::update_me),
                         Endpoint::ChangePassword => router.post_async(&pattern, handlers::change_password),
+                        Endpoint::LogoutAll => router.post_async(&pattern, handlers::logout_all),
+                        Endpoint::Sessions => {
+                            router.get_async(&pattern, handlers::sessions).head_async(&pattern, handlers::sessions)
+                        }
+                        Endpoint::Session => router.delete_async(&pattern, handlers::delete_session),
                     };
                 }
             }

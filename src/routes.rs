@@ -14,6 +14,10 @@ pub enum Endpoint {
     TokenRefresh,
     Me,
     ChangePassword,
+    LogoutAll,
+    Sessions,
+    /// `sessions/<id>/`.
+    Session,
 }
 
 /// What the pipeline does with a request before (or instead of) routing it to a handler.
@@ -26,16 +30,19 @@ pub enum Resolution {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 6] = [
+    pub const ALL: [Endpoint; 9] = [
         Endpoint::Register,
         Endpoint::Login,
         Endpoint::Logout,
         Endpoint::TokenRefresh,
         Endpoint::Me,
         Endpoint::ChangePassword,
+        Endpoint::LogoutAll,
+        Endpoint::Sessions,
+        Endpoint::Session,
     ];
 
-    /// The path below a prefix, with its trailing slash.
+    /// The path below a prefix, with its trailing slash, in the router's pattern syntax.
     pub fn path(self) -> &'static str {
         match self {
             Endpoint::Register => "register/",
@@ -44,6 +51,20 @@ impl Endpoint {
             Endpoint::TokenRefresh => "token/refresh/",
             Endpoint::Me => "me/",
             Endpoint::ChangePassword => "change-password/",
+            Endpoint::LogoutAll => "logout-all/",
+            Endpoint::Sessions => "sessions/",
+            Endpoint::Session => "sessions/:id/",
+        }
+    }
+
+    /// Whether `rest` (the path after the prefix, with a trailing slash) is this endpoint.
+    fn matches(self, rest: &str) -> bool {
+        match self.path().split_once(":id/") {
+            Some((head, "")) => rest
+                .strip_prefix(head)
+                .and_then(|id| id.strip_suffix('/'))
+                .is_some_and(|id| !id.is_empty() && !id.contains('/')),
+            _ => self.path() == rest,
         }
     }
 
@@ -58,6 +79,8 @@ impl Endpoint {
     pub fn allow(self) -> &'static str {
         match self {
             Endpoint::Me => "GET, PATCH, HEAD, OPTIONS",
+            Endpoint::Sessions => "GET, HEAD, OPTIONS",
+            Endpoint::Session => "DELETE, OPTIONS",
             _ => "POST, OPTIONS",
         }
     }
@@ -65,6 +88,8 @@ impl Endpoint {
     fn serves(self, method: &str) -> bool {
         match self {
             Endpoint::Me => matches!(method, "GET" | "HEAD" | "PATCH"),
+            Endpoint::Sessions => matches!(method, "GET" | "HEAD"),
+            Endpoint::Session => method == "DELETE",
             _ => method == "POST",
         }
     }
@@ -78,6 +103,9 @@ impl Endpoint {
             Endpoint::TokenRefresh => "Token Refresh",
             Endpoint::Me => "Current User",
             Endpoint::ChangePassword => "Change Password",
+            Endpoint::LogoutAll => "Logout All",
+            Endpoint::Sessions => "Session List",
+            Endpoint::Session => "Session",
         }
     }
 
@@ -86,7 +114,7 @@ impl Endpoint {
         let normalized = if path.ends_with('/') { path.to_owned() } else { format!("{path}/") };
         config.prefixes.iter().find_map(|prefix| {
             let rest = normalized.strip_prefix(prefix.as_str())?;
-            Endpoint::ALL.into_iter().find(|endpoint| endpoint.path() == rest)
+            Endpoint::ALL.into_iter().find(|endpoint| endpoint.matches(rest))
         })
     }
 }
@@ -168,10 +196,20 @@ mod tests {
         for endpoint in Endpoint::ALL {
             for prefix in ["/api/v1/drf/auth/", "/api/v1/auth/"] {
                 for pattern in endpoint.patterns(prefix) {
-                    assert_eq!(Endpoint::for_path(&config(), &pattern), Some(endpoint), "{pattern}");
+                    let path = pattern.replace(":id", "0123abcd");
+                    assert_eq!(Endpoint::for_path(&config(), &path), Some(endpoint), "{path}");
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_session_path_takes_one_id_segment() {
+        assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/sessions/abc123/"), Some(Endpoint::Session));
+        assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/sessions/abc123"), Some(Endpoint::Session));
+        assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/sessions/"), Some(Endpoint::Sessions));
+        assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/sessions/a/b/"), None);
+        assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/sessions//"), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 // fresh in-memory D1 and KV, migrations applied, and short work factors so the suite is quick.
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
+import { Log, LogLevel, Miniflare } from "miniflare";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -11,8 +11,11 @@ export const SHORT = "http://edge-auth.test/api/v1/auth";
 export const SIGNING_KEY = "blackbox-signing-key-0123456789abcdefghij";
 export const ORIGIN = "https://app.example.com";
 
-/** Starts the worker; `vars` override the test defaults (strings, as in wrangler.toml). */
-export async function startWorker(vars = {}) {
+/**
+ * Starts the worker; `vars` override the test defaults (strings, as in wrangler.toml).
+ * `ipLimit` sets the per-IP rate limit (generous by default, so the suite never trips it).
+ */
+export async function startWorker(vars = {}, { ipLimit = 10000 } = {}) {
   const mf = new Miniflare({
     rootPath: root,
     scriptPath: "build/worker/shim.mjs",
@@ -24,7 +27,9 @@ export async function startWorker(vars = {}) {
     compatibilityDate: "2026-05-01",
     d1Databases: { DB: "edge-auth-test" },
     kvNamespaces: { TOKEN_BLACKLIST: "blacklist-test" },
+    ratelimits: { IP_RATE_LIMITER: { simple: { limit: ipLimit, period: 60 } } },
     d1Persist: false,
+    log: process.env.MF_LOG ? new Log(LogLevel.DEBUG) : undefined,
     kvPersist: false,
     bindings: {
       JWT_SIGNING_KEY: SIGNING_KEY,

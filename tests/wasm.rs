@@ -46,6 +46,6 @@ fn tokens_round_trip_on_wasm() {
     let key = SigningKey::from_secret(Some("wasm-test-signing-key-0123456789abcdef".into())).unwrap();
     let tokens = Tokens::new(&key, 1800, 604_800);
     let now = chrono::Utc::now().timestamp();
-    let minted = tokens.mint(TokenType::Refresh, 5, random(), now);
+    let minted = tokens.mint(TokenType::Refresh, 5, Some("wasm-session"), random(), now);
     assert_eq!(tokens.verify(&minted.token, TokenType::Refresh, now), Ok(minted.claims));
 }

@@ -3,6 +3,7 @@
 use worker::kv::KvStore;
 
 use crate::app::OrInternal;
+use crate::domain::sessions::Dead;
 use crate::domain::tokens::blacklist_ttl_secs;
 use crate::error::ApiError;
 
@@ -15,15 +16,17 @@ impl Blacklist {
         Blacklist { kv }
     }
 
-    pub async fn contains(&self, jti: &str) -> Result<bool, ApiError> {
-        let entry = self.kv.get(jti).text().await.or_internal("blacklist.contains")?;
-        Ok(entry.is_some())
+    /// Why `jti` is dead, if KV knows it is. A miss proves nothing (KV is eventually
+    /// consistent): D1 has the last word.
+    pub async fn lookup(&self, jti: &str) -> Result<Option<Dead>, ApiError> {
+        let entry = self.kv.get(jti).text().await.or_internal("blacklist.lookup")?;
+        Ok(entry.as_deref().map(Dead::decode))
     }
 
     /// Blacklists `jti` until the token would have expired anyway (`expires_at`, Unix seconds).
-    pub async fn add(&self, jti: &str, expires_at: i64, now: i64) -> Result<(), ApiError> {
+    pub async fn add(&self, jti: &str, why: Dead, expires_at: i64, now: i64) -> Result<(), ApiError> {
         self.kv
-            .put(jti, expires_at.to_string())
+            .put(jti, why.encode())
             .or_internal("blacklist.add")?
             .expiration_ttl(blacklist_ttl_secs(expires_at, now))
             .execute()

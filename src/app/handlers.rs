@@ -3,17 +3,20 @@
 
 use std::rc::Rc;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use worker::{console_log, D1Database, Request, Response, Result, RouteContext};
 
 use crate::app::blacklist::Blacklist;
 use crate::app::http::{header, json_body, respond};
+use crate::app::sessions::{Account, Scope, Sessions, UserRef};
 use crate::app::state::State;
+use crate::app::throttle::{limit_ip, LoginThrottle};
 use crate::app::users::{InsertError, Users};
 use crate::app::{now, random_bytes, OrInternal};
 use crate::domain::fields::{Form, Text};
 use crate::domain::password::{check_password, make_password, new_salt, Verdict};
-use crate::domain::tokens::{TokenError, TokenType};
+use crate::domain::sessions::{on_replay, Dead, LoginFailures, Replay};
+use crate::domain::tokens::{hex, TokenClaims, TokenError, TokenType};
 use crate::domain::user::{timestamp, Credentials, PasswordChange, ProfileChanges, Registration, User, EMAIL_TAKEN};
 use crate::error::{ApiError, FieldErrors, Reply};
 
@@ -30,19 +33,24 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Result<Response> {
     respond(log_in(&mut req, &ctx).await)
 }
 
-/// `POST logout/` → blacklists the caller's own refresh token.
+/// `POST logout/` → ends the session of the caller's refresh token.
 pub async fn logout(mut req: Request, ctx: Ctx) -> Result<Response> {
     respond(log_out(&mut req, &ctx).await)
 }
 
-/// `POST token/refresh/` → rotates: a new pair, the old refresh token blacklisted.
+/// `POST logout-all/` → ends every session of the caller.
+pub async fn logout_all(req: Request, ctx: Ctx) -> Result<Response> {
+    respond(log_out_everywhere(&req, &ctx).await)
+}
+
+/// `POST token/refresh/` → rotates: a new pair, the old refresh token consumed.
 pub async fn refresh(mut req: Request, ctx: Ctx) -> Result<Response> {
     respond(rotate(&mut req, &ctx).await)
 }
 
 /// `GET|HEAD me/` → the caller's profile.
 pub async fn me(req: Request, ctx: Ctx) -> Result<Response> {
-    respond(authenticate(&req, &ctx).await.map(|user| Reply::ok(user.profile())))
+    respond(authenticate(&req, &ctx).await.map(|caller| Reply::ok(caller.user.profile())))
 }
 
 /// `PATCH me/` → changes names, phone number or time zone.
@@ -50,13 +58,30 @@ pub async fn update_me(mut req: Request, ctx: Ctx) -> Result<Response> {
     respond(update_profile(&mut req, &ctx).await)
 }
 
-/// `POST change-password/`.
+/// `POST change-password/` → new password; every other session ends.
 pub async fn change_password(mut req: Request, ctx: Ctx) -> Result<Response> {
     respond(replace_password(&mut req, &ctx).await)
 }
 
+/// `GET sessions/` → the caller's live sessions.
+pub async fn sessions(req: Request, ctx: Ctx) -> Result<Response> {
+    respond(list_sessions(&req, &ctx).await)
+}
+
+/// `DELETE sessions/<id>/` → 204; another user's (or an unknown) id is 404.
+pub async fn delete_session(req: Request, ctx: Ctx) -> Result<Response> {
+    respond(end_session(&req, &ctx).await)
+}
+
+/// Who is calling: the access token's user and session, both checked live.
+struct Caller {
+    user: User,
+    session_id: Option<String>,
+}
+
 async fn register_user(req: &mut Request, ctx: &Ctx) -> Outcome {
     let state = &ctx.data;
+    limit_ip(req, ctx, "register", state.config.rate_limit_period_secs.unsigned_abs()).await?;
     let registration = Registration::parse(&json_body(req, &state.config).await?)?;
     let db = database(ctx)?;
     let users = Users::new(&db);
@@ -66,88 +91,164 @@ async fn register_user(req: &mut Request, ctx: &Ctx) -> Outcome {
     let hash = hash_password(&registration.password, state.config.pbkdf2_iterations)?;
     let uuid = uuid::Builder::from_random_bytes(random_bytes()?).into_uuid().to_string();
     let now = now();
-    let user = match users.insert(&registration, &uuid, &hash, &timestamp(now)).await {
+    let session = NewSession::begin(state, now.timestamp())?;
+    let start = Sessions::new(&db).start(
+        UserRef::Email(&registration.email),
+        &session.id,
+        header(req, "User-Agent").as_deref(),
+        &session.refresh,
+    )?;
+    let user = match users.insert(&registration, &uuid, &hash, &timestamp(now), start).await {
         Ok(user) => user,
         // Lost a race with a concurrent registration of the same email.
         Err(InsertError::EmailTaken) => return Err(FieldErrors::single("email", EMAIL_TAKEN)),
         Err(InsertError::Failed(e)) => return Err(e),
     };
-    Ok(Reply::new(201, session_body(state, &user, now.timestamp())?).no_store())
+    Ok(Reply::new(201, token_body(state, user.id, &session.refresh, Some(&user))?).no_store())
 }
 
 async fn log_in(req: &mut Request, ctx: &Ctx) -> Outcome {
     let state = &ctx.data;
-    let iterations = state.config.pbkdf2_iterations;
-    let credentials = Credentials::parse(&json_body(req, &state.config).await?)?;
+    let config = &state.config;
+    limit_ip(req, ctx, "login", config.rate_limit_period_secs.unsigned_abs()).await?;
+    let credentials = Credentials::parse(&json_body(req, config).await?)?;
     let db = database(ctx)?;
     let users = Users::new(&db);
-    let Some(mut user) = users.by_email(&credentials.email).await? else {
-        // Spend the same PBKDF2 work as a wrong password, so timing does not tell who exists.
-        let _ = make_password(&credentials.password, "edge-auth-unknown-user", iterations);
-        return Err(ApiError::LoginFailed);
-    };
-    let needs_rehash = match check_password(&credentials.password, &user.password, iterations) {
-        Verdict::Valid { needs_rehash } => needs_rehash,
-        Verdict::Invalid => return Err(ApiError::LoginFailed),
-        Verdict::UnsupportedAlgorithm(algorithm) => {
-            console_log!("login refused for user {}: password hash algorithm {algorithm} is not supported", user.id);
-            return Err(ApiError::LoginFailed);
-        }
-    };
-    if !user.can_log_in() {
-        return Err(ApiError::LoginFailed);
-    }
-    let new_hash = if needs_rehash { Some(hash_password(&credentials.password, iterations)?) } else { None };
+    let throttle = LoginThrottle::new(&db);
+    let reads = db
+        .batch(vec![users.by_email_statement(&credentials.email)?, throttle.read(&credentials.email)?])
+        .await
+        .or_internal("login lookup")?;
+    let user: Option<User> = first_row(&reads, 0)?;
+    let failures: Option<LoginFailures> = first_row(&reads, 1)?;
     let now = now();
+    if let Some(wait) = failures.and_then(|f| f.retry_after(now.timestamp())) {
+        return Err(ApiError::Throttled(wait));
+    }
+    let verdict = match &user {
+        Some(user) => check_password(&credentials.password, &user.password, config.pbkdf2_iterations),
+        None => Verdict::Invalid,
+    };
+    let accepted = match (&user, verdict) {
+        (Some(user), Verdict::Valid { needs_rehash }) if user.can_log_in() => Some(needs_rehash),
+        (Some(user), Verdict::UnsupportedAlgorithm(algorithm)) => {
+            console_log!("login refused for user {}: password hash algorithm {algorithm} is not supported", user.id);
+            None
+        }
+        _ => None,
+    };
+    let (Some(mut user), Some(needs_rehash)) = (user.clone(), accepted) else {
+        if user.is_none() {
+            // Spend the same PBKDF2 work as a wrong password: timing must not tell who exists.
+            make_password(&credentials.password, "edge-auth-no-such-user", config.pbkdf2_iterations);
+        }
+        throttle.record_failure(&credentials.email, now.timestamp(), &config.login_backoff).await?;
+        return Err(ApiError::LoginFailed);
+    };
+    let new_hash =
+        if needs_rehash { Some(hash_password(&credentials.password, config.pbkdf2_iterations)?) } else { None };
     user.last_login = Some(timestamp(now));
-    users.record_login(user.id, user.last_login.as_deref().unwrap_or_default(), new_hash.as_deref()).await?;
-    Ok(Reply::ok(session_body(state, &user, now.timestamp())?).no_store())
+    let session = NewSession::begin(state, now.timestamp())?;
+    let mut writes = vec![
+        users.record_login(user.id, user.last_login.as_deref().unwrap_or_default(), new_hash.as_deref())?,
+        throttle.clear(&credentials.email)?,
+    ];
+    writes.extend(Sessions::new(&db).start(
+        UserRef::Id(user.id),
+        &session.id,
+        header(req, "User-Agent").as_deref(),
+        &session.refresh,
+    )?);
+    db.batch(writes).await.or_internal("login writes")?;
+    Ok(Reply::ok(token_body(state, user.id, &session.refresh, Some(&user))?).no_store())
 }
 
 async fn rotate(req: &mut Request, ctx: &Ctx) -> Outcome {
     let state = &ctx.data;
-    let data = json_body(req, &state.config).await?;
-    let token = refresh_token_field(&data)?;
+    let config = &state.config;
+    limit_ip(req, ctx, "refresh", config.rate_limit_period_secs.unsigned_abs()).await?;
+    let token = refresh_token_field(&json_body(req, config).await?)?;
     let now = now().timestamp();
-    let claims = state.tokens.verify(&token, TokenType::Refresh, now).map_err(ApiError::BadRefreshToken)?;
+    let old = state.tokens.verify(&token, TokenType::Refresh, now).map_err(ApiError::BadRefreshToken)?;
+    let user_id = old.user_id.ok_or(ApiError::NoActiveAccount)?;
     let blacklist = blacklist(ctx)?;
-    if blacklist.contains(&claims.jti).await? {
+    // Fast path: a token KV already knows to be dead costs no D1 read.
+    if blacklist.lookup(&old.jti).await?.is_some_and(Dead::settles) {
         return Err(ApiError::BadRefreshToken(TokenError::Blacklisted));
     }
     let db = database(ctx)?;
-    let user = match claims.user_id {
-        Some(id) => Users::new(&db).by_id(id).await?,
-        None => None,
+    let sessions = Sessions::new(&db);
+    let sid = match &old.session_id {
+        Some(sid) => sid.clone(),
+        None => hex(&random_bytes::<16>()?),
     };
-    let user = user.filter(User::can_log_in).ok_or(ApiError::NoActiveAccount)?;
-    blacklist.add(&claims.jti, claims.expires_at, now).await?;
-    let mut body = session_body(state, &user, now)?;
-    if let Value::Object(map) = &mut body {
-        map.remove("user");
+    let new = state.tokens.mint(TokenType::Refresh, user_id, Some(&sid), random_bytes()?, now).claims;
+    let won = match &old.session_id {
+        Some(_) => sessions.rotate(&old, &new, now).await?,
+        None => sessions.adopt(&old, &new, user_id, header(req, "User-Agent").as_deref(), now).await?,
+    };
+    if won {
+        blacklist.add(&old.jti, Dead::Rotated { at: now }, old.expires_at, now).await?;
+        return Ok(Reply::ok(token_body(state, user_id, &new, None)?).no_store());
     }
-    Ok(Reply::ok(body).no_store())
+    // Someone consumed this token before us, or it is dead: D1 decides which.
+    let record = match sessions.record(&old.jti).await? {
+        None if old.session_id.is_none() => return Err(ApiError::NoActiveAccount),
+        None => return Err(ApiError::BadRefreshToken(TokenError::Blacklisted)),
+        Some(Account::Unusable) => return Err(ApiError::NoActiveAccount),
+        Some(Account::Usable(record)) => record,
+    };
+    match on_replay(&record, now, config.reuse_interval_secs) {
+        Replay::SameSuccessor(successor) => {
+            Ok(Reply::ok(token_body(state, record.user_id, &successor, None)?).no_store())
+        }
+        Replay::RevokeSession => {
+            console_log!(
+                "refresh token reuse detected: revoking session {} of user {}",
+                record.session_id,
+                record.user_id
+            );
+            let scope = Scope::Session { sid: &record.session_id, user_id: record.user_id };
+            revoke(ctx, scope, now).await?;
+            Err(ApiError::BadRefreshToken(TokenError::Blacklisted))
+        }
+        Replay::Refuse => Err(ApiError::BadRefreshToken(TokenError::Blacklisted)),
+    }
 }
 
 async fn log_out(req: &mut Request, ctx: &Ctx) -> Outcome {
     let state = &ctx.data;
-    let user = authenticate(req, ctx).await?;
-    let data = json_body(req, &state.config).await?;
-    let token = refresh_token_field(&data)?;
+    let caller = authenticate(req, ctx).await?;
+    let token = refresh_token_field(&json_body(req, &state.config).await?)?;
     let now = now().timestamp();
     let claims = state.tokens.verify(&token, TokenType::Refresh, now).map_err(ApiError::BadLogoutToken)?;
     let blacklist = blacklist(ctx)?;
-    if blacklist.contains(&claims.jti).await? {
+    if blacklist.lookup(&claims.jti).await?.is_some_and(Dead::settles) {
         return Err(ApiError::BadLogoutToken(TokenError::Blacklisted));
     }
-    if claims.user_id != Some(user.id) {
+    if claims.user_id != Some(caller.user.id) {
         return Err(ApiError::TokenNotOwned);
     }
-    blacklist.add(&claims.jti, claims.expires_at, now).await?;
+    let ended = match &claims.session_id {
+        Some(sid) => revoke(ctx, Scope::Session { sid, user_id: caller.user.id }, now).await?,
+        // A simplejwt token has no session here: blacklisting its jti is all there is to do.
+        None => true,
+    };
+    if !ended {
+        return Err(ApiError::BadLogoutToken(TokenError::Blacklisted));
+    }
+    blacklist.add(&claims.jti, Dead::Revoked, claims.expires_at, now).await?;
     Ok(Reply::ok(json!({ "message": "Successfully logged out." })))
 }
 
+async fn log_out_everywhere(req: &Request, ctx: &Ctx) -> Outcome {
+    let caller = authenticate(req, ctx).await?;
+    revoke(ctx, Scope::AllBut { keep: None, user_id: caller.user.id }, now().timestamp()).await?;
+    Ok(Reply::ok(json!({ "message": "Successfully logged out of all sessions." })))
+}
+
 async fn update_profile(req: &mut Request, ctx: &Ctx) -> Outcome {
-    let mut user = authenticate(req, ctx).await?;
+    let mut user = authenticate(req, ctx).await?.user;
     let changes = ProfileChanges::parse(&json_body(req, &ctx.data.config).await?)?;
     changes.apply(&mut user);
     Users::new(&database(ctx)?).save_profile(&user).await?;
@@ -157,44 +258,133 @@ async fn update_profile(req: &mut Request, ctx: &Ctx) -> Outcome {
 async fn replace_password(req: &mut Request, ctx: &Ctx) -> Outcome {
     let state = &ctx.data;
     let iterations = state.config.pbkdf2_iterations;
-    let user = authenticate(req, ctx).await?;
+    let caller = authenticate(req, ctx).await?;
+    let user = &caller.user;
     let data = json_body(req, &state.config).await?;
-    let change = PasswordChange::parse(&data, &user, |old| {
+    let change = PasswordChange::parse(&data, user, |old| {
         matches!(check_password(old, &user.password, iterations), Verdict::Valid { .. })
     })?;
     let hash = hash_password(&change.new_password, iterations)?;
     Users::new(&database(ctx)?).set_password(user.id, &hash).await?;
+    let keep = caller.session_id.as_deref();
+    revoke(ctx, Scope::AllBut { keep, user_id: user.id }, now().timestamp()).await?;
     Ok(Reply::ok(json!({ "message": "Password changed successfully." })))
 }
 
-/// The Bearer access token's user, checked as simplejwt's `JWTAuthentication` checks it.
-async fn authenticate(req: &Request, ctx: &Ctx) -> std::result::Result<User, ApiError> {
+async fn list_sessions(req: &Request, ctx: &Ctx) -> Outcome {
+    let caller = authenticate(req, ctx).await?;
+    let db = database(ctx)?;
+    let live = Sessions::new(&db).live(caller.user.id, now().timestamp()).await?;
+    let listed: Vec<Value> = live
+        .into_iter()
+        .map(|session| {
+            json!({
+                "id": session.id,
+                "created_at": unix_timestamp(session.created_at),
+                "last_used_at": unix_timestamp(session.last_used_at),
+                "user_agent": session.user_agent,
+                "current": caller.session_id.as_deref() == Some(session.id.as_str()),
+            })
+        })
+        .collect();
+    Ok(Reply::ok(Value::Array(listed)))
+}
+
+async fn end_session(req: &Request, ctx: &Ctx) -> Outcome {
+    let caller = authenticate(req, ctx).await?;
+    let sid = ctx.param("id").cloned().unwrap_or_default();
+    let scope = Scope::Session { sid: &sid, user_id: caller.user.id };
+    if revoke(ctx, scope, now().timestamp()).await? {
+        Ok(Reply::new(204, Value::Null))
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// Revokes sessions in D1 (the source of truth), then blacklists their refresh tokens in KV.
+/// Returns whether any session was live.
+async fn revoke(ctx: &Ctx, scope: Scope<'_>, now: i64) -> std::result::Result<bool, ApiError> {
+    let db = database(ctx)?;
+    let (ended, dead) = Sessions::new(&db).revoke(scope, now).await?;
+    let blacklist = blacklist(ctx)?;
+    for token in dead {
+        blacklist.add(&token.jti, Dead::Revoked, token.expires_at, now).await?;
+    }
+    Ok(ended)
+}
+
+/// The Bearer access token's user, checked as simplejwt's `JWTAuthentication` checks it, plus
+/// its session: revoked sessions' access tokens stop working at once. One D1 read.
+async fn authenticate(req: &Request, ctx: &Ctx) -> std::result::Result<Caller, ApiError> {
     let Some(authorization) = header(req, "Authorization") else {
         return Err(ApiError::NotAuthenticated);
     };
     let parts: Vec<&str> = authorization.split_whitespace().collect();
-    match parts.as_slice() {
-        ["Bearer", token] => {
-            let claims = ctx
-                .data
-                .tokens
-                .verify(token, TokenType::Access, now().timestamp())
-                .map_err(ApiError::BadAccessToken)?;
-            let id = claims.user_id.ok_or(ApiError::NoUserIdentification)?;
-            let user = Users::new(&database(ctx)?).by_id(id).await?.ok_or(ApiError::UserNotFound)?;
-            if user.can_log_in() {
-                Ok(user)
-            } else {
-                Err(ApiError::UserInactive)
-            }
-        }
-        ["Bearer", ..] => Err(ApiError::BadAuthorizationHeader),
-        _ => Err(ApiError::NotAuthenticated),
+    let token = match parts.as_slice() {
+        ["Bearer", token] => *token,
+        ["Bearer", ..] => return Err(ApiError::BadAuthorizationHeader),
+        _ => return Err(ApiError::NotAuthenticated),
+    };
+    let claims =
+        ctx.data.tokens.verify(token, TokenType::Access, now().timestamp()).map_err(ApiError::BadAccessToken)?;
+    let id = claims.user_id.ok_or(ApiError::NoUserIdentification)?;
+    let db = database(ctx)?;
+    let (user, session_live) =
+        Users::new(&db).by_id_in_session(id, claims.session_id.as_deref()).await?.ok_or(ApiError::UserNotFound)?;
+    if session_live == Some(false) {
+        return Err(ApiError::BadAccessToken(TokenError::Blacklisted));
+    }
+    if !user.can_log_in() {
+        return Err(ApiError::UserInactive);
+    }
+    Ok(Caller { user, session_id: claims.session_id })
+}
+
+/// A session about to start: its id and first refresh token.
+struct NewSession {
+    id: String,
+    refresh: TokenClaims,
+}
+
+impl NewSession {
+    fn begin(state: &State, now: i64) -> std::result::Result<NewSession, ApiError> {
+        let id = hex(&random_bytes::<16>()?);
+        // The user id is not known yet at register: the claims are re-signed with it in `token_body`.
+        let refresh = state.tokens.mint(TokenType::Refresh, 0, Some(&id), random_bytes()?, now).claims;
+        Ok(NewSession { id, refresh })
     }
 }
 
+/// The token response: the given refresh token (signed for `user_id`), a fresh access token in
+/// the same session, and the profile when `profile` is given.
+fn token_body(
+    state: &State,
+    user_id: i64,
+    refresh: &TokenClaims,
+    profile: Option<&User>,
+) -> std::result::Result<Value, ApiError> {
+    let refresh = TokenClaims { user_id: Some(user_id), ..refresh.clone() };
+    let access = state.tokens.mint(
+        TokenType::Access,
+        user_id,
+        refresh.session_id.as_deref(),
+        random_bytes()?,
+        refresh.issued_at.max(now().timestamp()),
+    );
+    let mut body = json!({
+        "access_token": access.token,
+        "refresh_token": state.tokens.sign(&refresh),
+        "token_type": "bearer",
+        "expires_in": state.tokens.ttl(TokenType::Access),
+    });
+    if let (Some(user), Value::Object(map)) = (profile, &mut body) {
+        map.insert("user".into(), user.profile());
+    }
+    Ok(body)
+}
+
 /// The refresh token in a body: `refresh_token`, or simplejwt's own name `refresh`.
-fn refresh_token_field(data: &serde_json::Map<String, Value>) -> std::result::Result<String, ApiError> {
+fn refresh_token_field(data: &Map<String, Value>) -> std::result::Result<String, ApiError> {
     let name =
         if !data.contains_key("refresh_token") && data.contains_key("refresh") { "refresh" } else { "refresh_token" };
     let mut form = Form::new(data);
@@ -203,17 +393,18 @@ fn refresh_token_field(data: &serde_json::Map<String, Value>) -> std::result::Re
     token.ok_or(ApiError::Internal)
 }
 
-/// The token response body: a fresh access/refresh pair for `user`, and the profile.
-fn session_body(state: &State, user: &User, now: i64) -> std::result::Result<Value, ApiError> {
-    let access = state.tokens.mint(TokenType::Access, user.id, random_bytes()?, now);
-    let refresh = state.tokens.mint(TokenType::Refresh, user.id, random_bytes()?, now);
-    Ok(json!({
-        "access_token": access.token,
-        "refresh_token": refresh.token,
-        "token_type": "bearer",
-        "expires_in": state.tokens.ttl(TokenType::Access),
-        "user": user.profile(),
-    }))
+fn first_row<T: serde::de::DeserializeOwned>(
+    results: &[worker::D1Result],
+    index: usize,
+) -> std::result::Result<Option<T>, ApiError> {
+    match results.get(index) {
+        Some(result) => Ok(result.results::<T>().or_internal("reading batch rows")?.into_iter().next()),
+        None => Ok(None),
+    }
+}
+
+fn unix_timestamp(secs: i64) -> Value {
+    chrono::DateTime::from_timestamp(secs, 0).map_or(Value::Null, |at| Value::String(timestamp(at)))
 }
 
 fn hash_password(password: &str, iterations: u32) -> std::result::Result<String, ApiError> {

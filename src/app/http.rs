@@ -68,7 +68,11 @@ fn add_security_headers(response: Response) -> Result<Response> {
 
 /// A `Reply` as a platform response: JSON body, status, its own headers.
 pub fn to_response(reply: Reply) -> Result<Response> {
-    let response = Response::from_json(&reply.body)?.with_status(reply.status);
+    let response = if reply.status == 204 {
+        Response::empty()?.with_status(204)
+    } else {
+        Response::from_json(&reply.body)?.with_status(reply.status)
+    };
     let headers = response.headers();
     headers.set("Content-Type", "application/json")?;
     for (name, value) in &reply.headers {

@@ -4,7 +4,9 @@
 pub mod blacklist;
 pub mod handlers;
 pub mod http;
+pub mod sessions;
 pub mod state;
+pub mod throttle;
 pub mod users;
 
 use worker::console_error;
@@ -18,11 +20,14 @@ pub trait OrInternal<T> {
 
 impl<T, E: std::fmt::Display> OrInternal<T> for Result<T, E> {
     fn or_internal(self, what: &str) -> Result<T, ApiError> {
-        self.map_err(|e| {
-            console_error!("{what}: {e}");
-            ApiError::Internal
-        })
+        self.map_err(|e| internal(what, e))
     }
+}
+
+/// Logs a platform failure and gives the bare 500 the client sees.
+pub fn internal(what: &str, error: impl std::fmt::Display) -> ApiError {
+    console_error!("{what}: {error}");
+    ApiError::Internal
 }
 
 /// Bytes from the JS-backed CSPRNG (`crypto.getRandomValues`).

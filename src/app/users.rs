@@ -1,8 +1,9 @@
 //! The `users` table in D1. SQL lives here, beside the code that runs it.
 
-use worker::{query, D1Database};
+use serde::Deserialize;
+use worker::{query, D1Database, D1PreparedStatement};
 
-use crate::app::OrInternal;
+use crate::app::{internal, OrInternal};
 use crate::domain::user::{Registration, User};
 use crate::error::ApiError;
 
@@ -21,6 +22,37 @@ impl<'a> Users<'a> {
         Users { db }
     }
 
+    /// The user lookup by email, to batch with other reads.
+    pub fn by_email_statement(&self, email: &str) -> Result<D1PreparedStatement, ApiError> {
+        query!(self.db, "SELECT * FROM users WHERE email = ?1", email).or_internal("binding users.by_email")
+    }
+
+    /// The user an access token names, and in the same read whether its session still lives
+    /// (`None` for tokens without a session, e.g. minted by simplejwt).
+    pub async fn by_id_in_session(&self, id: i64, sid: Option<&str>) -> Result<Option<(User, Option<bool>)>, ApiError> {
+        #[derive(Deserialize)]
+        struct Row {
+            #[serde(flatten)]
+            user: User,
+            session_live: Option<i64>,
+        }
+        let row = query!(
+            self.db,
+            "SELECT u.*,
+                    CASE WHEN ?2 IS NULL THEN NULL
+                         ELSE EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?2 AND s.user_id = u.id AND s.revoked_at IS NULL)
+                    END AS session_live
+               FROM users u WHERE u.id = ?1",
+            id,
+            sid,
+        )
+        .or_internal("binding users.by_id_in_session")?
+        .first::<Row>(None)
+        .await
+        .or_internal("users.by_id_in_session")?;
+        Ok(row.map(|row| (row.user, row.session_live.map(|live| live != 0))))
+    }
+
     pub async fn by_email(&self, email: &str) -> Result<Option<User>, ApiError> {
         query!(self.db, "SELECT * FROM users WHERE email = ?1", email)
             .or_internal("binding users.by_email")?
@@ -29,23 +61,17 @@ impl<'a> Users<'a> {
             .or_internal("users.by_email")
     }
 
-    pub async fn by_id(&self, id: i64) -> Result<Option<User>, ApiError> {
-        query!(self.db, "SELECT * FROM users WHERE id = ?1", id)
-            .or_internal("binding users.by_id")?
-            .first::<User>(None)
-            .await
-            .or_internal("users.by_id")
-    }
-
-    /// Creates the user in one statement: it either exists whole afterwards or not at all.
+    /// Creates the user and runs `then` (its first session) in one transaction: afterwards the
+    /// user exists whole, with its session, or nothing was written at all.
     pub async fn insert(
         &self,
         registration: &Registration,
         uuid: &str,
         password_hash: &str,
         date_joined: &str,
+        then: Vec<D1PreparedStatement>,
     ) -> Result<User, InsertError> {
-        let statement = query!(
+        let insert = query!(
             self.db,
             "INSERT INTO users (uuid, email, password, first_name, last_name, phone_number, timezone, date_joined)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -61,16 +87,25 @@ impl<'a> Users<'a> {
         )
         .or_internal("binding users.insert")
         .map_err(InsertError::Failed)?;
-        match statement.first::<User>(None).await {
-            Ok(Some(user)) => Ok(user),
-            Ok(None) => Err(InsertError::Failed(ApiError::Internal)),
-            Err(e) if e.to_string().contains("UNIQUE constraint failed: users.email") => Err(InsertError::EmailTaken),
-            Err(e) => Err(InsertError::Failed(Err::<(), _>(e).or_internal("users.insert").unwrap_err())),
-        }
+        let mut statements = vec![insert];
+        statements.extend(then);
+        let results = match self.db.batch(statements).await {
+            Ok(results) => results,
+            Err(e) if e.to_string().contains("UNIQUE constraint failed: users.email") => {
+                return Err(InsertError::EmailTaken)
+            }
+            Err(e) => return Err(InsertError::Failed(internal("users.insert", e))),
+        };
+        let created: Vec<User> = match results.first() {
+            Some(result) => result.results().or_internal("users.insert rows").map_err(InsertError::Failed)?,
+            None => Vec::new(),
+        };
+        created.into_iter().next().ok_or(InsertError::Failed(ApiError::Internal))
     }
 
-    /// Records a successful login, and the re-hashed password when the work factor has grown.
-    pub async fn record_login(&self, id: i64, at: &str, new_hash: Option<&str>) -> Result<(), ApiError> {
+    /// Records a successful login, and the re-hashed password when the work factor has grown
+    /// (batch it with the session it starts).
+    pub fn record_login(&self, id: i64, at: &str, new_hash: Option<&str>) -> Result<D1PreparedStatement, ApiError> {
         query!(
             self.db,
             "UPDATE users SET last_login = ?2, password = COALESCE(?3, password) WHERE id = ?1",
@@ -78,11 +113,7 @@ impl<'a> Users<'a> {
             at,
             new_hash,
         )
-        .or_internal("binding users.record_login")?
-        .run()
-        .await
-        .or_internal("users.record_login")?;
-        Ok(())
+        .or_internal("binding users.record_login")
     }
 
     pub async fn save_profile(&self, user: &User) -> Result<(), ApiError> {

@@ -62,6 +62,9 @@ pub struct TokenClaims {
     /// `None` when the claim is missing or not an id (simplejwt then answers "no recognizable
     /// user identification"); the caller decides.
     pub user_id: Option<i64>,
+    /// The session (token family) the token belongs to: edge-auth's extra `sid` claim. Tokens
+    /// minted by simplejwt have none.
+    pub session_id: Option<String>,
     pub issued_at: i64,
     pub expires_at: i64,
 }
@@ -79,6 +82,8 @@ struct OutClaims<'a> {
     token_type: &'a str,
     jti: &'a str,
     user_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
 }
 
 /// What we read from a token: every claim optional and loosely typed, so that a token minted
@@ -88,6 +93,7 @@ struct InClaims {
     token_type: Option<Value>,
     jti: Option<Value>,
     user_id: Option<Value>,
+    sid: Option<Value>,
 }
 
 /// Mints and verifies tokens with one HS256 key and the configured lifetimes.
@@ -109,18 +115,41 @@ impl Tokens {
         }
     }
 
-    /// Mints a token for `user_id` at `now` (Unix seconds); `jti_bytes` must come from a CSPRNG.
-    pub fn mint(&self, token_type: TokenType, user_id: i64, jti_bytes: [u8; 16], now: i64) -> Minted {
-        let jti = hex(&jti_bytes);
-        let expires_at = now + self.ttl(token_type);
-        let mut claims =
-            Claims::new(OutClaims { token_type: token_type.as_str(), jti: &jti, user_id: user_id.to_string() });
-        claims.issued_at = Utc.timestamp_opt(now, 0).single();
-        claims.expiration = Utc.timestamp_opt(expires_at, 0).single();
+    /// Mints a token for `user_id` in `session` at `now` (Unix seconds); `jti_bytes` must come
+    /// from a CSPRNG.
+    pub fn mint(
+        &self,
+        token_type: TokenType,
+        user_id: i64,
+        session: Option<&str>,
+        jti_bytes: [u8; 16],
+        now: i64,
+    ) -> Minted {
+        let claims = TokenClaims {
+            token_type,
+            jti: hex(&jti_bytes),
+            user_id: Some(user_id),
+            session_id: session.map(str::to_owned),
+            issued_at: now,
+            expires_at: now + self.ttl(token_type),
+        };
+        Minted { token: self.sign(&claims), claims }
+    }
+
+    /// Signs exactly these claims. HS256 is deterministic, so the same claims give the same
+    /// token string: a rotated token's successor can be handed out again without storing it.
+    pub fn sign(&self, claims: &TokenClaims) -> String {
+        let mut out = Claims::new(OutClaims {
+            token_type: claims.token_type.as_str(),
+            jti: &claims.jti,
+            user_id: claims.user_id.unwrap_or_default().to_string(),
+            sid: claims.session_id.as_deref(),
+        });
+        out.issued_at = Utc.timestamp_opt(claims.issued_at, 0).single();
+        out.expiration = Utc.timestamp_opt(claims.expires_at, 0).single();
         let header = Header::empty().with_token_type("JWT");
         // Serializing a struct of strings and integers cannot fail.
-        let token = Hs256.token(&header, &claims, &self.key).unwrap_or_default();
-        Minted { token, claims: TokenClaims { token_type, jti, user_id: Some(user_id), issued_at: now, expires_at } }
+        Hs256.token(&header, &out, &self.key).unwrap_or_default()
     }
 
     /// Verifies `token` as a token of type `expected` at `now` (Unix seconds).
@@ -152,8 +181,12 @@ impl Tokens {
             Some(Value::Number(id)) => id.as_i64(),
             _ => None,
         };
+        let session_id = match &claims.custom.sid {
+            Some(Value::String(sid)) => Some(sid.clone()),
+            _ => None,
+        };
         let issued_at = claims.issued_at.map_or(0, |iat| iat.timestamp());
-        Ok(TokenClaims { token_type, jti, user_id, issued_at, expires_at })
+        Ok(TokenClaims { token_type, jti, user_id, session_id, issued_at, expires_at })
     }
 }
 
@@ -215,7 +248,7 @@ mod tests {
 
     #[test]
     fn minted_tokens_carry_simplejwt_s_header_and_claims() {
-        let minted = tokens().mint(TokenType::Access, 42, JTI, NOW);
+        let minted = tokens().mint(TokenType::Access, 42, None, JTI, NOW);
         assert_eq!(part(&minted.token, 0), json!({"alg": "HS256", "typ": "JWT"}));
         assert_eq!(
             part(&minted.token, 1),
@@ -232,31 +265,46 @@ mod tests {
     #[test]
     fn a_minted_token_verifies_as_its_own_type_until_it_expires() {
         let t = tokens();
-        let refresh = t.mint(TokenType::Refresh, 7, JTI, NOW);
+        let refresh = t.mint(TokenType::Refresh, 7, Some("s1"), JTI, NOW);
         let claims = t.verify(&refresh.token, TokenType::Refresh, NOW + 604_799).unwrap();
         assert_eq!(claims, refresh.claims);
         assert_eq!(t.verify(&refresh.token, TokenType::Refresh, NOW + 604_800), Err(TokenError::Expired));
     }
 
     #[test]
+    fn the_session_id_travels_in_the_sid_claim() {
+        let t = tokens();
+        let minted = t.mint(TokenType::Access, 3, Some("0123abcd"), JTI, NOW);
+        assert_eq!(part(&minted.token, 1)["sid"], "0123abcd");
+        assert_eq!(t.verify(&minted.token, TokenType::Access, NOW).unwrap().session_id.as_deref(), Some("0123abcd"));
+    }
+
+    #[test]
+    fn signing_the_same_claims_again_gives_the_same_token() {
+        let t = tokens();
+        let minted = t.mint(TokenType::Refresh, 3, Some("s"), JTI, NOW);
+        assert_eq!(t.sign(&minted.claims), minted.token);
+    }
+
+    #[test]
     fn a_token_of_the_other_type_is_refused() {
         let t = tokens();
-        let access = t.mint(TokenType::Access, 7, JTI, NOW);
+        let access = t.mint(TokenType::Access, 7, None, JTI, NOW);
         assert_eq!(t.verify(&access.token, TokenType::Refresh, NOW), Err(TokenError::WrongType));
-        let refresh = t.mint(TokenType::Refresh, 7, JTI, NOW);
+        let refresh = t.mint(TokenType::Refresh, 7, Some("s1"), JTI, NOW);
         assert_eq!(t.verify(&refresh.token, TokenType::Access, NOW), Err(TokenError::WrongType));
     }
 
     #[test]
     fn a_token_signed_with_another_key_is_invalid() {
         let theirs = Tokens::new(&key("another-signing-key-0123456789abcdef"), 1800, 604_800);
-        let token = theirs.mint(TokenType::Access, 1, JTI, NOW).token;
+        let token = theirs.mint(TokenType::Access, 1, None, JTI, NOW).token;
         assert_eq!(tokens().verify(&token, TokenType::Access, NOW), Err(TokenError::Invalid));
     }
 
     #[test]
     fn a_tampered_payload_is_invalid() {
-        let token = tokens().mint(TokenType::Access, 1, JTI, NOW).token;
+        let token = tokens().mint(TokenType::Access, 1, None, JTI, NOW).token;
         let mut segments: Vec<String> = token.split('.').map(str::to_owned).collect();
         let mut payload = part(&token, 1);
         payload["user_id"] = json!("2");
