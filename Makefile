@@ -25,7 +25,7 @@ WORKER_BUILD_STAMP := $(STAMPS)/worker-build-$(WORKER_BUILD_VERSION)
 WASM_BINDGEN_STAMP := $(STAMPS)/wasm-bindgen-$(WASM_BINDGEN_VERSION)
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup build dev test lint unit wasm-test release blackbox fmt clean
+.PHONY: help setup build dev test lint unit wasm-test release blackbox bench fmt clean
 
 help:
 	@echo "make dev    build and serve the worker on 127.0.0.1:$(PORT) (local D1/KV, migrations applied)"
@@ -81,6 +81,10 @@ release: build
 
 blackbox: setup
 	node --test --test-concurrency=1 tests/
+
+# Benchmarks print numbers; they are not tests and enforce nothing.
+bench: build
+	node bench/login_timing.mjs
 
 fmt:
 	cargo fmt --all
