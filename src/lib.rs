@@ -30,6 +30,9 @@ mod worker_entry {
     /// its trailing slash. 404, 405, OPTIONS and CORS preflights are answered before routing.
     fn route_table(state: Rc<State>) -> Router<'static, Rc<State>> {
         let mut router = Router::with_data(state.clone());
+        for pattern in ["/healthz", "/healthz/"] {
+            router = router.get_async(pattern, handlers::health).head_async(pattern, handlers::health);
+        }
         for prefix in &state.config.prefixes {
             for endpoint in Endpoint::ALL {
                 for pattern in endpoint.patterns(prefix) {
@@ -48,6 +51,8 @@ mod worker_entry {
                             router.get_async(&pattern, handlers::sessions).head_async(&pattern, handlers::sessions)
                         }
                         Endpoint::Session => router.delete_async(&pattern, handlers::delete_session),
+                        // Served once, outside the prefixes (above).
+                        Endpoint::Health => router,
                     };
                 }
             }

@@ -18,7 +18,12 @@ pub enum Endpoint {
     Sessions,
     /// `sessions/<id>/`.
     Session,
+    /// `/healthz`, outside the prefixes.
+    Health,
 }
+
+/// Liveness and dependency check, outside the API prefixes.
+pub const HEALTH_PATH: &str = "/healthz";
 
 /// What the pipeline does with a request before (or instead of) routing it to a handler.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,9 +47,11 @@ impl Endpoint {
         Endpoint::Session,
     ];
 
-    /// The path below a prefix, with its trailing slash, in the router's pattern syntax.
+    /// The path below a prefix, with its trailing slash, in the router's pattern syntax
+    /// (`Health` alone is absolute: it is not served under the prefixes).
     pub fn path(self) -> &'static str {
         match self {
+            Endpoint::Health => HEALTH_PATH,
             Endpoint::Register => "register/",
             Endpoint::Login => "login/",
             Endpoint::Logout => "logout/",
@@ -79,7 +86,7 @@ impl Endpoint {
     pub fn allow(self) -> &'static str {
         match self {
             Endpoint::Me => "GET, PATCH, HEAD, OPTIONS",
-            Endpoint::Sessions => "GET, HEAD, OPTIONS",
+            Endpoint::Sessions | Endpoint::Health => "GET, HEAD, OPTIONS",
             Endpoint::Session => "DELETE, OPTIONS",
             _ => "POST, OPTIONS",
         }
@@ -88,7 +95,7 @@ impl Endpoint {
     fn serves(self, method: &str) -> bool {
         match self {
             Endpoint::Me => matches!(method, "GET" | "HEAD" | "PATCH"),
-            Endpoint::Sessions => matches!(method, "GET" | "HEAD"),
+            Endpoint::Sessions | Endpoint::Health => matches!(method, "GET" | "HEAD"),
             Endpoint::Session => method == "DELETE",
             _ => method == "POST",
         }
@@ -106,11 +113,15 @@ impl Endpoint {
             Endpoint::LogoutAll => "Logout All",
             Endpoint::Sessions => "Session List",
             Endpoint::Session => "Session",
+            Endpoint::Health => "Health",
         }
     }
 
-    /// Finds the endpoint for `path` under any configured prefix.
+    /// Finds the endpoint for `path` under any configured prefix (or `/healthz`).
     pub fn for_path(config: &Config, path: &str) -> Option<Endpoint> {
+        if path.trim_end_matches('/') == HEALTH_PATH {
+            return Some(Endpoint::Health);
+        }
         let normalized = if path.ends_with('/') { path.to_owned() } else { format!("{path}/") };
         config.prefixes.iter().find_map(|prefix| {
             let rest = normalized.strip_prefix(prefix.as_str())?;
@@ -174,6 +185,27 @@ pub fn cors_headers(config: &Config, origin: Option<&str>) -> Vec<(&'static str,
     }
 }
 
+/// One structured log line per request. Only these fields exist, so a password or token cannot
+/// reach the log by accident.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AccessLog<'a> {
+    pub request_id: &'a str,
+    pub method: &'a str,
+    /// The endpoint's route pattern (`login/`, `sessions/:id/`), `-` when no endpoint matched.
+    pub route: &'a str,
+    pub status: u16,
+    pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    pub client_ip: &'a str,
+}
+
+impl AccessLog<'_> {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
 /// Carried by every response.
 pub const SECURITY_HEADERS: [(&str, &str); 5] = [
     ("X-Content-Type-Options", "nosniff"),
@@ -210,6 +242,13 @@ mod tests {
         assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/sessions/"), Some(Endpoint::Sessions));
         assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/sessions/a/b/"), None);
         assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/sessions//"), None);
+    }
+
+    #[test]
+    fn the_health_check_lives_outside_the_prefixes() {
+        assert_eq!(resolve(&config(), "GET", "/healthz"), Resolution::Serve(Endpoint::Health));
+        assert_eq!(resolve(&config(), "GET", "/healthz/"), Resolution::Serve(Endpoint::Health));
+        assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/healthz/"), None);
     }
 
     #[test]
@@ -275,6 +314,28 @@ mod tests {
             cors_headers(&config(), Some("https://app.example.com"))[0],
             ("Access-Control-Allow-Origin", "https://app.example.com".to_owned())
         );
+    }
+
+    #[test]
+    fn the_access_log_is_one_json_object_with_a_fixed_set_of_fields() {
+        let entry = AccessLog {
+            request_id: "8f3c",
+            method: "POST",
+            route: "login/",
+            status: 200,
+            duration_ms: 412,
+            user_id: Some(7),
+            client_ip: "203.0.113.9",
+        };
+        let line = entry.to_json();
+        let parsed: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            parsed,
+            json!({"request_id": "8f3c", "method": "POST", "route": "login/", "status": 200,
+                   "duration_ms": 412, "user_id": 7, "client_ip": "203.0.113.9"})
+        );
+        assert!(!line.contains('\n'));
+        assert!(!AccessLog { user_id: None, ..entry }.to_json().contains("user_id"));
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub async fn refresh(mut req: Request, ctx: Ctx) -> Result<Response> {
 
 /// `GET|HEAD me/` → the caller's profile.
 pub async fn me(req: Request, ctx: Ctx) -> Result<Response> {
-    respond(authenticate(&req, &ctx).await.map(|caller| Reply::ok(caller.user.profile())))
+    respond(authenticate(&req, &ctx).await.map(|caller| Reply::ok(caller.user.profile()).for_user(caller.user.id)))
 }
 
 /// `PATCH me/` → changes names, phone number or time zone.
@@ -71,6 +71,25 @@ pub async fn sessions(req: Request, ctx: Ctx) -> Result<Response> {
 /// `DELETE sessions/<id>/` → 204; another user's (or an unknown) id is 404.
 pub async fn delete_session(req: Request, ctx: Ctx) -> Result<Response> {
     respond(end_session(&req, &ctx).await)
+}
+
+/// `GET /healthz` → 200 with the version and whether D1 and KV answer.
+pub async fn health(_req: Request, ctx: Ctx) -> Result<Response> {
+    let d1 = match database(&ctx) {
+        Ok(db) => db.prepare("SELECT 1").first::<Value>(None).await.is_ok(),
+        Err(_) => false,
+    };
+    let kv = match blacklist(&ctx) {
+        Ok(blacklist) => blacklist.lookup("healthz").await.is_ok(),
+        Err(_) => false,
+    };
+    let body = json!({
+        "status": if d1 && kv { "ok" } else { "degraded" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "d1": d1,
+        "kv": kv,
+    });
+    respond(Ok(Reply::ok(body)))
 }
 
 /// Who is calling: the access token's user and session, both checked live.
@@ -104,7 +123,7 @@ async fn register_user(req: &mut Request, ctx: &Ctx) -> Outcome {
         Err(InsertError::EmailTaken) => return Err(FieldErrors::single("email", EMAIL_TAKEN)),
         Err(InsertError::Failed(e)) => return Err(e),
     };
-    Ok(Reply::new(201, token_body(state, user.id, &session.refresh, Some(&user))?).no_store())
+    Ok(Reply::new(201, token_body(state, user.id, &session.refresh, Some(&user))?).no_store().for_user(user.id))
 }
 
 async fn log_in(req: &mut Request, ctx: &Ctx) -> Outcome {
@@ -160,7 +179,7 @@ async fn log_in(req: &mut Request, ctx: &Ctx) -> Outcome {
         &session.refresh,
     )?);
     db.batch(writes).await.or_internal("login writes")?;
-    Ok(Reply::ok(token_body(state, user.id, &session.refresh, Some(&user))?).no_store())
+    Ok(Reply::ok(token_body(state, user.id, &session.refresh, Some(&user))?).no_store().for_user(user.id))
 }
 
 async fn rotate(req: &mut Request, ctx: &Ctx) -> Outcome {
@@ -189,7 +208,7 @@ async fn rotate(req: &mut Request, ctx: &Ctx) -> Outcome {
     };
     if won {
         blacklist.add(&old.jti, Dead::Rotated { at: now }, old.expires_at, now).await?;
-        return Ok(Reply::ok(token_body(state, user_id, &new, None)?).no_store());
+        return Ok(Reply::ok(token_body(state, user_id, &new, None)?).no_store().for_user(user_id));
     }
     // Someone consumed this token before us, or it is dead: D1 decides which.
     let record = match sessions.record(&old.jti).await? {
@@ -200,7 +219,7 @@ async fn rotate(req: &mut Request, ctx: &Ctx) -> Outcome {
     };
     match on_replay(&record, now, config.reuse_interval_secs) {
         Replay::SameSuccessor(successor) => {
-            Ok(Reply::ok(token_body(state, record.user_id, &successor, None)?).no_store())
+            Ok(Reply::ok(token_body(state, record.user_id, &successor, None)?).no_store().for_user(record.user_id))
         }
         Replay::RevokeSession => {
             console_log!(
@@ -238,13 +257,13 @@ async fn log_out(req: &mut Request, ctx: &Ctx) -> Outcome {
         return Err(ApiError::BadLogoutToken(TokenError::Blacklisted));
     }
     blacklist.add(&claims.jti, Dead::Revoked, claims.expires_at, now).await?;
-    Ok(Reply::ok(json!({ "message": "Successfully logged out." })))
+    Ok(Reply::ok(json!({ "message": "Successfully logged out." })).for_user(caller.user.id))
 }
 
 async fn log_out_everywhere(req: &Request, ctx: &Ctx) -> Outcome {
     let caller = authenticate(req, ctx).await?;
     revoke(ctx, Scope::AllBut { keep: None, user_id: caller.user.id }, now().timestamp()).await?;
-    Ok(Reply::ok(json!({ "message": "Successfully logged out of all sessions." })))
+    Ok(Reply::ok(json!({ "message": "Successfully logged out of all sessions." })).for_user(caller.user.id))
 }
 
 async fn update_profile(req: &mut Request, ctx: &Ctx) -> Outcome {
@@ -252,7 +271,7 @@ async fn update_profile(req: &mut Request, ctx: &Ctx) -> Outcome {
     let changes = ProfileChanges::parse(&json_body(req, &ctx.data.config).await?)?;
     changes.apply(&mut user);
     Users::new(&database(ctx)?).save_profile(&user).await?;
-    Ok(Reply::ok(user.profile()))
+    Ok(Reply::ok(user.profile()).for_user(user.id))
 }
 
 async fn replace_password(req: &mut Request, ctx: &Ctx) -> Outcome {
@@ -268,7 +287,7 @@ async fn replace_password(req: &mut Request, ctx: &Ctx) -> Outcome {
     Users::new(&database(ctx)?).set_password(user.id, &hash).await?;
     let keep = caller.session_id.as_deref();
     revoke(ctx, Scope::AllBut { keep, user_id: user.id }, now().timestamp()).await?;
-    Ok(Reply::ok(json!({ "message": "Password changed successfully." })))
+    Ok(Reply::ok(json!({ "message": "Password changed successfully." })).for_user(user.id))
 }
 
 async fn list_sessions(req: &Request, ctx: &Ctx) -> Outcome {
@@ -287,7 +306,7 @@ async fn list_sessions(req: &Request, ctx: &Ctx) -> Outcome {
             })
         })
         .collect();
-    Ok(Reply::ok(Value::Array(listed)))
+    Ok(Reply::ok(Value::Array(listed)).for_user(caller.user.id))
 }
 
 async fn end_session(req: &Request, ctx: &Ctx) -> Outcome {
@@ -295,7 +314,7 @@ async fn end_session(req: &Request, ctx: &Ctx) -> Outcome {
     let sid = ctx.param("id").cloned().unwrap_or_default();
     let scope = Scope::Session { sid: &sid, user_id: caller.user.id };
     if revoke(ctx, scope, now().timestamp()).await? {
-        Ok(Reply::new(204, Value::Null))
+        Ok(Reply::new(204, Value::Null).for_user(caller.user.id))
     } else {
         Err(ApiError::NotFound)
     }

@@ -4,43 +4,85 @@
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
-use worker::{console_error, Env, Request, Response, Result, Router};
+use worker::{console_error, console_log, Date, Env, Request, Response, Result, Router};
 
+use crate::app::random_bytes;
 use crate::app::state::State;
+use crate::app::throttle::client_ip;
 use crate::config::Config;
 use crate::domain::body::parse_json_object;
-use crate::error::{ApiError, Reply};
-use crate::routes::{cors_headers, is_preflight, preflight, resolve, Resolution, SECURITY_HEADERS};
+use crate::domain::tokens::hex;
+use crate::error::{ApiError, Reply, USER_HEADER};
+use crate::routes::{
+    cors_headers, is_preflight, preflight, resolve, AccessLog, Endpoint, Resolution, SECURITY_HEADERS,
+};
 
 /// Runs one request through configuration, CORS, routing and the handler, then stamps the
-/// common headers on whatever came out.
+/// common headers on whatever came out and writes one structured log line.
 pub async fn serve(
     req: Request,
     env: Env,
     route_table: fn(Rc<State>) -> Router<'static, Rc<State>>,
 ) -> Result<Response> {
+    let started = Date::now().as_millis();
+    let request_id = header(&req, "CF-Ray").unwrap_or_else(|| random_bytes::<8>().map(|b| hex(&b)).unwrap_or_default());
+    let method = req.inner().method();
+    let path = req.path();
+    let client_ip = client_ip(&req);
+    let (route, response) = dispatch(req, env, route_table, &method, &path).await;
+    let response = response?;
+    let headers = response.headers();
+    headers.set("X-Request-Id", &request_id)?;
+    let user_id = headers.get(USER_HEADER)?.and_then(|id| id.parse().ok());
+    headers.delete(USER_HEADER)?;
+    let entry = AccessLog {
+        request_id: &request_id,
+        method: &method,
+        route,
+        status: response.status_code(),
+        duration_ms: Date::now().as_millis().saturating_sub(started),
+        user_id,
+        client_ip: &client_ip,
+    };
+    console_log!("{}", entry.to_json());
+    Ok(response)
+}
+
+async fn dispatch(
+    req: Request,
+    env: Env,
+    route_table: fn(Rc<State>) -> Router<'static, Rc<State>>,
+    method: &str,
+    path: &str,
+) -> (&'static str, Result<Response>) {
     let origin = header(&req, "Origin");
     let state = match State::load(&env) {
         Ok(state) => state,
-        Err(_) => return finish(ApiError::Misconfigured.into_reply(), None, None),
+        Err(_) => return ("-", finish(ApiError::Misconfigured.into_reply(), None, None)),
     };
     let config = &state.config;
-    let method = req.inner().method();
-    if is_preflight(&method, origin.as_deref(), header(&req, "Access-Control-Request-Method").as_deref()) {
+    if is_preflight(method, origin.as_deref(), header(&req, "Access-Control-Request-Method").as_deref()) {
         let reply = preflight(config, origin.as_deref().unwrap_or_default());
-        return finish(reply, None, None);
+        return ("preflight", finish(reply, None, None));
     }
-    let response = match resolve(config, &method, &req.path()) {
-        Resolution::Answer(reply) => to_response(reply),
-        Resolution::Serve(_) => match route_table(state.clone()).run(req, env).await {
-            Ok(response) => Ok(response),
-            Err(e) => {
-                console_error!("unhandled platform error: {e}");
-                to_response(ApiError::Internal.into_reply())
-            }
-        },
+    let (route, response) = match resolve(config, method, path) {
+        Resolution::Answer(reply) => (route_label(config, path), to_response(reply)),
+        Resolution::Serve(endpoint) => {
+            let response = match route_table(state.clone()).run(req, env).await {
+                Ok(response) => Ok(response),
+                Err(e) => {
+                    console_error!("unhandled platform error: {e}");
+                    to_response(ApiError::Internal.into_reply())
+                }
+            };
+            (endpoint.path(), response)
+        }
     };
-    decorate(response?, config, origin.as_deref())
+    (route, response.and_then(|response| decorate(response, config, origin.as_deref())))
+}
+
+fn route_label(config: &Config, path: &str) -> &'static str {
+    Endpoint::for_path(config, path).map_or("-", Endpoint::path)
 }
 
 fn finish(reply: Reply, config: Option<&Config>, origin: Option<&str>) -> Result<Response> {
