@@ -80,7 +80,7 @@ wasm-test: setup
 release: build
 
 blackbox: setup
-	node --test --test-concurrency=1 tests/
+	node --test --test-concurrency=1 tests/blackbox/
 
 # Benchmarks print numbers; they are not tests and enforce nothing.
 bench: build

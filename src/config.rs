@@ -50,7 +50,7 @@ impl Default for Config {
             prefixes: vec!["/api/v1/drf/auth/".into(), "/api/v1/auth/".into()],
             max_body_bytes: 64 * 1024,
             reuse_interval_secs: 10,
-            login_backoff: Backoff { threshold: 5, base_secs: 30, max_secs: 900, window_secs: 900 },
+            login_backoff: Backoff { threshold: 10, base_secs: 30, max_secs: 900, window_secs: 900 },
             rate_limit_period_secs: 60,
         }
     }
@@ -220,7 +220,7 @@ mod tests {
         assert_eq!(config.max_body_bytes, 65_536);
         assert!(config.allowed_origins.is_empty());
         assert_eq!(config.reuse_interval_secs, 10);
-        assert_eq!(config.login_backoff, Backoff { threshold: 5, base_secs: 30, max_secs: 900, window_secs: 900 });
+        assert_eq!(config.login_backoff, Backoff { threshold: 10, base_secs: 30, max_secs: 900, window_secs: 900 });
     }
 
     #[test]

@@ -1,0 +1,206 @@
+// Shared helpers for the black-box suite: raw requests, token minting the way simplejwt does it,
+// and the assertions that pin the contract's shapes (CONTRACT.md).
+import assert from "node:assert/strict";
+import { createHmac, randomBytes } from "node:crypto";
+import { DRF, SIGNING_KEY, decodeSegment } from "../support.mjs";
+
+export const PROFILE_KEYS = [
+  "account_status", "date_joined", "display_name", "email", "first_name", "full_name", "id",
+  "is_active", "is_practitioner", "is_staff", "is_superuser", "last_login", "last_name",
+  "phone_number", "phone_number_verified", "timezone", "uuid",
+];
+
+export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+// DRF renders datetimes with isoformat(): microseconds (6 digits) only when non-zero, then "Z".
+export const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$/;
+export const JTI = /^[0-9a-f]{32}$/;
+
+export const SECURITY_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "strict-transport-security": "max-age=31536000; includeSubDomains",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+};
+
+export const BEARER_CHALLENGE = 'Bearer realm="api"';
+export const NOT_PROVIDED = { detail: "Authentication credentials were not provided." };
+export const LOGIN_FAILED = { detail: "Invalid email or password." };
+export const REQUIRED = "This field is required.";
+export const BLANK = "This field may not be blank.";
+export const NOT_A_STRING = "Not a valid string.";
+export const TOO_LONG_150 = "Ensure this field has no more than 150 characters.";
+export const TOO_SHORT = "This password is too short. It must contain at least 8 characters.";
+export const TOO_COMMON = "This password is too common.";
+export const NUMERIC = "This password is entirely numeric.";
+export const similarTo = (field) => `The password is too similar to the ${field}.`;
+
+/** The 401 body for a bad Bearer access token. */
+export function accessTokenError(message) {
+  return {
+    detail: "Given token not valid for any token type",
+    code: "token_not_valid",
+    messages: [{ token_class: "AccessToken", token_type: "access", message }],
+  };
+}
+
+/** The body for a bad refresh token (401 on refresh, 400 on logout). */
+export function refreshTokenError(detail) {
+  return { detail, code: "token_not_valid" };
+}
+
+/**
+ * Sends exactly what it is given: `body` may be a string, a Buffer/Uint8Array or a stream, and no
+ * content type is added. Returns { status, headers, body, text } like the harness's `fetch`.
+ */
+export async function raw(worker, url, { method = "POST", headers = {}, body } = {}) {
+  const init = { method, headers };
+  if (body !== undefined) init.body = body;
+  if (body instanceof ReadableStream) init.duplex = "half";
+  const response = await worker.mf.dispatchFetch(url, init);
+  const text = await response.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, body: json, text };
+}
+
+/** POSTs a string as `application/json` without re-encoding it. */
+export function postJsonText(worker, url, text, headers = {}) {
+  return raw(worker, url, { headers: { "content-type": "application/json", ...headers }, body: text });
+}
+
+const b64url = (value) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
+
+/**
+ * Mints a JWT the way PyJWT/simplejwt does: base64url(header).base64url(payload).signature.
+ * `alg` picks the HMAC (HS256/HS384/HS512) or "none" (empty signature).
+ */
+export function mintToken(claims, { key = SIGNING_KEY, alg = "HS256", header } = {}) {
+  const head = header ?? { alg, typ: "JWT" };
+  const signingInput = `${b64url(head)}.${b64url(claims)}`;
+  if (alg === "none") return `${signingInput}.`;
+  const hash = { HS256: "sha256", HS384: "sha384", HS512: "sha512" }[alg];
+  const signature = createHmac(hash, key).update(signingInput).digest("base64url");
+  return `${signingInput}.${signature}`;
+}
+
+/** simplejwt's claims for `userId` at `now` (seconds), overridable. */
+export function claimsFor(userId, { type = "access", lifetime = 1800, now = nowSecs(), ...extra } = {}) {
+  return {
+    token_type: type,
+    exp: now + lifetime,
+    iat: now,
+    jti: randomBytes(16).toString("hex"),
+    user_id: String(userId),
+    ...extra,
+  };
+}
+
+export const nowSecs = () => Math.floor(Date.now() / 1000);
+
+export function me(worker, token, prefix = DRF) {
+  return worker.fetch(`${prefix}/me/`, { token });
+}
+
+export function login(worker, email, password, prefix = DRF) {
+  return worker.post(`${prefix}/login/`, { email, password });
+}
+
+/** Headers every response carries. */
+export function assertCommonHeaders(headers) {
+  assert.match(headers.get("content-type") ?? "", /^application\/json(; ?charset=utf-8)?$/i);
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+    assert.equal(headers.get(name), value, name);
+  }
+}
+
+/** Headers of a response that carries tokens. */
+export function assertNoStore(headers) {
+  assert.equal(headers.get("cache-control"), "no-store");
+  assert.equal(headers.get("pragma"), "no-cache");
+}
+
+/** A 401 with the Bearer challenge and exactly `body`. */
+export function assertUnauthorized(response, body) {
+  assert.equal(response.status, 401, response.text);
+  assert.equal(response.headers.get("www-authenticate"), BEARER_CHALLENGE);
+  assert.deepEqual(response.body, body);
+  assertCommonHeaders(response.headers);
+}
+
+/** A response with `status` and exactly `body`. */
+export function assertResponse(response, status, body) {
+  assert.equal(response.status, status, response.text);
+  assert.deepEqual(response.body, body);
+  assertCommonHeaders(response.headers);
+}
+
+/** A profile: the 17 keys, the generated values shaped right, the rest exactly `expected`. */
+export function assertProfile(profile, expected) {
+  assert.deepEqual(Object.keys(profile).sort(), PROFILE_KEYS);
+  assert.ok(Number.isInteger(profile.id) && profile.id > 0, `id ${profile.id}`);
+  assert.match(profile.uuid, UUID_V4);
+  assert.match(profile.date_joined, ISO_UTC);
+  if (profile.last_login !== null) assert.match(profile.last_login, ISO_UTC);
+  const { id, uuid, date_joined, ...rest } = profile;
+  const { id: _i, uuid: _u, date_joined: _d, ...wanted } = expected;
+  assert.deepEqual(rest, wanted);
+  for (const [key, value] of Object.entries({ id, uuid, date_joined })) {
+    if (key in expected) assert.equal(value, expected[key], key);
+  }
+}
+
+/** The profile a fresh registration with these fields should produce (id/uuid/date_joined aside). */
+export function expectedProfile({ email, first_name = "", last_name = "", phone_number = null, timezone = "UTC" }, extra = {}) {
+  const full_name = `${first_name} ${last_name}`.trim();
+  return {
+    email: email.toLowerCase(), first_name, last_name, full_name,
+    display_name: full_name || email.toLowerCase(), phone_number, phone_number_verified: false, timezone,
+    is_practitioner: false, account_status: "active", last_login: null, is_active: true, is_staff: false,
+    is_superuser: false, ...extra,
+  };
+}
+
+/**
+ * A token response: the pair, `token_type`, `expires_in`, and `user` only when `withUser`.
+ * Checks both tokens' headers and claims exactly; returns the decoded claims.
+ */
+export function assertTokenPair(body, { userId, expiresIn = 1800, refreshLifetime = 604800, withUser = true } = {}) {
+  const keys = ["access_token", "expires_in", "refresh_token", "token_type"];
+  assert.deepEqual(Object.keys(body).sort(), withUser ? [...keys, "user"].sort() : keys);
+  assert.equal(body.token_type, "bearer");
+  assert.equal(body.expires_in, expiresIn);
+  const access = assertClaims(body.access_token, "access", expiresIn, userId);
+  const refresh = assertClaims(body.refresh_token, "refresh", refreshLifetime, userId);
+  assert.notEqual(access.jti, refresh.jti);
+  return { access, refresh };
+}
+
+/** A token minted by the worker: simplejwt's header and exactly simplejwt's claims. */
+export function assertClaims(token, type, lifetime, userId) {
+  assert.match(token, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+  assert.deepEqual(decodeSegment(token, 0), { alg: "HS256", typ: "JWT" });
+  const claims = decodeSegment(token, 1);
+  // simplejwt's five claims must all be there; extra claims are allowed (simplejwt ignores them).
+  for (const name of ["exp", "iat", "jti", "token_type", "user_id"]) assert.ok(name in claims, `claim ${name}`);
+  assert.equal(claims.token_type, type);
+  assert.ok(Number.isInteger(claims.iat) && Number.isInteger(claims.exp));
+  assert.ok(Math.abs(claims.iat - nowSecs()) <= 5, `iat ${claims.iat} is now`);
+  assert.equal(claims.exp - claims.iat, lifetime);
+  assert.match(claims.jti, JTI);
+  assert.equal(typeof claims.user_id, "string");
+  if (userId !== undefined) assert.equal(claims.user_id, String(userId));
+  // The signature is HMAC-SHA256 over header.payload with the shared key.
+  const [h, p, s] = token.split(".");
+  assert.equal(createHmac("sha256", SIGNING_KEY).update(`${h}.${p}`).digest("base64url"), s, "HS256 signature");
+  return claims;
+}
+
+/** The blacklist KV namespace. */
+export function blacklist(worker) {
+  return worker.mf.getKVNamespace("TOKEN_BLACKLIST");
+}
