@@ -51,6 +51,9 @@ mod worker_entry {
                             router.get_async(&pattern, handlers::sessions).head_async(&pattern, handlers::sessions)
                         }
                         Endpoint::Session => router.delete_async(&pattern, handlers::delete_session),
+                        Endpoint::OpenApi => {
+                            router.get_async(&pattern, handlers::openapi).head_async(&pattern, handlers::openapi)
+                        }
                         // Served once, outside the prefixes (above).
                         Endpoint::Health => router,
                     };

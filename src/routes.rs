@@ -20,7 +20,18 @@ pub enum Endpoint {
     Session,
     /// `/healthz`, outside the prefixes.
     Health,
+    /// `openapi.json`: the OpenAPI 3.1 document of everything here.
+    OpenApi,
 }
+
+/// The OpenAPI 3.1 document, served under each prefix with `servers` naming that prefix.
+pub fn openapi_document(prefix: &str) -> Value {
+    let mut document: Value = serde_json::from_str(OPENAPI).unwrap_or(Value::Null);
+    document["servers"] = json!([{ "url": prefix.trim_end_matches('/') }]);
+    document
+}
+
+const OPENAPI: &str = include_str!("openapi.json");
 
 /// Liveness and dependency check, outside the API prefixes.
 pub const HEALTH_PATH: &str = "/healthz";
@@ -35,7 +46,7 @@ pub enum Resolution {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 9] = [
+    pub const ALL: [Endpoint; 10] = [
         Endpoint::Register,
         Endpoint::Login,
         Endpoint::Logout,
@@ -45,6 +56,7 @@ impl Endpoint {
         Endpoint::LogoutAll,
         Endpoint::Sessions,
         Endpoint::Session,
+        Endpoint::OpenApi,
     ];
 
     /// The path below a prefix, with its trailing slash, in the router's pattern syntax
@@ -61,6 +73,7 @@ impl Endpoint {
             Endpoint::LogoutAll => "logout-all/",
             Endpoint::Sessions => "sessions/",
             Endpoint::Session => "sessions/:id/",
+            Endpoint::OpenApi => "openapi.json",
         }
     }
 
@@ -76,29 +89,38 @@ impl Endpoint {
     }
 
     /// The full paths this endpoint answers under `prefix`: with and without the trailing slash.
-    pub fn patterns(self, prefix: &str) -> [String; 2] {
-        let with_slash = format!("{prefix}{}", self.path());
-        let without = with_slash.trim_end_matches('/').to_owned();
-        [with_slash, without]
+    pub fn patterns(self, prefix: &str) -> Vec<String> {
+        let full = format!("{prefix}{}", self.path());
+        let without = full.trim_end_matches('/').to_owned();
+        if without == full {
+            vec![full]
+        } else {
+            vec![full, without]
+        }
+    }
+
+    /// The methods it serves (besides OPTIONS, which every endpoint answers).
+    pub fn methods(self) -> &'static [&'static str] {
+        match self {
+            Endpoint::Me => &["GET", "HEAD", "PATCH"],
+            Endpoint::Sessions | Endpoint::Health | Endpoint::OpenApi => &["GET", "HEAD"],
+            Endpoint::Session => &["DELETE"],
+            _ => &["POST"],
+        }
     }
 
     /// The `Allow` header, in DRF's order (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS).
     pub fn allow(self) -> &'static str {
         match self {
             Endpoint::Me => "GET, PATCH, HEAD, OPTIONS",
-            Endpoint::Sessions | Endpoint::Health => "GET, HEAD, OPTIONS",
+            Endpoint::Sessions | Endpoint::Health | Endpoint::OpenApi => "GET, HEAD, OPTIONS",
             Endpoint::Session => "DELETE, OPTIONS",
             _ => "POST, OPTIONS",
         }
     }
 
     fn serves(self, method: &str) -> bool {
-        match self {
-            Endpoint::Me => matches!(method, "GET" | "HEAD" | "PATCH"),
-            Endpoint::Sessions | Endpoint::Health => matches!(method, "GET" | "HEAD"),
-            Endpoint::Session => method == "DELETE",
-            _ => method == "POST",
-        }
+        self.methods().contains(&method)
     }
 
     /// DRF's view name, shown by `OPTIONS`.
@@ -114,6 +136,7 @@ impl Endpoint {
             Endpoint::Sessions => "Session List",
             Endpoint::Session => "Session",
             Endpoint::Health => "Health",
+            Endpoint::OpenApi => "OpenAPI Schema",
         }
     }
 
@@ -122,9 +145,13 @@ impl Endpoint {
         if path.trim_end_matches('/') == HEALTH_PATH {
             return Some(Endpoint::Health);
         }
-        let normalized = if path.ends_with('/') { path.to_owned() } else { format!("{path}/") };
         config.prefixes.iter().find_map(|prefix| {
-            let rest = normalized.strip_prefix(prefix.as_str())?;
+            let rest = path.strip_prefix(prefix.as_str())?;
+            if rest == Endpoint::OpenApi.path() {
+                return Some(Endpoint::OpenApi);
+            }
+            let normalized = if rest.ends_with('/') { rest.to_owned() } else { format!("{rest}/") };
+            let rest = normalized.as_str();
             Endpoint::ALL.into_iter().find(|endpoint| endpoint.matches(rest))
         })
     }
@@ -249,6 +276,40 @@ mod tests {
         assert_eq!(resolve(&config(), "GET", "/healthz"), Resolution::Serve(Endpoint::Health));
         assert_eq!(resolve(&config(), "GET", "/healthz/"), Resolution::Serve(Endpoint::Health));
         assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/healthz/"), None);
+    }
+
+    #[test]
+    fn the_openapi_document_describes_exactly_the_served_routes() {
+        let document = openapi_document("/api/v1/auth/");
+        assert_eq!(document["openapi"], "3.1.0");
+        assert_eq!(document["servers"], json!([{"url": "/api/v1/auth"}]));
+        let mut described: Vec<(String, String)> = document["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object().unwrap().keys().map(move |method| (path.clone(), method.to_uppercase()))
+            })
+            .filter(|(_, method)| method != "PARAMETERS")
+            .collect();
+        described.sort();
+        let mut served: Vec<(String, String)> = Endpoint::ALL
+            .into_iter()
+            .flat_map(|endpoint| {
+                let path = format!("/{}", endpoint.path().replace(":id", "{id}"));
+                // HEAD is implied by GET in OpenAPI.
+                endpoint.methods().iter().filter(|m| **m != "HEAD").map(move |m| (path.clone(), (*m).to_owned()))
+            })
+            .collect();
+        served.sort();
+        assert_eq!(described, served);
+    }
+
+    #[test]
+    fn the_openapi_document_is_found_under_every_prefix_but_only_without_a_slash() {
+        assert_eq!(resolve(&config(), "GET", "/api/v1/drf/auth/openapi.json"), Resolution::Serve(Endpoint::OpenApi));
+        assert_eq!(resolve(&config(), "GET", "/api/v1/auth/openapi.json"), Resolution::Serve(Endpoint::OpenApi));
+        assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/openapi.json/"), None);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::domain::sessions::{on_replay, Dead, LoginFailures, Replay};
 use crate::domain::tokens::{hex, TokenClaims, TokenError, TokenType};
 use crate::domain::user::{timestamp, Credentials, PasswordChange, ProfileChanges, Registration, User, EMAIL_TAKEN};
 use crate::error::{ApiError, FieldErrors, Reply};
+use crate::routes::{openapi_document, Endpoint};
 
 type Ctx = RouteContext<Rc<State>>;
 type Outcome = std::result::Result<Reply, ApiError>;
@@ -90,6 +91,13 @@ pub async fn health(_req: Request, ctx: Ctx) -> Result<Response> {
         "kv": kv,
     });
     respond(Ok(Reply::ok(body)))
+}
+
+/// `GET <prefix>openapi.json` → the OpenAPI document, its `servers` naming the prefix asked.
+pub async fn openapi(req: Request, _ctx: Ctx) -> Result<Response> {
+    let path = req.path();
+    let prefix = path.strip_suffix(Endpoint::OpenApi.path()).unwrap_or("/");
+    respond(Ok(Reply::ok(openapi_document(prefix))))
 }
 
 /// Who is calling: the access token's user and session, both checked live.
