@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::domain::tokens::ClaimNames;
+
 /// Minimum HS256 key length; simplejwt/PyJWT warn below the hash size, we refuse.
 pub const MIN_SIGNING_KEY_BYTES: usize = 32;
 
@@ -27,6 +29,8 @@ pub struct Config {
     pub login_backoff: Backoff,
     /// The period of the `IP_RATE_LIMITER` binding, told to throttled clients in `Retry-After`.
     pub rate_limit_period_secs: i64,
+    /// Token claim names (simplejwt's by default).
+    pub claim_names: ClaimNames,
 }
 
 /// Per-account back-off after failed logins: after `threshold` failures within `window_secs`,
@@ -52,6 +56,7 @@ impl Default for Config {
             reuse_interval_secs: 10,
             login_backoff: Backoff { threshold: 10, base_secs: 30, max_secs: 900, window_secs: 900 },
             rate_limit_period_secs: 60,
+            claim_names: ClaimNames::default(),
         }
     }
 }
@@ -62,6 +67,7 @@ pub enum ConfigError {
     SigningKeyMissing,
     SigningKeyTooShort { len: usize },
     BadVar { name: &'static str, reason: &'static str },
+    BadSecret { name: &'static str, reason: &'static str },
 }
 
 impl fmt::Display for ConfigError {
@@ -74,6 +80,7 @@ impl fmt::Display for ConfigError {
                 write!(f, "secret JWT_SIGNING_KEY is {len} bytes; at least {MIN_SIGNING_KEY_BYTES} are required")
             }
             ConfigError::BadVar { name, reason } => write!(f, "var {name}: {reason}"),
+            ConfigError::BadSecret { name, reason } => write!(f, "secret {name}: {reason}"),
         }
     }
 }
@@ -111,6 +118,24 @@ impl Config {
             window_secs: seconds("LOGIN_FAILURE_WINDOW_SECS", defaults.login_backoff.window_secs)?,
         };
         let rate_limit_period_secs = seconds("RATE_LIMIT_PERIOD_SECS", defaults.rate_limit_period_secs)?;
+        let claim_names = ClaimNames {
+            user_id: var("USER_ID_CLAIM").unwrap_or(defaults.claim_names.user_id),
+            token_type: var("TOKEN_TYPE_CLAIM").unwrap_or(defaults.claim_names.token_type),
+            jti: var("JTI_CLAIM").unwrap_or(defaults.claim_names.jti),
+        };
+        let reserved = ["exp", "iat", "nbf", "sid"];
+        if reserved
+            .iter()
+            .any(|r| [&claim_names.user_id, &claim_names.token_type, &claim_names.jti].contains(&&r.to_string()))
+            || claim_names.user_id == claim_names.token_type
+            || claim_names.user_id == claim_names.jti
+            || claim_names.token_type == claim_names.jti
+        {
+            return Err(ConfigError::BadVar {
+                name: "USER_ID_CLAIM",
+                reason: "claim names must differ from each other and from exp, iat, nbf, sid",
+            });
+        }
         let allowed_origins = match var("ALLOWED_ORIGINS") {
             None => defaults.allowed_origins,
             Some(list) => list_of(&list)
@@ -146,6 +171,7 @@ impl Config {
             reuse_interval_secs,
             login_backoff,
             rate_limit_period_secs,
+            claim_names,
         })
     }
 
@@ -236,6 +262,18 @@ mod tests {
         assert_eq!(config.reuse_interval_secs, 2);
         assert_eq!(config.login_backoff, Backoff { threshold: 3, base_secs: 1, max_secs: 4, window_secs: 5 });
         assert!(from(&[("LOGIN_BACKOFF_THRESHOLD", "0")]).is_err());
+    }
+
+    #[test]
+    fn claim_names_are_configurable_but_must_stay_distinct() {
+        assert_eq!(from(&[]).unwrap().claim_names, ClaimNames::default());
+        let config = from(&[("USER_ID_CLAIM", "sub"), ("TOKEN_TYPE_CLAIM", "type")]).unwrap();
+        assert_eq!(
+            config.claim_names,
+            ClaimNames { user_id: "sub".into(), token_type: "type".into(), jti: "jti".into() }
+        );
+        assert!(from(&[("USER_ID_CLAIM", "jti")]).is_err());
+        assert!(from(&[("USER_ID_CLAIM", "exp")]).is_err());
     }
 
     #[test]

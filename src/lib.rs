@@ -19,7 +19,7 @@ mod worker_entry {
     use worker::{event, Context, Env, Request, Response, Result, Router};
 
     use crate::app::{handlers, http, state::State};
-    use crate::routes::Endpoint;
+    use crate::routes::{Endpoint, JWKS_PATH};
 
     #[event(fetch)]
     async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -33,6 +33,7 @@ mod worker_entry {
         for pattern in ["/healthz", "/healthz/"] {
             router = router.get_async(pattern, handlers::health).head_async(pattern, handlers::health);
         }
+        router = router.get_async(JWKS_PATH, handlers::jwks).head_async(JWKS_PATH, handlers::jwks);
         for prefix in &state.config.prefixes {
             for endpoint in Endpoint::ALL {
                 for pattern in endpoint.patterns(prefix) {
@@ -55,7 +56,7 @@ mod worker_entry {
                             router.get_async(&pattern, handlers::openapi).head_async(&pattern, handlers::openapi)
                         }
                         // Served once, outside the prefixes (above).
-                        Endpoint::Health => router,
+                        Endpoint::Health | Endpoint::Jwks => router,
                     };
                 }
             }

@@ -22,6 +22,8 @@ pub enum Endpoint {
     Health,
     /// `openapi.json`: the OpenAPI 3.1 document of everything here.
     OpenApi,
+    /// `/.well-known/jwks.json`, outside the prefixes.
+    Jwks,
 }
 
 /// The OpenAPI 3.1 document, served under each prefix with `servers` naming that prefix.
@@ -32,6 +34,9 @@ pub fn openapi_document(prefix: &str) -> Value {
 }
 
 const OPENAPI: &str = include_str!("openapi.json");
+
+/// The public keys of the optional Ed25519 signing, for third-party verification.
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 /// Liveness and dependency check, outside the API prefixes.
 pub const HEALTH_PATH: &str = "/healthz";
@@ -64,6 +69,7 @@ impl Endpoint {
     pub fn path(self) -> &'static str {
         match self {
             Endpoint::Health => HEALTH_PATH,
+            Endpoint::Jwks => JWKS_PATH,
             Endpoint::Register => "register/",
             Endpoint::Login => "login/",
             Endpoint::Logout => "logout/",
@@ -103,7 +109,7 @@ impl Endpoint {
     pub fn methods(self) -> &'static [&'static str] {
         match self {
             Endpoint::Me => &["GET", "HEAD", "PATCH"],
-            Endpoint::Sessions | Endpoint::Health | Endpoint::OpenApi => &["GET", "HEAD"],
+            Endpoint::Sessions | Endpoint::Health | Endpoint::OpenApi | Endpoint::Jwks => &["GET", "HEAD"],
             Endpoint::Session => &["DELETE"],
             _ => &["POST"],
         }
@@ -113,7 +119,7 @@ impl Endpoint {
     pub fn allow(self) -> &'static str {
         match self {
             Endpoint::Me => "GET, PATCH, HEAD, OPTIONS",
-            Endpoint::Sessions | Endpoint::Health | Endpoint::OpenApi => "GET, HEAD, OPTIONS",
+            Endpoint::Sessions | Endpoint::Health | Endpoint::OpenApi | Endpoint::Jwks => "GET, HEAD, OPTIONS",
             Endpoint::Session => "DELETE, OPTIONS",
             _ => "POST, OPTIONS",
         }
@@ -137,6 +143,7 @@ impl Endpoint {
             Endpoint::Session => "Session",
             Endpoint::Health => "Health",
             Endpoint::OpenApi => "OpenAPI Schema",
+            Endpoint::Jwks => "JSON Web Key Set",
         }
     }
 
@@ -144,6 +151,9 @@ impl Endpoint {
     pub fn for_path(config: &Config, path: &str) -> Option<Endpoint> {
         if path.trim_end_matches('/') == HEALTH_PATH {
             return Some(Endpoint::Health);
+        }
+        if path == JWKS_PATH {
+            return Some(Endpoint::Jwks);
         }
         config.prefixes.iter().find_map(|prefix| {
             let rest = path.strip_prefix(prefix.as_str())?;
@@ -310,6 +320,14 @@ mod tests {
         assert_eq!(resolve(&config(), "GET", "/api/v1/drf/auth/openapi.json"), Resolution::Serve(Endpoint::OpenApi));
         assert_eq!(resolve(&config(), "GET", "/api/v1/auth/openapi.json"), Resolution::Serve(Endpoint::OpenApi));
         assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/openapi.json/"), None);
+    }
+
+    #[test]
+    fn the_key_set_lives_at_its_well_known_path() {
+        assert_eq!(resolve(&config(), "GET", "/.well-known/jwks.json"), Resolution::Serve(Endpoint::Jwks));
+        assert!(
+            matches!(resolve(&config(), "POST", "/.well-known/jwks.json"), Resolution::Answer(r) if r.status == 405)
+        );
     }
 
     #[test]

@@ -100,6 +100,11 @@ pub async fn openapi(req: Request, _ctx: Ctx) -> Result<Response> {
     respond(Ok(Reply::ok(openapi_document(prefix))))
 }
 
+/// `GET /.well-known/jwks.json` → the Ed25519 public keys (`{"keys": []}` with HS256 only).
+pub async fn jwks(_req: Request, ctx: Ctx) -> Result<Response> {
+    respond(Ok(Reply::ok(ctx.data.tokens.jwks()).with_header("Cache-Control", "public, max-age=300")))
+}
+
 /// Who is calling: the access token's user and session, both checked live.
 struct Caller {
     user: User,

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use worker::{console_error, Env};
 
 use crate::config::{Config, ConfigError, SigningKey};
-use crate::domain::tokens::Tokens;
+use crate::domain::tokens::{Ed25519Keys, Tokens};
 
 pub struct State {
     pub config: Config,
@@ -36,7 +36,14 @@ impl State {
     fn build(env: &Env) -> Result<State, ConfigError> {
         let config = Config::from_vars(|name| env.var(name).ok().map(|v| v.to_string()))?;
         let key = SigningKey::from_secret(env.secret("JWT_SIGNING_KEY").ok().map(|s| s.to_string()))?;
-        let tokens = Tokens::new(&key, config.access_ttl_secs, config.refresh_ttl_secs);
+        let mut tokens = Tokens::new(&key, config.access_ttl_secs, config.refresh_ttl_secs)
+            .with_claim_names(config.claim_names.clone());
+        let text = |name: &str| env.secret(name).ok().map(|s| s.to_string()).filter(|s| !s.is_empty());
+        if let Some(seed) = text("JWT_ED25519_PRIVATE_KEY") {
+            let kid = text("JWT_ED25519_KID");
+            let previous = text("JWT_ED25519_PREVIOUS_KEYS");
+            tokens = tokens.with_ed25519(Ed25519Keys::from_config(&seed, kid.as_deref(), previous.as_deref())?);
+        }
         Ok(State { config, tokens })
     }
 }

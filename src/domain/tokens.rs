@@ -1,4 +1,8 @@
-//! simplejwt-compatible HS256 tokens: mint and verify, with the clock and randomness injected.
+//! simplejwt-compatible tokens: mint and verify, with the clock and randomness injected.
+//!
+//! HS256 with the shared key is the default (what simplejwt signs and accepts). Optionally the
+//! worker signs with Ed25519 (`EdDSA`, with a `kid`) so third parties can verify tokens against
+//! the published JWKS; HS256 tokens from the Django side are still accepted then.
 //!
 //! Claims exactly as djangorestframework-simplejwt 5.5 writes them: `token_type`, `exp`, `iat`
 //! (integer seconds), `jti` (32 lowercase hex), `user_id` (the id as a string). Verification runs
@@ -6,12 +10,15 @@
 //! ("Token is invalid"), expiry ("Token is expired"), `jti` ("Token has no id"), type
 //! ("Token has no type" / "Token has wrong type").
 
+use base64ct::{Base64UrlUnpadded, Encoding};
 use chrono::{TimeZone, Utc};
-use jwt_compact::{alg::Hs256, alg::Hs256Key, AlgorithmExt, Claims, Header, UntrustedToken};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use ed25519_compact::{KeyPair, PublicKey, SecretKey, Seed};
+use jwt_compact::alg::{Ed25519, Hs256, Hs256Key};
+use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
-use crate::config::SigningKey;
+use crate::config::{ConfigError, SigningKey};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenType {
@@ -76,36 +83,113 @@ pub struct Minted {
     pub claims: TokenClaims,
 }
 
-/// What we write into a token (beside `exp`/`iat`, which `jwt_compact::Claims` carries).
-#[derive(Serialize)]
-struct OutClaims<'a> {
-    token_type: &'a str,
-    jti: &'a str,
-    user_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sid: Option<&'a str>,
+/// The claim names simplejwt writes (`USER_ID_CLAIM`, `TOKEN_TYPE_CLAIM`, `JTI_CLAIM`),
+/// configurable for a FastAPI side that uses others (e.g. `sub`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimNames {
+    pub user_id: String,
+    pub token_type: String,
+    pub jti: String,
 }
 
-/// What we read from a token: every claim optional and loosely typed, so that a token minted
-/// elsewhere fails with simplejwt's message rather than a parse error.
-#[derive(Deserialize)]
-struct InClaims {
-    token_type: Option<Value>,
-    jti: Option<Value>,
-    user_id: Option<Value>,
-    sid: Option<Value>,
+impl Default for ClaimNames {
+    fn default() -> Self {
+        ClaimNames { user_id: "user_id".into(), token_type: "token_type".into(), jti: "jti".into() }
+    }
 }
 
-/// Mints and verifies tokens with one HS256 key and the configured lifetimes.
+/// The optional Ed25519 keys: the current one signs (and is published with its `kid`); it and
+/// the previous public keys verify, so tokens survive a key rotation.
+pub struct Ed25519Keys {
+    kid: String,
+    secret: SecretKey,
+    verifying: Vec<(String, PublicKey)>,
+}
+
+impl Ed25519Keys {
+    /// `seed`: the 32-byte private seed, base64url (padding optional). `kid`: the published key
+    /// id (default: the RFC 7638 thumbprint). `previous`: `kid=base64url-public-key` pairs,
+    /// comma-separated, still accepted for verification.
+    pub fn from_config(seed: &str, kid: Option<&str>, previous: Option<&str>) -> Result<Ed25519Keys, ConfigError> {
+        let bad = |reason| ConfigError::BadSecret { name: "JWT_ED25519_PRIVATE_KEY", reason };
+        let seed = decode_b64url(seed).ok_or(bad("not base64url"))?;
+        let seed = Seed::from_slice(&seed).map_err(|_| bad("must be a 32-byte Ed25519 seed"))?;
+        let pair = KeyPair::from_seed(seed);
+        let kid = kid.map_or_else(|| thumbprint(&pair.pk), str::to_owned);
+        let mut verifying = vec![(kid.clone(), pair.pk)];
+        for entry in previous.unwrap_or_default().split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let bad = |reason| ConfigError::BadVar { name: "JWT_ED25519_PREVIOUS_KEYS", reason };
+            let (kid, key) = entry.split_once('=').ok_or(bad("each entry is kid=base64url-public-key"))?;
+            let key = decode_b64url(key.trim()).ok_or(bad("public key is not base64url"))?;
+            let key = PublicKey::from_slice(&key).map_err(|_| bad("public key must be 32 bytes"))?;
+            verifying.push((kid.trim().to_owned(), key));
+        }
+        Ok(Ed25519Keys { kid, secret: pair.sk, verifying })
+    }
+
+    fn verifying_key(&self, kid: Option<&str>) -> Option<&PublicKey> {
+        self.verifying.iter().find(|(id, _)| Some(id.as_str()) == kid).map(|(_, key)| key)
+    }
+}
+
+/// RFC 7638 JWK thumbprint of an Ed25519 public key.
+fn thumbprint(key: &PublicKey) -> String {
+    let canonical =
+        format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, Base64UrlUnpadded::encode_string(key.as_ref()));
+    Base64UrlUnpadded::encode_string(&Sha256::digest(canonical.as_bytes()))
+}
+
+fn decode_b64url(text: &str) -> Option<Vec<u8>> {
+    Base64UrlUnpadded::decode_vec(text.trim().trim_end_matches('=')).ok()
+}
+
+/// Mints and verifies tokens with the configured keys, claim names and lifetimes.
 pub struct Tokens {
-    key: Hs256Key,
+    hs256: Hs256Key,
+    ed25519: Option<Ed25519Keys>,
+    names: ClaimNames,
     access_ttl_secs: i64,
     refresh_ttl_secs: i64,
 }
 
 impl Tokens {
     pub fn new(key: &SigningKey, access_ttl_secs: i64, refresh_ttl_secs: i64) -> Tokens {
-        Tokens { key: Hs256Key::new(key.as_bytes()), access_ttl_secs, refresh_ttl_secs }
+        Tokens {
+            hs256: Hs256Key::new(key.as_bytes()),
+            ed25519: None,
+            names: ClaimNames::default(),
+            access_ttl_secs,
+            refresh_ttl_secs,
+        }
+    }
+
+    pub fn with_claim_names(self, names: ClaimNames) -> Tokens {
+        Tokens { names, ..self }
+    }
+
+    /// Signs with Ed25519 from now on (HS256 tokens still verify).
+    pub fn with_ed25519(self, keys: Ed25519Keys) -> Tokens {
+        Tokens { ed25519: Some(keys), ..self }
+    }
+
+    /// The JSON Web Key Set of the Ed25519 public keys (empty when signing with HS256 only).
+    pub fn jwks(&self) -> Value {
+        let keys: Vec<Value> = self
+            .ed25519
+            .iter()
+            .flat_map(|ed| &ed.verifying)
+            .map(|(kid, key)| {
+                json!({
+                    "kty": "OKP",
+                    "crv": "Ed25519",
+                    "x": Base64UrlUnpadded::encode_string(key.as_ref()),
+                    "kid": kid,
+                    "alg": "EdDSA",
+                    "use": "sig",
+                })
+            })
+            .collect();
+        json!({ "keys": keys })
     }
 
     pub fn ttl(&self, token_type: TokenType) -> i64 {
@@ -136,27 +220,45 @@ impl Tokens {
         Minted { token: self.sign(&claims), claims }
     }
 
-    /// Signs exactly these claims. HS256 is deterministic, so the same claims give the same
-    /// token string: a rotated token's successor can be handed out again without storing it.
+    /// Signs exactly these claims. Both algorithms are deterministic, so the same claims give
+    /// the same token string: a rotated token's successor can be handed out again unstored.
     pub fn sign(&self, claims: &TokenClaims) -> String {
-        let mut out = Claims::new(OutClaims {
-            token_type: claims.token_type.as_str(),
-            jti: &claims.jti,
-            user_id: claims.user_id.unwrap_or_default().to_string(),
-            sid: claims.session_id.as_deref(),
-        });
+        let mut custom = Map::new();
+        custom.insert(self.names.token_type.clone(), claims.token_type.as_str().into());
+        custom.insert(self.names.jti.clone(), claims.jti.clone().into());
+        custom.insert(self.names.user_id.clone(), claims.user_id.unwrap_or_default().to_string().into());
+        if let Some(sid) = &claims.session_id {
+            custom.insert("sid".into(), sid.clone().into());
+        }
+        let mut out = Claims::new(custom);
         out.issued_at = Utc.timestamp_opt(claims.issued_at, 0).single();
         out.expiration = Utc.timestamp_opt(claims.expires_at, 0).single();
         let header = Header::empty().with_token_type("JWT");
-        // Serializing a struct of strings and integers cannot fail.
-        Hs256.token(&header, &out, &self.key).unwrap_or_default()
+        // Serializing a map of strings and integers cannot fail.
+        match &self.ed25519 {
+            Some(ed) => Ed25519.token(&header.with_key_id(ed.kid.clone()), &out, &ed.secret).unwrap_or_default(),
+            None => Hs256.token(&header, &out, &self.hs256).unwrap_or_default(),
+        }
     }
 
     /// Verifies `token` as a token of type `expected` at `now` (Unix seconds).
     pub fn verify(&self, token: &str, expected: TokenType, now: i64) -> Result<TokenClaims, TokenError> {
         let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Invalid)?;
-        let verified = Hs256.validator::<InClaims>(&self.key).validate(&untrusted).map_err(|_| TokenError::Invalid)?;
+        let verified = match untrusted.algorithm() {
+            "HS256" => Hs256.validator::<Map<String, Value>>(&self.hs256).validate(&untrusted),
+            "EdDSA" => {
+                let key = self
+                    .ed25519
+                    .as_ref()
+                    .and_then(|ed| ed.verifying_key(untrusted.header().key_id.as_deref()))
+                    .ok_or(TokenError::Invalid)?;
+                Ed25519.validator::<Map<String, Value>>(key).validate(&untrusted)
+            }
+            _ => return Err(TokenError::Invalid),
+        }
+        .map_err(|_| TokenError::Invalid)?;
         let claims = verified.claims();
+        let claim = |name: &str| claims.custom.get(name);
 
         let expires_at = claims.expiration.ok_or(TokenError::NoExp)?.timestamp();
         if expires_at <= now {
@@ -166,22 +268,22 @@ impl Tokens {
         if claims.not_before.is_some_and(|nbf| nbf.timestamp() > now) {
             return Err(TokenError::Invalid);
         }
-        let jti = match &claims.custom.jti {
+        let jti = match claim(&self.names.jti) {
             None => return Err(TokenError::NoId),
             Some(Value::String(jti)) => jti.clone(),
             Some(other) => other.to_string(),
         };
-        let token_type = match &claims.custom.token_type {
+        let token_type = match claim(&self.names.token_type) {
             None => return Err(TokenError::NoType),
             Some(Value::String(t)) if t == expected.as_str() => expected,
             Some(_) => return Err(TokenError::WrongType),
         };
-        let user_id = match &claims.custom.user_id {
+        let user_id = match claim(&self.names.user_id) {
             Some(Value::String(id)) => id.parse::<i64>().ok(),
             Some(Value::Number(id)) => id.as_i64(),
             _ => None,
         };
-        let session_id = match &claims.custom.sid {
+        let session_id = match claim("sid") {
             Some(Value::String(sid)) => Some(sid.clone()),
             _ => None,
         };
@@ -213,8 +315,6 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64ct::{Base64UrlUnpadded, Encoding};
-    use serde_json::json;
 
     const NOW: i64 = 1_750_000_000;
     const JTI: [u8; 16] = [0xab; 16];
@@ -365,6 +465,82 @@ mod tests {
             let token = forge(json!({"alg": "HS256"}), payload, b"test-signing-key-0123456789abcdef");
             assert_eq!(tokens().verify(&token, TokenType::Access, NOW).unwrap().user_id, None);
         }
+    }
+
+    #[test]
+    fn claim_names_can_be_renamed_for_a_fastapi_side() {
+        let names = ClaimNames { user_id: "sub".into(), token_type: "type".into(), jti: "id".into() };
+        let t = tokens().with_claim_names(names);
+        let minted = t.mint(TokenType::Access, 42, None, JTI, NOW);
+        let payload = part(&minted.token, 1);
+        assert_eq!((payload["sub"].clone(), payload["type"].clone()), (json!("42"), json!("access")));
+        assert_eq!(payload["id"], "abababababababababababababababab");
+        assert!(payload.get("user_id").is_none() && payload.get("token_type").is_none());
+        assert_eq!(t.verify(&minted.token, TokenType::Access, NOW).unwrap().user_id, Some(42));
+        // A token with simplejwt's names has no `type` claim on this side.
+        let simplejwt = tokens().mint(TokenType::Access, 42, None, JTI, NOW).token;
+        assert_eq!(t.verify(&simplejwt, TokenType::Access, NOW), Err(TokenError::NoId));
+    }
+
+    const SEED: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+    const OLD_SEED: &str = "TM0Imyj_ltqdtsNG7BFOD1uKMZ81q6Yk2oz27U-4pvs";
+
+    fn ed_tokens(seed: &str, previous: Option<&str>) -> Tokens {
+        tokens().with_ed25519(Ed25519Keys::from_config(seed, None, previous).unwrap())
+    }
+
+    #[test]
+    fn ed25519_tokens_name_their_key_and_verify_against_the_published_set() {
+        let t = ed_tokens(SEED, None);
+        let minted = t.mint(TokenType::Access, 5, Some("s"), JTI, NOW);
+        let header = part(&minted.token, 0);
+        assert_eq!(header["alg"], "EdDSA");
+        let jwks = t.jwks();
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+        assert_eq!(header["kid"], jwks["keys"][0]["kid"]);
+        assert_eq!(jwks["keys"][0]["kty"], "OKP");
+        assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
+        assert_eq!(t.verify(&minted.token, TokenType::Access, NOW).unwrap().user_id, Some(5));
+    }
+
+    #[test]
+    fn hs256_tokens_from_the_django_side_still_verify_when_signing_with_ed25519() {
+        let django = tokens().mint(TokenType::Refresh, 5, None, JTI, NOW).token;
+        assert!(ed_tokens(SEED, None).verify(&django, TokenType::Refresh, NOW).is_ok());
+    }
+
+    #[test]
+    fn a_previous_key_keeps_verifying_during_rotation() {
+        let old = ed_tokens(OLD_SEED, None);
+        let old_token = old.mint(TokenType::Access, 5, None, JTI, NOW).token;
+        let old_key = &old.jwks()["keys"][0];
+        let previous = format!("{}={}", old_key["kid"].as_str().unwrap(), old_key["x"].as_str().unwrap());
+        let rotated = ed_tokens(SEED, Some(&previous));
+        assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
+        assert!(rotated.verify(&old_token, TokenType::Access, NOW).is_ok());
+        // Without the previous key listed, the old token no longer verifies.
+        assert_eq!(ed_tokens(SEED, None).verify(&old_token, TokenType::Access, NOW), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn ed25519_tokens_are_refused_without_ed25519_keys_or_when_tampered() {
+        let token = ed_tokens(SEED, None).mint(TokenType::Access, 5, None, JTI, NOW).token;
+        assert_eq!(tokens().verify(&token, TokenType::Access, NOW), Err(TokenError::Invalid));
+        let mut segments: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let mut payload = part(&token, 1);
+        payload["user_id"] = json!("6");
+        segments[1] = Base64UrlUnpadded::encode_string(payload.to_string().as_bytes());
+        assert_eq!(ed_tokens(SEED, None).verify(&segments.join("."), TokenType::Access, NOW), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn bad_ed25519_configuration_is_refused() {
+        assert!(Ed25519Keys::from_config("not base64!", None, None).is_err());
+        assert!(Ed25519Keys::from_config("AAAA", None, None).is_err());
+        assert!(Ed25519Keys::from_config(SEED, None, Some("no-equals-sign")).is_err());
+        assert!(Ed25519Keys::from_config(SEED, Some("k1"), Some("k0=AAAA")).is_err());
+        let keys = Ed25519Keys::from_config(SEED, Some("k1"), None).unwrap();
+        assert_eq!(tokens().with_ed25519(keys).jwks()["keys"][0]["kid"], "k1");
     }
 
     #[test]
