@@ -25,7 +25,7 @@ WORKER_BUILD_STAMP := $(STAMPS)/worker-build-$(WORKER_BUILD_VERSION)
 WASM_BINDGEN_STAMP := $(STAMPS)/wasm-bindgen-$(WASM_BINDGEN_VERSION)
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup build dev test lint unit wasm-test release blackbox bench fmt clean
+.PHONY: help setup build dev test lint unit wasm-test release blackbox interop bench fmt clean
 
 help:
 	@echo "make dev    build and serve the worker on 127.0.0.1:$(PORT) (local D1/KV, migrations applied)"
@@ -63,7 +63,7 @@ dev: build .dev.vars
 	wrangler d1 migrations apply DB --local
 	wrangler dev --ip 127.0.0.1 --port $(PORT)
 
-test: lint unit wasm-test release blackbox
+test: lint unit wasm-test release blackbox interop
 
 lint: setup
 	cargo fmt --all -- --check
@@ -81,6 +81,16 @@ release: build
 
 blackbox: setup
 	node --test --test-concurrency=1 tests/blackbox/
+
+# The real Django + simplejwt (pinned in tests/interop/requirements.txt) against the built worker.
+INTEROP_VENV := tests/interop/.venv
+$(INTEROP_VENV)/.installed: tests/interop/requirements.txt
+	python3 -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/pip install -q --disable-pip-version-check -r $<
+	@touch $@
+
+interop: setup build $(INTEROP_VENV)/.installed
+	node --test --test-concurrency=1 tests/interop/interop.test.mjs
 
 # Benchmarks print numbers; they are not tests and enforce nothing.
 bench: build
