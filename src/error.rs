@@ -97,7 +97,8 @@ pub enum ApiError {
     BadAuthorizationHeader,
     /// 401: a valid access token without a usable `user_id` claim.
     NoUserIdentification,
-    /// 401: `token/refresh/` for a user who is gone or inactive (simplejwt's `no_active_account`).
+    /// 401: `token/refresh/` for a user who is gone or inactive (simplejwt's `no_active_account`,
+    /// whose body has no `code`).
     NoActiveAccount,
     /// 401: the Bearer access token failed a check.
     BadAccessToken(TokenError),
@@ -183,10 +184,8 @@ impl ApiError {
                 "detail": "Token contained no recognizable user identification",
                 "code": "token_not_valid",
             }),
-            ApiError::NoActiveAccount => json!({
-                "detail": "No active account found with the given credentials",
-                "code": "no_active_account",
-            }),
+            // simplejwt's TokenRefreshSerializer raises DRF's plain AuthenticationFailed: no `code`.
+            ApiError::NoActiveAccount => json!({ "detail": "No active account found for the given token." }),
             ApiError::UserNotFound => json!({ "detail": "User not found", "code": "user_not_found" }),
             ApiError::UserInactive => json!({ "detail": "User is inactive", "code": "user_inactive" }),
             ApiError::LoginFailed => json!({ "detail": "Invalid email or password." }),

@@ -210,23 +210,26 @@ async fn rotate(req: &mut Request, ctx: &Ctx) -> Outcome {
     }
     let db = database(ctx)?;
     let sessions = Sessions::new(&db);
-    let sid = match &old.session_id {
-        Some(sid) => sid.clone(),
-        None => hex(&random_bytes::<16>()?),
-    };
-    let new = state.tokens.mint(TokenType::Refresh, user_id, Some(&sid), random_bytes()?, now).claims;
-    let won = match &old.session_id {
+    let user_agent = header(req, "User-Agent");
+    let mut new = successor_of(state, &old, user_id, now)?;
+    let mut won = match &old.session_id {
         Some(_) => sessions.rotate(&old, &new, now).await?,
-        None => sessions.adopt(&old, &new, user_id, header(req, "User-Agent").as_deref(), now).await?,
+        None => sessions.adopt(&old, &new, user_id, user_agent.as_deref(), now).await?,
     };
+    if !won && old.session_id.is_some() && sessions.record(&old.jti).await?.is_none() {
+        // A validly signed token with one of our session ids but a jti we never issued: simplejwt's
+        // refresh view rotated it out of one of ours (it keeps extra claims). Adopt it as a new session.
+        new = successor_of(state, &TokenClaims { session_id: None, ..old.clone() }, user_id, now)?;
+        won = sessions.adopt(&old, &new, user_id, user_agent.as_deref(), now).await?;
+    }
     if won {
         blacklist.add(&old.jti, Dead::Rotated { at: now }, old.expires_at, now).await?;
         return Ok(Reply::ok(token_body(state, user_id, &new, None)?).no_store().for_user(user_id));
     }
     // Someone consumed this token before us, or it is dead: D1 decides which.
     let record = match sessions.record(&old.jti).await? {
-        None if old.session_id.is_none() => return Err(ApiError::NoActiveAccount),
-        None => return Err(ApiError::BadRefreshToken(TokenError::Blacklisted)),
+        // Not adopted and not recorded: its user cannot use it.
+        None => return Err(ApiError::NoActiveAccount),
         Some(Account::Unusable) => return Err(ApiError::NoActiveAccount),
         Some(Account::Usable(record)) => record,
     };
@@ -370,6 +373,21 @@ async fn authenticate(req: &Request, ctx: &Ctx) -> std::result::Result<Caller, A
         return Err(ApiError::UserInactive);
     }
     Ok(Caller { user, session_id: claims.session_id })
+}
+
+/// The refresh token that replaces `old`: in the same session, or in a new one for a token minted
+/// elsewhere (no session of ours).
+fn successor_of(
+    state: &State,
+    old: &TokenClaims,
+    user_id: i64,
+    now: i64,
+) -> std::result::Result<TokenClaims, ApiError> {
+    let sid = match &old.session_id {
+        Some(sid) => sid.clone(),
+        None => hex(&random_bytes::<16>()?),
+    };
+    Ok(state.tokens.mint(TokenType::Refresh, user_id, Some(&sid), random_bytes()?, now).claims)
 }
 
 /// A session about to start: its id and first refresh token.

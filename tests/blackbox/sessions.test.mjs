@@ -211,10 +211,7 @@ describe("account state", () => {
       assert.deepEqual(loginResponse.body, { detail: "Invalid email or password." });
       const refreshed = await refresh(user.refresh_token);
       assert.equal(refreshed.status, 401);
-      assert.deepEqual(refreshed.body, {
-        detail: "No active account found with the given credentials",
-        code: "no_active_account",
-      });
+      assert.deepEqual(refreshed.body, { detail: "No active account found for the given token." });
       const profile = await me(user.access_token);
       assert.equal(profile.status, 401);
       assert.deepEqual(profile.body, { detail: "User is inactive", code: "user_inactive" });
