@@ -14,7 +14,7 @@ use crate::app::throttle::{limit_ip, LoginThrottle};
 use crate::app::users::{InsertError, Users};
 use crate::app::{now, random_bytes, OrInternal};
 use crate::domain::fields::{Form, Text};
-use crate::domain::password::{check_password, make_password, new_salt, Verdict};
+use crate::domain::password::{check_password, make_password, new_salt, Verdict, ALGORITHM as PBKDF2_SHA256};
 use crate::domain::sessions::{on_replay, Dead, LoginFailures, Replay};
 use crate::domain::tokens::{hex, TokenClaims, TokenError, TokenType};
 use crate::domain::user::{timestamp, Credentials, PasswordChange, ProfileChanges, Registration, User, EMAIL_TAKEN};
@@ -170,8 +170,9 @@ async fn log_in(req: &mut Request, ctx: &Ctx) -> Outcome {
         _ => None,
     };
     let (Some(mut user), Some(needs_rehash)) = (user.clone(), accepted) else {
-        if user.is_none() {
-            // Spend the same PBKDF2 work as a wrong password: timing must not tell who exists.
+        if user.as_ref().is_none_or(|user| !user.password.starts_with(PBKDF2_SHA256)) {
+            // No PBKDF2 ran (no such user, or a hash we cannot check): spend the same work as a
+            // wrong password, so timing tells nobody which emails exist.
             make_password(&credentials.password, "edge-auth-no-such-user", config.pbkdf2_iterations);
         }
         throttle.record_failure(&credentials.email, now.timestamp(), &config.login_backoff).await?;
