@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::domain::password_rules::py_isspace;
 use crate::error::FieldErrors;
 
 pub const REQUIRED: &str = "This field is required.";
@@ -11,6 +12,8 @@ pub const NULL: &str = "This field may not be null.";
 pub const NOT_A_STRING: &str = "Not a valid string.";
 pub const INVALID_EMAIL: &str = "Enter a valid email address.";
 pub const INVALID_TIMEZONE: &str = "Invalid timezone.";
+/// DRF's `ProhibitNullCharactersValidator` (Postgres, on the Django side, cannot store NUL).
+pub const NULL_CHARACTERS: &str = "Null characters are not allowed.";
 
 /// Longest names Django's `AbstractUser` stores.
 pub const NAME_MAX: usize = 150;
@@ -95,12 +98,23 @@ impl<'a> Form<'a> {
         if trimmed.is_empty() {
             return if spec.allow_blank { Read::Set(String::new()) } else { self.fail(name, BLANK) };
         }
+        // DRF runs every validator and reports all that fail.
+        let mut failed = false;
         if let Some(max) = spec.max_length {
             if trimmed.chars().count() > max {
-                return self.fail(name, format!("Ensure this field has no more than {max} characters."));
+                self.errors.add(name, format!("Ensure this field has no more than {max} characters."));
+                failed = true;
             }
         }
-        Read::Set(trimmed.to_owned())
+        if trimmed.contains('\0') {
+            self.errors.add(name, NULL_CHARACTERS);
+            failed = true;
+        }
+        if failed {
+            Read::Failed
+        } else {
+            Read::Set(trimmed.to_owned())
+        }
     }
 
     /// A required `EmailField`, lowercased (emails are unique without regard to case).
@@ -138,9 +152,9 @@ impl<'a> Form<'a> {
     }
 }
 
-/// Python's `str.strip()`: Unicode whitespace at both ends.
+/// Python's `str.strip()`: Python's whitespace (Unicode's plus U+001C..U+001F) at both ends.
 pub fn python_strip(s: &str) -> &str {
-    s.trim_matches(char::is_whitespace)
+    s.trim_matches(py_isspace)
 }
 
 /// Django 5.2's `EmailValidator`: dot-atom or quoted local part, a domain of LDH labels with a
@@ -259,6 +273,30 @@ mod tests {
         assert_eq!(form.required("n", Text::REQUIRED).as_deref(), Some("12"));
         assert_eq!(form.required("f", Text::REQUIRED).as_deref(), Some("1.5"));
         assert!(form.errors.is_empty());
+    }
+
+    #[test]
+    fn null_characters_are_refused_like_drf_does() {
+        let spec = Text { allow_blank: true, allow_null: false, max_length: Some(3) };
+        let data = object(json!({"a": "x\u{0}y", "b": "\u{0}", "c": "toolong\u{0}"}));
+        let mut form = Form::new(&data);
+        for name in ["a", "b", "c"] {
+            assert_eq!(form.optional(name, spec), Optional::Absent, "{name}");
+        }
+        assert_eq!(
+            errors_of(form),
+            json!({
+                "a": [NULL_CHARACTERS],
+                "b": [NULL_CHARACTERS],
+                "c": ["Ensure this field has no more than 3 characters.", NULL_CHARACTERS]
+            })
+        );
+    }
+
+    #[test]
+    fn trimming_strips_what_python_strips() {
+        let data = object(json!({"name": "\u{1c}Ada\u{1f}\u{a0}"}));
+        assert_eq!(Form::new(&data).required("name", Text::REQUIRED).as_deref(), Some("Ada"));
     }
 
     #[test]

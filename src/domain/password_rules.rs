@@ -154,7 +154,7 @@ fn split_non_word(s: &str) -> Vec<&str> {
 }
 
 /// Python's `str.isspace`: Unicode White_Space plus the separators U+001C..U+001F.
-fn py_isspace(c: char) -> bool {
+pub fn py_isspace(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
