@@ -25,11 +25,12 @@ WORKER_BUILD_STAMP := $(STAMPS)/worker-build-$(WORKER_BUILD_VERSION)
 WASM_BINDGEN_STAMP := $(STAMPS)/wasm-bindgen-$(WASM_BINDGEN_VERSION)
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup build dev test lint unit wasm-test release blackbox interop bench fmt clean
+.PHONY: help setup build dev test lint unit wasm-test release blackbox interop client fuzz-quick fuzz deploy-check bench fmt clean
 
 help:
 	@echo "make dev    build and serve the worker on 127.0.0.1:$(PORT) (local D1/KV, migrations applied)"
 	@echo "make test   every check: fmt, clippy (host + wasm32), native tests, wasm tests, release build, Miniflare suite"
+	@echo "make fuzz   Schemathesis against wrangler dev for FUZZ_TIME seconds (default 600), every check and phase"
 
 setup: $(WASM_TARGET_STAMP) $(WORKER_BUILD_STAMP) $(WASM_BINDGEN_STAMP) $(NODE_STAMP)
 
@@ -63,7 +64,7 @@ dev: build .dev.vars
 	wrangler d1 migrations apply DB --local
 	wrangler dev --ip 127.0.0.1 --port $(PORT)
 
-test: lint unit wasm-test release blackbox interop
+test: lint unit wasm-test release blackbox interop client fuzz-quick deploy-check
 
 lint: setup
 	cargo fmt --all -- --check
@@ -91,6 +92,31 @@ $(INTEROP_VENV)/.installed: tests/interop/requirements.txt
 
 interop: setup build $(INTEROP_VENV)/.installed
 	node --test --test-concurrency=1 tests/interop/interop.test.mjs
+
+# examples/client.py and Schemathesis (pinned in tests/fuzz/requirements.txt) against the built worker
+# under `wrangler dev` (tests/fuzz/run.sh: throwaway state, key and port; stopped on exit).
+FUZZ_VENV := tests/fuzz/.venv
+$(FUZZ_VENV)/.installed: tests/fuzz/requirements.txt
+	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Schemathesis needs Python 3.11+"; exit 1; }
+	python3 -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/pip install -q --disable-pip-version-check -r $<
+	@touch $@
+
+client: setup build $(FUZZ_VENV)/.installed
+	tests/fuzz/run.sh client
+
+fuzz-quick: setup build $(FUZZ_VENV)/.installed
+	tests/fuzz/run.sh quick
+
+fuzz: setup build $(FUZZ_VENV)/.installed
+	tests/fuzz/run.sh full
+
+# What `wrangler deploy` would upload, built and bundled without deploying (works offline), and the
+# migrations `wrangler d1 migrations apply DB --remote` would run, applied to a throwaway local D1.
+deploy-check: setup
+	out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	  wrangler deploy --dry-run --outdir "$$out/bundle" && \
+	  wrangler d1 migrations apply DB --local --persist-to "$$out/state"
 
 # Benchmarks print numbers; they are not tests and enforce nothing.
 bench: build
