@@ -118,9 +118,14 @@ deploy-check: setup
 	  wrangler deploy --dry-run --outdir "$$out/bundle" && \
 	  wrangler d1 migrations apply DB --local --persist-to "$$out/state"
 
-# Benchmarks print numbers; they are not tests and enforce nothing.
+# Benchmarks print numbers; they are not tests and enforce nothing. bench/run.mjs: PBKDF2 against
+# its floor and OpenSSL (in node and in workerd), wasm size, cold start, and req/s, p50/p99 and
+# workerd CPU per request of me/, token/refresh/ and login/ under `wrangler dev` on loopback;
+# JSON in bench/results/. bench/wasm is the harness it times (the floor, the hash paths).
 bench: build
+	cargo build --release --target $(WASM_TARGET) -p edge-auth-bench-wasm
 	node bench/login_timing.mjs
+	node bench/run.mjs
 
 fmt:
 	cargo fmt --all
