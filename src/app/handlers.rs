@@ -217,21 +217,24 @@ async fn rotate(req: &mut Request, ctx: &Ctx) -> Outcome {
         Some(_) => sessions.rotate(&old, &new, now).await?,
         None => sessions.adopt(&old, &new, user_id, user_agent.as_deref(), now).await?,
     };
-    if !won && old.session_id.is_some() && sessions.record(&old.jti).await?.is_none() {
+    // Someone consumed this token before us, or it is dead: D1 decides which.
+    let mut known = if won { None } else { sessions.record(&old.jti).await? };
+    if !won && known.is_none() && old.session_id.is_some() {
         // A validly signed token with one of our session ids but a jti we never issued: simplejwt's
         // refresh view rotated it out of one of ours (it keeps extra claims). Adopt it as a new session.
         new = successor_of(state, &TokenClaims { session_id: None, ..old.clone() }, user_id, now)?;
         won = sessions.adopt(&old, &new, user_id, user_agent.as_deref(), now).await?;
+        if !won {
+            known = sessions.record(&old.jti).await?;
+        }
     }
     if won {
         blacklist.add(&old.jti, Dead::Rotated { at: now }, old.expires_at, now).await?;
         return Ok(Reply::ok(token_body(state, user_id, &new, None)?).no_store().for_user(user_id));
     }
-    // Someone consumed this token before us, or it is dead: D1 decides which.
-    let record = match sessions.record(&old.jti).await? {
+    let record = match known {
         // Not adopted and not recorded: its user cannot use it.
-        None => return Err(ApiError::NoActiveAccount),
-        Some(Account::Unusable) => return Err(ApiError::NoActiveAccount),
+        None | Some(Account::Unusable) => return Err(ApiError::NoActiveAccount),
         Some(Account::Usable(record)) => record,
     };
     match on_replay(&record, now, config.reuse_interval_secs) {

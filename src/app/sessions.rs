@@ -117,15 +117,7 @@ impl<'a> Sessions<'a> {
             new.expires_at,
         )
         .or_internal("binding sessions.rotate")?;
-        let successor = query!(
-            self.db,
-            "INSERT INTO refresh_tokens (jti, session_id, parent_jti, issued_at, expires_at)
-             SELECT successor_jti, session_id, jti, successor_issued_at, successor_expires_at
-               FROM refresh_tokens WHERE jti = ?1 AND successor_jti = ?2",
-            &old.jti,
-            &new.jti,
-        )
-        .or_internal("binding sessions.rotate successor")?;
+        let successor = self.record_successor(old, new)?;
         let touch = query!(
             self.db,
             "UPDATE sessions SET last_used_at = ?3
@@ -182,7 +174,19 @@ impl<'a> Sessions<'a> {
             sid,
         )
         .or_internal("binding sessions.adopt token")?;
-        let successor = query!(
+        let successor = self.record_successor(old, new)?;
+        let results = self.db.batch(vec![session, consumed, successor]).await.or_internal("sessions.adopt")?;
+        let adopted: Vec<serde_json::Value> = match results.get(1) {
+            Some(result) => result.results().or_internal("sessions.adopt rows")?,
+            None => Vec::new(),
+        };
+        Ok(!adopted.is_empty())
+    }
+
+    /// Records `new` as a live token of `old`'s session, only if `old` was just consumed in its
+    /// favour (the same batch's compare-and-set matched): a loser of the race records nothing.
+    fn record_successor(&self, old: &TokenClaims, new: &TokenClaims) -> Result<D1PreparedStatement, ApiError> {
+        query!(
             self.db,
             "INSERT INTO refresh_tokens (jti, session_id, parent_jti, issued_at, expires_at)
              SELECT successor_jti, session_id, jti, successor_issued_at, successor_expires_at
@@ -190,13 +194,7 @@ impl<'a> Sessions<'a> {
             &old.jti,
             &new.jti,
         )
-        .or_internal("binding sessions.adopt successor")?;
-        let results = self.db.batch(vec![session, consumed, successor]).await.or_internal("sessions.adopt")?;
-        let adopted: Vec<serde_json::Value> = match results.get(1) {
-            Some(result) => result.results().or_internal("sessions.adopt rows")?,
-            None => Vec::new(),
-        };
-        Ok(!adopted.is_empty())
+        .or_internal("binding sessions.record_successor")
     }
 
     /// What D1 knows of a refresh token: `None` if it was never recorded.
