@@ -173,7 +173,12 @@ async fn log_in(req: &mut Request, ctx: &Ctx) -> Outcome {
         if user.as_ref().is_none_or(|user| !user.password.starts_with(PBKDF2_SHA256)) {
             // No PBKDF2 ran (no such user, or a hash we cannot check): spend the same work as a
             // wrong password, so timing tells nobody which emails exist.
-            make_password(&credentials.password, "edge-auth-no-such-user", config.pbkdf2_iterations);
+            // black_box: the result is unused, and the optimiser must not drop the work.
+            std::hint::black_box(make_password(
+                &credentials.password,
+                "edge-auth-no-such-user",
+                config.pbkdf2_iterations,
+            ));
         }
         throttle.record_failure(&credentials.email, now.timestamp(), &config.login_backoff).await?;
         return Err(ApiError::LoginFailed);
