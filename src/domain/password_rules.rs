@@ -54,7 +54,25 @@ pub fn validate_password(password: &str, user: &UserAttributes) -> Vec<&'static 
 /// `CommonPasswordValidator`: `password.lower().strip() in passwords`.
 fn is_common(password: &str) -> bool {
     let lowered = password.to_lowercase();
-    COMMON_PASSWORDS.binary_search(&lowered.trim_matches(py_isspace)).is_ok()
+    contains_line(COMMON_PASSWORDS, lowered.trim_matches(py_isspace))
+}
+
+/// Binary search for a whole line in `sorted`: lines ordered by bytes, joined by `\n`. Each probe
+/// lands on a byte and widens to the line around it; both bounds stay on line starts.
+fn contains_line(sorted: &str, needle: &str) -> bool {
+    let bytes = sorted.as_bytes();
+    let (mut lo, mut hi) = (0, bytes.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let start = bytes[..mid].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1).max(lo);
+        let end = bytes[mid..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| mid + i);
+        match sorted[start..end].cmp(needle) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => lo = end + 1,
+            std::cmp::Ordering::Greater => hi = start,
+        }
+    }
+    false
 }
 
 /// `UserAttributeSimilarityValidator.validate`: the message for the first attribute (in
@@ -518,9 +536,20 @@ mod tests {
     #[test]
     fn the_common_list_is_djangos_sorted_and_deduplicated() {
         // Django's file has 19,640 distinct lines.
-        assert_eq!(COMMON_PASSWORDS.len(), 19_640);
-        assert!(COMMON_PASSWORDS.windows(2).all(|w| w[0] < w[1]));
-        assert!(COMMON_PASSWORDS.iter().all(|p| !p.is_empty() && *p == p.trim()));
+        let entries: Vec<&str> = COMMON_PASSWORDS.split('\n').collect();
+        assert!(contains_line("a\nb\nc", "a") && contains_line("a\nb\nc", "c") && !contains_line("a\nb\nc", "bb"));
+        assert_eq!(entries.len(), 19_640);
+        assert!(entries.windows(2).all(|w| w[0] < w[1]));
+        assert!(entries.iter().all(|p| !p.is_empty() && *p == p.trim()));
+        // The line search finds every entry, and nothing between or around them.
+        assert!(entries.iter().all(|p| contains_line(COMMON_PASSWORDS, p)));
+        for probe in ["", "\n", "0", "~~~~~~~~~~~~", "123456 ", "password\n123456", "\u{10ffff}"] {
+            assert_eq!(contains_line(COMMON_PASSWORDS, probe), entries.contains(&probe), "{probe:?}");
+        }
+        for near in entries.iter().step_by(97) {
+            let longer = format!("{near}\u{1}");
+            assert_eq!(contains_line(COMMON_PASSWORDS, &longer), entries.contains(&longer.as_str()));
+        }
         for common in ["123456", "password", "qwerty", "йцукен"] {
             assert!(is_common(common), "{common}");
         }
