@@ -69,15 +69,7 @@ class Worker {
       }
     }
     if (token) init.headers.authorization = `Bearer ${token}`;
-    const response = await this.mf.dispatchFetch(url, init);
-    const text = await response.text();
-    let json;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: response.status, headers: response.headers, body: json, text };
+    return readResponse(await this.mf.dispatchFetch(url, init));
   }
 
   post(path, body, options = {}) {
@@ -107,6 +99,18 @@ class Worker {
     }
     return { ...user, ...response.body };
   }
+}
+
+/** A response as the tests read it: status, headers, the body parsed as JSON (if it is), text. */
+export async function readResponse(response) {
+  const text = await response.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, body: json, text };
 }
 
 function lower(headers) {

@@ -2,7 +2,7 @@
 // and the assertions that pin the contract's shapes (CONTRACT.md).
 import assert from "node:assert/strict";
 import { createHmac, randomBytes } from "node:crypto";
-import { DRF, SIGNING_KEY, decodeSegment } from "../support.mjs";
+import { DRF, SIGNING_KEY, decodeSegment, readResponse } from "../support.mjs";
 
 export const PROFILE_KEYS = [
   "account_status", "date_joined", "display_name", "email", "first_name", "full_name", "id",
@@ -57,15 +57,7 @@ export async function raw(worker, url, { method = "POST", headers = {}, body } =
   const init = { method, headers };
   if (body !== undefined) init.body = body;
   if (body instanceof ReadableStream) init.duplex = "half";
-  const response = await worker.mf.dispatchFetch(url, init);
-  const text = await response.text();
-  let json;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, body: json, text };
+  return readResponse(await worker.mf.dispatchFetch(url, init));
 }
 
 /** POSTs a string as `application/json` without re-encoding it. */
