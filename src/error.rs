@@ -89,6 +89,8 @@ pub enum ApiError {
     Fields(FieldErrors),
     /// 400: the body is JSON but not an object; carries Python's type name (`list`, `str`, `int`…).
     NotAnObject(&'static str),
+    /// 400: the body is JSON `null`.
+    NoData,
     /// 400: the body is not JSON; carries the parser's reason (no input echoed).
     MalformedJson(String),
     /// 401: no `Authorization: Bearer …` header.
@@ -137,6 +139,7 @@ impl ApiError {
         match self {
             ApiError::Fields(_)
             | ApiError::NotAnObject(_)
+            | ApiError::NoData
             | ApiError::MalformedJson(_)
             | ApiError::BadLogoutToken(_)
             | ApiError::TokenNotOwned => 400,
@@ -165,6 +168,7 @@ impl ApiError {
             ApiError::NotAnObject(kind) => json!({
                 "non_field_errors": [format!("Invalid data. Expected a dictionary, but got {kind}.")]
             }),
+            ApiError::NoData => json!({ "non_field_errors": ["No data provided"] }),
             ApiError::MalformedJson(reason) => json!({ "detail": format!("JSON parse error - {reason}") }),
             ApiError::NotAuthenticated => json!({ "detail": "Authentication credentials were not provided." }),
             ApiError::BadAccessToken(why) => json!({

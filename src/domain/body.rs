@@ -21,6 +21,8 @@ pub fn parse_json_object(content_type: Option<&str>, body: &[u8]) -> Result<Map<
     let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(parse_reason(&e)))?;
     match value {
         Value::Object(map) => Ok(map),
+        // DRF's serializer meets `None` before its type check.
+        Value::Null => Err(ApiError::NoData),
         other => Err(ApiError::NotAnObject(python_type_name(&other))),
     }
 }
@@ -93,15 +95,16 @@ mod tests {
 
     #[test]
     fn json_that_is_not_an_object_names_python_s_type() {
-        for (body, kind) in [
-            (&b"[1, 2]"[..], "list"),
-            (b"\"text\"", "str"),
-            (b"42", "int"),
-            (b"4.2", "float"),
-            (b"true", "bool"),
-            (b"null", "NoneType"),
-        ] {
+        for (body, kind) in
+            [(&b"[1, 2]"[..], "list"), (b"\"text\"", "str"), (b"42", "int"), (b"4.2", "float"), (b"true", "bool")]
+        {
             assert_eq!(parse_json_object(JSON, body), Err(ApiError::NotAnObject(kind)));
         }
+    }
+
+    #[test]
+    fn a_json_null_is_no_data_as_drf_says() {
+        assert_eq!(parse_json_object(JSON, b"null"), Err(ApiError::NoData));
+        assert_eq!(ApiError::NoData.into_reply().body, serde_json::json!({"non_field_errors": ["No data provided"]}));
     }
 }

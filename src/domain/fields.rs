@@ -90,8 +90,11 @@ impl<'a> Form<'a> {
             Value::Null if spec.allow_null => return Read::Null,
             Value::Null => return self.fail(name, NULL),
             Value::String(s) => s.clone(),
-            // DRF's CharField takes numbers and writes them as Python would.
-            Value::Number(n) => n.to_string(),
+            // DRF's CharField takes numbers and writes them as Python's `str()` would.
+            Value::Number(n) => match n.as_f64() {
+                Some(float) if n.is_f64() => python_float(float),
+                _ => n.to_string(),
+            },
             Value::Bool(_) | Value::Array(_) | Value::Object(_) => return self.fail(name, NOT_A_STRING),
         };
         let trimmed = python_strip(&text);
@@ -149,6 +152,25 @@ impl<'a> Form<'a> {
     fn fail(&mut self, name: &str, message: impl Into<String>) -> Read {
         self.errors.add(name, message);
         Read::Failed
+    }
+}
+
+/// Python's `str(float)`: the shortest round-trip digits, in fixed notation for exponents from
+/// -4 to 15 (always with a fraction, `1.0`), else scientific with a signed two-digit exponent.
+pub fn python_float(value: f64) -> String {
+    let scientific = format!("{value:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-4..16).contains(&exponent) {
+        let fixed = value.to_string();
+        if fixed.contains('.') {
+            fixed
+        } else {
+            format!("{fixed}.0")
+        }
+    } else {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exponent.unsigned_abs())
     }
 }
 
@@ -297,6 +319,27 @@ mod tests {
     fn trimming_strips_what_python_strips() {
         let data = object(json!({"name": "\u{1c}Ada\u{1f}\u{a0}"}));
         assert_eq!(Form::new(&data).required("name", Text::REQUIRED).as_deref(), Some("Ada"));
+    }
+
+    #[test]
+    fn floats_become_strings_as_python_writes_them() {
+        for (value, python) in [
+            (1e-5, "1e-05"),
+            (1e16, "1e+16"),
+            (1.5e16, "1.5e+16"),
+            (1.5, "1.5"),
+            (1.0, "1.0"),
+            (0.0001, "0.0001"),
+            (-2.5e-7, "-2.5e-07"),
+            (123456789012345.6, "123456789012345.6"),
+            (1e300, "1e+300"),
+        ] {
+            assert_eq!(python_float(value), python, "{value}");
+        }
+        let data = object(json!({"f": 1e-5, "i": 42}));
+        let mut form = Form::new(&data);
+        assert_eq!(form.required("f", Text::REQUIRED).as_deref(), Some("1e-05"));
+        assert_eq!(form.required("i", Text::REQUIRED).as_deref(), Some("42"));
     }
 
     #[test]
