@@ -81,7 +81,7 @@ wasm-test: setup
 release: build
 
 blackbox: setup
-	node --test --test-concurrency=1 tests/blackbox/
+	node --test --test-concurrency=1 --test-timeout=300000 tests/blackbox/
 
 # The real Django + simplejwt (pinned in tests/interop/requirements.txt) against the built worker.
 INTEROP_VENV := tests/interop/.venv
@@ -91,7 +91,7 @@ $(INTEROP_VENV)/.installed: tests/interop/requirements.txt
 	@touch $@
 
 interop: setup build $(INTEROP_VENV)/.installed
-	node --test --test-concurrency=1 tests/interop/interop.test.mjs
+	node --test --test-concurrency=1 --test-timeout=300000 tests/interop/interop.test.mjs
 
 # examples/client.py and Schemathesis (pinned in tests/fuzz/requirements.txt) against the built worker
 # under `wrangler dev` (tests/fuzz/run.sh: throwaway state, key and port; stopped on exit).
