@@ -94,6 +94,31 @@ export function claimsFor(userId, { type = "access", lifetime = 1800, now = nowS
 
 export const nowSecs = () => Math.floor(Date.now() / 1000);
 
+/**
+ * Refresh tokens that must be refused, each with simplejwt's reason: `[title, make, detail]`.
+ * `owner()` gives the user (a `worker.register()` result) they are forged for; it is called only
+ * when a test runs `make()`, so the table can be built before that user is registered.
+ */
+export function badRefreshTokens(owner) {
+  const claims = (options = {}) => claimsFor(owner().user.id, { type: "refresh", ...options });
+  return [
+    ["a word that is not a JWT", () => "garbage", "Token is invalid"],
+    ["a JWT signed with another key",
+      () => mintToken(claims(), { key: "another-signing-key-0123456789abcdefghij" }), "Token is invalid"],
+    ["an unsigned alg:none JWT", () => mintToken(claims(), { alg: "none" }), "Token is invalid"],
+    ["an HS512 JWT", () => mintToken(claims(), { alg: "HS512" }), "Token is invalid"],
+    ["a tampered payload", () => {
+      const token = owner().refresh_token;
+      const [header, , signature] = token.split(".");
+      const payload = Buffer.from(JSON.stringify({ ...decodeSegment(token, 1), user_id: "1" })).toString("base64url");
+      return `${header}.${payload}.${signature}`;
+    }, "Token is invalid"],
+    ["an expired refresh token",
+      () => mintToken(claims({ lifetime: 604800, now: nowSecs() - 604800 - 10 })), "Token is expired"],
+    ["an access token", () => owner().access_token, "Token has wrong type"],
+  ];
+}
+
 export function me(worker, token, prefix = DRF) {
   return worker.fetch(`${prefix}/me/`, { token });
 }

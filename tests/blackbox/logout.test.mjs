@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { DRF, SHORT, decodeSegment, startWorker } from "../support.mjs";
 import {
   BLANK, NOT_PROVIDED, REQUIRED, accessTokenError, assertCommonHeaders, assertResponse, assertTokenPair,
-  assertUnauthorized, blacklist, claimsFor, login, mintToken, nowSecs, refreshTokenError,
+  assertUnauthorized, badRefreshTokens, blacklist, claimsFor, login, mintToken, refreshTokenError,
 } from "./helpers.mjs";
 
 let worker;
@@ -107,18 +107,7 @@ describe("logout/ with a bad refresh token in the body is 400 with refresh's bod
     user = await worker.register();
   });
 
-  const CASES = [
-    ["a word that is not a JWT", () => "garbage", "Token is invalid"],
-    ["a JWT signed with another key",
-      () => mintToken(claimsFor(user.user.id, { type: "refresh" }), { key: "another-signing-key-0123456789abcdefghij" }),
-      "Token is invalid"],
-    ["an unsigned alg:none JWT", () => mintToken(claimsFor(user.user.id, { type: "refresh" }), { alg: "none" }), "Token is invalid"],
-    ["an expired refresh token",
-      () => mintToken(claimsFor(user.user.id, { type: "refresh", lifetime: 604800, now: nowSecs() - 604800 - 10 })),
-      "Token is expired"],
-    ["an access token", () => user.access_token, "Token has wrong type"],
-  ];
-  for (const [title, make, detail] of CASES) {
+  for (const [title, make, detail] of badRefreshTokens(() => user)) {
     test(`${title}: ${detail}`, async () => {
       const response = await logout(user.access_token, { refresh_token: make() });
       assertResponse(response, 400, refreshTokenError(detail));
