@@ -20,6 +20,7 @@ after(() => worker?.dispose());
 
 const refresh = (token) => worker.post(`${DRF}/token/refresh/`, { refresh_token: token });
 const me = (token) => worker.fetch(`${DRF}/me/`, { token });
+const logout = (access, refreshToken) => worker.post(`${DRF}/logout/`, { refresh_token: refreshToken }, { token: access });
 const login = (user, headers = {}) =>
   worker.post(`${DRF}/login/`, { email: user.email, password: user.password }, { headers });
 
@@ -115,6 +116,29 @@ describe("revocation", () => {
     await kv.delete(decodeSegment(user.refresh_token, 1).jti);
     await sleep(2100);
     assert.deepEqual((await refresh(user.refresh_token)).body, BLACKLISTED);
+  });
+
+  test("logout with a token rotated inside the reuse interval ends the session like its successor would", async () => {
+    const user = await worker.register();
+    const rotated = await refresh(user.refresh_token);
+    const out = await logout(rotated.body.access_token, user.refresh_token);
+    assert.equal(out.status, 200, out.text);
+    assert.deepEqual(out.body, { message: "Successfully logged out." });
+    assert.deepEqual((await refresh(rotated.body.refresh_token)).body, BLACKLISTED);
+    assert.equal((await me(rotated.body.access_token)).status, 401);
+  });
+
+  test("logout with a token rotated before the reuse interval is 400 'Token is blacklisted' and ends the session", async () => {
+    const user = await worker.register();
+    const rotated = await refresh(user.refresh_token);
+    const kv = await worker.mf.getKVNamespace("TOKEN_BLACKLIST");
+    await kv.delete(decodeSegment(user.refresh_token, 1).jti); // D1 decides, not KV
+    await sleep(2100);
+    const out = await logout(rotated.body.access_token, user.refresh_token);
+    assert.equal(out.status, 400, out.text);
+    assert.deepEqual(out.body, BLACKLISTED);
+    assert.deepEqual((await refresh(rotated.body.refresh_token)).body, BLACKLISTED);
+    assert.deepEqual((await me(rotated.body.access_token)).body, accessRefused("Token is blacklisted"));
   });
 
   test("changing the password ends every other session but keeps the current one", async () => {
