@@ -219,63 +219,29 @@ fn parse_record(record: &Value) -> Result<Parsed, Vec<String>> {
         .cloned()
         .collect();
     let reasons = read.reasons;
-    match (
-        id,
-        uuid,
-        email,
-        password,
-        first_name,
-        last_name,
-        phone_number,
-        phone_number_verified,
-        timezone,
-        is_practitioner,
-        account_status,
-        last_login,
-        date_joined,
-        is_active,
-        is_staff,
-        is_superuser,
-    ) {
-        (
-            Some(id),
-            Some(uuid),
-            Some(email),
-            Some(password),
-            Some(first_name),
-            Some(last_name),
-            Some(phone_number),
-            Some(phone_number_verified),
-            Some(timezone),
-            Some(is_practitioner),
-            Some(account_status),
-            Some(last_login),
-            Some(date_joined),
-            Some(is_active),
-            Some(is_staff),
-            Some(is_superuser),
-        ) if reasons.is_empty() => Ok(Parsed {
-            model,
-            row: Row {
-                id,
-                uuid,
-                email,
-                password,
-                first_name,
-                last_name,
-                phone_number,
-                phone_number_verified,
-                timezone,
-                is_practitioner,
-                account_status,
-                last_login,
-                date_joined,
-                is_active,
-                is_staff,
-                is_superuser,
-            },
-            unknown_fields,
-        }),
+    // Every field read above, or `None` when one of them failed (its reason is recorded).
+    let row = (|| {
+        Some(Row {
+            id: id?,
+            uuid: uuid?,
+            email: email?,
+            password: password?,
+            first_name: first_name?,
+            last_name: last_name?,
+            phone_number: phone_number?,
+            phone_number_verified: phone_number_verified?,
+            timezone: timezone?,
+            is_practitioner: is_practitioner?,
+            account_status: account_status?,
+            last_login: last_login?,
+            date_joined: date_joined?,
+            is_active: is_active?,
+            is_staff: is_staff?,
+            is_superuser: is_superuser?,
+        })
+    })();
+    match row {
+        Some(row) if reasons.is_empty() => Ok(Parsed { model, row, unknown_fields }),
         _ => Err(reasons),
     }
 }
