@@ -22,7 +22,7 @@ use crate::routes::{
 pub async fn serve(
     req: Request,
     env: Env,
-    route_table: fn(Rc<State>) -> Router<'static, Rc<State>>,
+    route_table: fn(Rc<State>, Endpoint) -> Router<'static, Rc<State>>,
 ) -> Result<Response> {
     let started = Date::now().as_millis();
     let request_id = header(&req, "CF-Ray").unwrap_or_else(|| random_bytes::<8>().map(|b| hex(&b)).unwrap_or_default());
@@ -51,7 +51,7 @@ pub async fn serve(
 async fn dispatch(
     req: Request,
     env: Env,
-    route_table: fn(Rc<State>) -> Router<'static, Rc<State>>,
+    route_table: fn(Rc<State>, Endpoint) -> Router<'static, Rc<State>>,
     method: &str,
     path: &str,
 ) -> (&'static str, Result<Response>) {
@@ -68,7 +68,7 @@ async fn dispatch(
     let (route, response) = match resolve(config, method, path) {
         Resolution::Answer(reply) => (route_label(config, path), to_response(reply)),
         Resolution::Serve(endpoint) => {
-            let response = match route_table(state.clone()).run(req, env).await {
+            let response = match route_table(state.clone(), endpoint).run(req, env).await {
                 Ok(response) => Ok(response),
                 Err(e) => {
                     console_error!("unhandled platform error: {e}");
