@@ -278,16 +278,17 @@ async fn log_out(req: &mut Request, ctx: &Ctx) -> Outcome {
             // A rotated token is dead (simplejwt answers 'blacklisted'). Inside the reuse interval
             // it stands for its successor, as on refresh/; after it, it is a replay: the session
             // ends all the same, and the answer is refresh/'s.
-            let record = Sessions::new(&database(ctx)?).record(&claims.jti).await?;
-            let replayed = match &record {
-                Some(Account::Usable(record)) => on_replay(record, now, state.config.reuse_interval_secs),
-                _ => Replay::Refuse,
+            let replayed_late = match Sessions::new(&database(ctx)?).record(&claims.jti).await? {
+                Some(Account::Usable(record)) => {
+                    on_replay(&record, now, state.config.reuse_interval_secs) == Replay::RevokeSession
+                }
+                _ => false,
             };
             let live = revoke(ctx, Scope::Session { sid, user_id: caller.user.id }, now).await?;
-            if matches!(replayed, Replay::RevokeSession) {
+            if replayed_late {
                 console_log!("refresh token reuse at logout: revoked session {sid} of user {}", caller.user.id);
             }
-            live && !matches!(replayed, Replay::RevokeSession)
+            live && !replayed_late
         }
         // A simplejwt token has no session here: blacklisting its jti is all there is to do.
         None => true,
