@@ -108,9 +108,11 @@ export function badRefreshTokens(owner) {
     ["an unsigned alg:none JWT", () => mintToken(claims(), { alg: "none" }), "Token is invalid"],
     ["an HS512 JWT", () => mintToken(claims(), { alg: "HS512" }), "Token is invalid"],
     ["a tampered payload", () => {
-      const token = owner().refresh_token;
+      // Another user's id under the owner's signature (never the owner's own id, or nothing changed).
+      const { user, refresh_token: token } = owner();
       const [header, , signature] = token.split(".");
-      const payload = Buffer.from(JSON.stringify({ ...decodeSegment(token, 1), user_id: "1" })).toString("base64url");
+      const claims = { ...decodeSegment(token, 1), user_id: String(user.id + 1) };
+      const payload = Buffer.from(JSON.stringify(claims)).toString("base64url");
       return `${header}.${payload}.${signature}`;
     }, "Token is invalid"],
     ["an expired refresh token",
