@@ -13,7 +13,8 @@ export const ORIGIN = "https://app.example.com";
 
 /**
  * Starts the worker; `vars` override the test defaults (strings, as in wrangler.toml).
- * `ipLimit` sets the per-IP rate limit (generous by default, so the suite never trips it).
+ * `ipLimit` sets every per-IP rate limit (generous by default, so the suite never trips it);
+ * `limits` sets single bindings by name, e.g. `{ LOGIN_RATE_LIMITER: 3 }`.
  */
 export async function startWorker(vars = {}, options = {}) {
   // A workerd process that never comes up (seen once on a loaded 2-core machine) must not hang
@@ -44,7 +45,16 @@ function withTimeout(promise, ms) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function launch(vars, { ipLimit = 10000 } = {}) {
+/** The per-IP rate limiting bindings (wrangler.toml's `[[ratelimits]]`). */
+export const RATE_LIMITERS = ["IP_RATE_LIMITER", "LOGIN_RATE_LIMITER", "REFRESH_RATE_LIMITER"];
+
+async function launch(vars, { ipLimit = 10000, limits = {} } = {}) {
+  const ratelimits = Object.fromEntries(
+    RATE_LIMITERS.filter((name) => limits[name] !== null).map((name) => [
+      name,
+      { simple: { limit: limits[name] ?? ipLimit, period: 60 } },
+    ]),
+  );
   const mf = new Miniflare({
     rootPath: root,
     scriptPath: "build/worker/shim.mjs",
@@ -56,7 +66,7 @@ async function launch(vars, { ipLimit = 10000 } = {}) {
     compatibilityDate: "2026-05-01",
     d1Databases: { DB: "edge-auth-test" },
     kvNamespaces: { TOKEN_BLACKLIST: "blacklist-test" },
-    ratelimits: { IP_RATE_LIMITER: { simple: { limit: ipLimit, period: 60 } } },
+    ratelimits,
     d1Persist: false,
     log: process.env.MF_LOG ? new Log(LogLevel.DEBUG) : undefined,
     kvPersist: false,
