@@ -500,7 +500,7 @@ const PROBE = `export default {
     }
     if (path === "/refresh") {
       // throttle, KV lookup, D1 rotation batch (compare-and-set, successor, session), KV put.
-      await env.IP_RATE_LIMITER.limit({ key: "refresh:127.0.0.1" });
+      await env.REFRESH_RATE_LIMITER.limit({ key: "refresh:127.0.0.1" });
       const jti = crypto.randomUUID().replaceAll("-", "");
       await env.TOKEN_BLACKLIST.get(jti);
       const now = Math.floor(Date.now() / 1000);
@@ -527,7 +527,7 @@ async function workerBench() {
     .replace(/^main\s*=\s*"([^"]+)"/m, (_, p) => `main = ${JSON.stringify(join(root, p))}`)
     .replace(/^migrations_dir\s*=\s*"([^"]+)"/m, (_, p) => `migrations_dir = ${JSON.stringify(join(root, p))}`)
     .replace(/^\[build\]\n(?:[^[\n][^\n]*\n|\n)*/m, "")
-    .replace(/simple\s*=\s*\{\s*limit\s*=\s*\d+/, "simple = { limit = 100000000");
+    .replace(/simple\s*=\s*\{\s*limit\s*=\s*\d+/g, "simple = { limit = 100000000");
   writeFileSync(join(dir, "wrangler.toml"), config);
   // A throwaway signing key, in a .dev.vars beside the bench config (wrangler reads it from there).
   writeFileSync(join(dir, ".dev.vars"), `JWT_SIGNING_KEY="${randomBytes(48).toString("base64url")}"\n`, { mode: 0o600 });

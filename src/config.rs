@@ -31,11 +31,20 @@ pub struct Config {
     pub rate_limit_period_secs: i64,
     /// Token claim names (simplejwt's by default).
     pub claim_names: ClaimNames,
+    /// The first id edge-auth assigns to a new user: ids below it are Django's (imported, or
+    /// created on the Django side while both run), so the two sequences never collide.
+    pub user_id_start: i64,
+    /// Absolute session lifetime: rotation never extends a session past this age.
+    pub session_max_lifetime_secs: i64,
+    /// `iss` written into tokens and required on incoming ones, when set (simplejwt's `ISSUER`).
+    pub issuer: Option<String>,
+    /// `aud` written into tokens and required on incoming ones, when set (simplejwt's `AUDIENCE`).
+    pub audience: Option<String>,
 }
 
-/// Per-account back-off after failed logins: after `threshold` failures within `window_secs`,
-/// each further attempt waits `base_secs` × 2^(failures − threshold), at most `max_secs`.
-/// A quiet `window_secs` forgets the failures, so nobody is locked out for long.
+/// Per-account back-off after failed password checks: from the `threshold`-th failure on, each
+/// further attempt waits `base_secs` × 2^(failures − threshold), at most `max_secs`. Failures
+/// decay, one per `window_secs` without an attempt, instead of resetting after a quiet window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Backoff {
     pub threshold: u32,
@@ -57,6 +66,10 @@ impl Default for Config {
             login_backoff: Backoff { threshold: 10, base_secs: 30, max_secs: 900, window_secs: 900 },
             rate_limit_period_secs: 60,
             claim_names: ClaimNames::default(),
+            user_id_start: 1_000_000_000,
+            session_max_lifetime_secs: 30 * 24 * 60 * 60,
+            issuer: None,
+            audience: None,
         }
     }
 }
@@ -123,7 +136,7 @@ impl Config {
             token_type: var("TOKEN_TYPE_CLAIM").unwrap_or(defaults.claim_names.token_type),
             jti: var("JTI_CLAIM").unwrap_or(defaults.claim_names.jti),
         };
-        let reserved = ["exp", "iat", "nbf", "sid"];
+        let reserved = ["exp", "iat", "nbf", "sid", "iss", "aud"];
         if reserved
             .iter()
             .any(|r| [&claim_names.user_id, &claim_names.token_type, &claim_names.jti].contains(&&r.to_string()))
@@ -133,7 +146,7 @@ impl Config {
         {
             return Err(ConfigError::BadVar {
                 name: "USER_ID_CLAIM",
-                reason: "claim names must differ from each other and from exp, iat, nbf, sid",
+                reason: "claim names must differ from each other and from exp, iat, nbf, sid, iss, aud",
             });
         }
         let allowed_origins = match var("ALLOWED_ORIGINS") {
@@ -161,7 +174,14 @@ impl Config {
                 prefixes
             }
         };
+        let user_id_start = seconds("USER_ID_START", defaults.user_id_start)?;
+        let session_max_lifetime_secs =
+            seconds("REFRESH_SESSION_MAX_LIFETIME_SECS", defaults.session_max_lifetime_secs)?;
         Ok(Config {
+            user_id_start,
+            session_max_lifetime_secs,
+            issuer: var("JWT_ISSUER"),
+            audience: var("JWT_AUDIENCE"),
             access_ttl_secs,
             refresh_ttl_secs,
             pbkdf2_iterations,
@@ -247,6 +267,25 @@ mod tests {
         assert!(config.allowed_origins.is_empty());
         assert_eq!(config.reuse_interval_secs, 10);
         assert_eq!(config.login_backoff, Backoff { threshold: 10, base_secs: 30, max_secs: 900, window_secs: 900 });
+        assert_eq!(config.user_id_start, 1_000_000_000);
+        assert_eq!(config.session_max_lifetime_secs, 30 * 24 * 60 * 60);
+        assert_eq!((config.issuer, config.audience), (None, None));
+    }
+
+    #[test]
+    fn id_range_session_lifetime_issuer_and_audience_are_configurable() {
+        let config = from(&[
+            ("USER_ID_START", "5000"),
+            ("REFRESH_SESSION_MAX_LIFETIME_SECS", "3600"),
+            ("JWT_ISSUER", " https://auth.example.com "),
+            ("JWT_AUDIENCE", "edge-api"),
+        ])
+        .unwrap();
+        assert_eq!((config.user_id_start, config.session_max_lifetime_secs), (5000, 3600));
+        assert_eq!(config.issuer.as_deref(), Some("https://auth.example.com"));
+        assert_eq!(config.audience.as_deref(), Some("edge-api"));
+        assert!(from(&[("USER_ID_START", "0")]).is_err());
+        assert!(from(&[("USER_ID_CLAIM", "aud")]).is_err());
     }
 
     #[test]

@@ -8,16 +8,19 @@ use worker::{console_log, D1Database, Request, Response, Result, RouteContext};
 
 use crate::app::blacklist::Blacklist;
 use crate::app::http::{header, json_body, respond};
-use crate::app::sessions::{Account, Scope, Sessions, UserRef};
+use crate::app::sessions::{Account, DeadToken, Rules, Scope, Sessions, UserRef};
 use crate::app::state::State;
-use crate::app::throttle::{limit_ip, LoginThrottle};
-use crate::app::users::{InsertError, Users};
+use crate::app::throttle::{device_of, limit_ip, Limiter, PasswordThrottle};
+use crate::app::users::{InsertError, TokenUser, Users};
 use crate::app::{now, random_bytes, OrInternal};
+use crate::domain::device::Device;
 use crate::domain::fields::{Form, Text};
-use crate::domain::password::{check_password, make_password, new_salt, Verdict, ALGORITHM as PBKDF2_SHA256};
-use crate::domain::sessions::{on_replay, Dead, LoginFailures, Replay};
+use crate::domain::password::{check_password, iterations_spent, make_password, new_salt, Verdict};
+use crate::domain::sessions::{on_replay, Dead, Replay};
 use crate::domain::tokens::{hex, TokenClaims, TokenError, TokenType};
-use crate::domain::user::{timestamp, Credentials, PasswordChange, ProfileChanges, Registration, User, EMAIL_TAKEN};
+use crate::domain::user::{
+    timestamp, Credentials, PasswordChange, ProfileChanges, Registration, User, EMAIL_TAKEN, OLD_PASSWORD_INCORRECT,
+};
 use crate::error::{ApiError, FieldErrors, Reply};
 use crate::routes::{openapi_document, Endpoint};
 
@@ -113,7 +116,7 @@ struct Caller {
 
 async fn register_user(req: &mut Request, ctx: &Ctx) -> Outcome {
     let state = &ctx.data;
-    limit_ip(req, ctx, "register", state.config.rate_limit_period_secs.unsigned_abs()).await?;
+    limit_ip(req, ctx, Limiter::General, "register", state.config.rate_limit_period_secs.unsigned_abs()).await?;
     let registration = Registration::parse(&json_body(req, &state.config).await?)?;
     let db = database(ctx)?;
     let users = Users::new(&db);
@@ -130,7 +133,8 @@ async fn register_user(req: &mut Request, ctx: &Ctx) -> Outcome {
         header(req, "User-Agent").as_deref(),
         &session.refresh,
     )?;
-    let user = match users.insert(&registration, &uuid, &hash, &timestamp(now), start).await {
+    let id_start = state.config.user_id_start;
+    let user = match users.insert(&registration, &uuid, &hash, &timestamp(now), id_start, start).await {
         Ok(user) => user,
         // Lost a race with a concurrent registration of the same email.
         Err(InsertError::EmailTaken) => return Err(FieldErrors::single("email", EMAIL_TAKEN)),
@@ -142,20 +146,29 @@ async fn register_user(req: &mut Request, ctx: &Ctx) -> Outcome {
 async fn log_in(req: &mut Request, ctx: &Ctx) -> Outcome {
     let state = &ctx.data;
     let config = &state.config;
-    limit_ip(req, ctx, "login", config.rate_limit_period_secs.unsigned_abs()).await?;
+    limit_ip(req, ctx, Limiter::Password, "login", config.rate_limit_period_secs.unsigned_abs()).await?;
     let credentials = Credentials::parse(&json_body(req, config).await?)?;
+    let device = device_of(req, &state.devices);
     let db = database(ctx)?;
     let users = Users::new(&db);
-    let throttle = LoginThrottle::new(&db);
-    let reads = db
-        .batch(vec![users.by_email_statement(&credentials.email)?, throttle.read(&credentials.email)?])
-        .await
-        .or_internal("login lookup")?;
-    let user: Option<User> = first_row(&reads, 0)?;
-    let failures: Option<LoginFailures> = first_row(&reads, 1)?;
+    let throttle = PasswordThrottle::new(&db);
     let now = now();
-    if let Some(wait) = failures.and_then(|f| f.retry_after(now.timestamp())) {
-        return Err(ApiError::Throttled(wait));
+    // The attempt is reserved (counted as a failure) before the password is checked, in the same
+    // batch as the lookup: on the trusted device's own row when the cookie is this account's.
+    let mut throttle_key = device.as_ref().map_or_else(|| credentials.email.clone(), Device::throttle_key);
+    let mut reads = vec![users.by_email_statement(&credentials.email)?];
+    reads.extend(throttle.reserve(&throttle_key, now.timestamp(), &config.login_backoff)?);
+    let results = db.batch(reads).await.or_internal("login lookup")?;
+    let user: Option<User> = first_row(&results, 0)?;
+    let device = device.filter(|device| user.as_ref().is_some_and(|user| user.id == device.user_id));
+    match (&device, results.get(1), results.get(2)) {
+        (None, _, _) if throttle_key != credentials.email => {
+            // Another account's device cookie counts as none.
+            throttle_key = credentials.email.clone();
+            throttle.reserve_now(&throttle_key, now.timestamp(), &config.login_backoff).await?;
+        }
+        (_, Some(count), Some(read)) => PasswordThrottle::reserved(count, read, now.timestamp())?,
+        _ => return Err(ApiError::Internal),
     }
     let verdict = match &user {
         Some(user) => check_password(&credentials.password, &user.password, config.pbkdf2_iterations),
@@ -170,41 +183,51 @@ async fn log_in(req: &mut Request, ctx: &Ctx) -> Outcome {
         _ => None,
     };
     let (Some(mut user), Some(needs_rehash)) = (user.clone(), accepted) else {
-        if user.as_ref().is_none_or(|user| !user.password.starts_with(PBKDF2_SHA256)) {
-            // No PBKDF2 ran (no such user, or a hash we cannot check): spend the same work as a
-            // wrong password, so timing tells nobody which emails exist.
-            // black_box: the result is unused, and the optimiser must not drop the work.
-            std::hint::black_box(make_password(
-                &credentials.password,
-                "edge-auth-no-such-user",
-                config.pbkdf2_iterations,
-            ));
+        // Every failure costs the work of the target hash, whatever was checked (no user, a hash
+        // of another algorithm, a weaker hash): timing tells nobody which emails exist or how
+        // strong their hashes are. black_box: the result is unused and must not be optimised away.
+        let spent = user.as_ref().map_or(0, |user| iterations_spent(&user.password));
+        let missing = config.pbkdf2_iterations.saturating_sub(spent);
+        if missing > 0 {
+            std::hint::black_box(make_password(&credentials.password, "edge-auth-no-such-user", missing));
         }
-        throttle.record_failure(&credentials.email, now.timestamp(), &config.login_backoff).await?;
+        // The reserved attempt stays counted: that was the failure.
         return Err(ApiError::LoginFailed);
     };
     let new_hash =
         if needs_rehash { Some(hash_password(&credentials.password, config.pbkdf2_iterations)?) } else { None };
     user.last_login = Some(timestamp(now));
     let session = NewSession::begin(state, now.timestamp())?;
-    let mut writes = vec![
-        users.record_login(user.id, user.last_login.as_deref().unwrap_or_default(), new_hash.as_deref())?,
-        throttle.clear(&credentials.email)?,
-    ];
-    writes.extend(Sessions::new(&db).start(
-        UserRef::Id(user.id),
-        &session.id,
-        header(req, "User-Agent").as_deref(),
-        &session.refresh,
-    )?);
-    db.batch(writes).await.or_internal("login writes")?;
-    Ok(Reply::ok(token_body(state, user.id, &session.refresh, Some(&user))?).no_store().for_user(user.id))
+    // One transaction, conditional on the hash just verified: a password changed meanwhile
+    // starts no session and is never overwritten by the re-hash.
+    let verified = UserRef::Verified { id: user.id, password_hash: &user.password };
+    let mut writes =
+        Sessions::new(&db).start(verified, &session.id, header(req, "User-Agent").as_deref(), &session.refresh)?;
+    let last_login = user.last_login.as_deref().unwrap_or_default();
+    writes.push(users.record_login(user.id, last_login, &user.password, new_hash.as_deref())?);
+    writes.push(throttle.clear(&throttle_key)?);
+    let results = db.batch(writes).await.or_internal("login writes")?;
+    let started: Vec<Value> = match results.first() {
+        Some(result) => result.results().or_internal("login session rows")?,
+        None => Vec::new(),
+    };
+    if started.is_empty() {
+        return Err(ApiError::LoginFailed);
+    }
+    let device = match device {
+        Some(device) => device,
+        None => state.devices.issue(user.id, random_bytes()?),
+    };
+    Ok(Reply::ok(token_body(state, user.id, &session.refresh, Some(&user))?)
+        .no_store()
+        .with_header("Set-Cookie", device.set_cookie())
+        .for_user(user.id))
 }
 
 async fn rotate(req: &mut Request, ctx: &Ctx) -> Outcome {
     let state = &ctx.data;
     let config = &state.config;
-    limit_ip(req, ctx, "refresh", config.rate_limit_period_secs.unsigned_abs()).await?;
+    limit_ip(req, ctx, Limiter::Refresh, "refresh", config.rate_limit_period_secs.unsigned_abs()).await?;
     let token = refresh_token_field(&json_body(req, config).await?)?;
     let now = now().timestamp();
     let old = state.tokens.verify(&token, TokenType::Refresh, now).map_err(ApiError::BadRefreshToken)?;
@@ -216,21 +239,23 @@ async fn rotate(req: &mut Request, ctx: &Ctx) -> Outcome {
     }
     let db = database(ctx)?;
     let sessions = Sessions::new(&db);
+    let rules = rules(state);
     let user_agent = header(req, "User-Agent");
     let mut new = successor_of(state, &old, user_id, now)?;
     let mut won = match &old.session_id {
-        Some(_) => sessions.rotate(&old, &new, now).await?,
+        Some(_) => sessions.rotate(&old, &new, now, &rules).await?,
         None => sessions.adopt(&old, &new, user_id, user_agent.as_deref(), now).await?,
     };
     // Someone consumed this token before us, or it is dead: D1 decides which.
-    let mut known = if won { None } else { sessions.record(&old.jti).await? };
+    let mut known = if won { None } else { sessions.record(&old.jti, now, &rules).await? };
     if !won && known.is_none() && old.session_id.is_some() {
         // A validly signed token with one of our session ids but a jti we never issued: simplejwt's
-        // refresh view rotated it out of one of ours (it keeps extra claims). Adopt it as a new session.
+        // refresh view rotated it out of one of ours (it keeps extra claims). Adopted as a new
+        // session only while the session it names lives.
         new = successor_of(state, &TokenClaims { session_id: None, ..old.clone() }, user_id, now)?;
         won = sessions.adopt(&old, &new, user_id, user_agent.as_deref(), now).await?;
         if !won {
-            known = sessions.record(&old.jti).await?;
+            known = sessions.record(&old.jti, now, &rules).await?;
         }
     }
     if won {
@@ -238,8 +263,9 @@ async fn rotate(req: &mut Request, ctx: &Ctx) -> Outcome {
         return Ok(Reply::ok(token_body(state, user_id, &new, None)?).no_store().for_user(user_id));
     }
     let record = match known {
-        // Not adopted and not recorded: its user cannot use it.
-        None | Some(Account::Unusable) => return Err(ApiError::NoActiveAccount),
+        // Not adopted and not recorded: its user cannot use it, or it is dead.
+        None => return Err(sessions.refusal(user_id).await?),
+        Some(Account::Unusable) => return Err(ApiError::NoActiveAccount),
         Some(Account::Usable(record)) => record,
     };
     match on_replay(&record, now, config.reuse_interval_secs) {
@@ -273,25 +299,33 @@ async fn log_out(req: &mut Request, ctx: &Ctx) -> Outcome {
     if claims.user_id != Some(caller.user.id) {
         return Err(ApiError::TokenNotOwned);
     }
-    let ended = match &claims.session_id {
+    let db = database(ctx)?;
+    let sessions = Sessions::new(&db);
+    let record = match sessions.record(&claims.jti, now, &rules(state)).await? {
+        Some(Account::Usable(record)) => Some(record),
+        _ => None,
+    };
+    // A token of ours names its session; one minted by Django may have been adopted into one.
+    let sid = claims.session_id.clone().or_else(|| record.as_ref().map(|record| record.session_id.clone()));
+    let ended = match sid {
         Some(sid) => {
             // A rotated token is dead (simplejwt answers 'blacklisted'). Inside the reuse interval
             // it stands for its successor, as on refresh/; after it, it is a replay: the session
             // ends all the same, and the answer is refresh/'s.
-            let replayed_late = match Sessions::new(&database(ctx)?).record(&claims.jti).await? {
-                Some(Account::Usable(record)) => {
-                    on_replay(&record, now, state.config.reuse_interval_secs) == Replay::RevokeSession
-                }
-                _ => false,
-            };
-            let live = revoke(ctx, Scope::Session { sid, user_id: caller.user.id }, now).await?;
+            let replayed_late = record.as_ref().is_some_and(|record| {
+                on_replay(record, now, state.config.reuse_interval_secs) == Replay::RevokeSession
+            });
+            let live = revoke(ctx, Scope::Session { sid: &sid, user_id: caller.user.id }, now).await?;
             if replayed_late {
                 console_log!("refresh token reuse at logout: revoked session {sid} of user {}", caller.user.id);
             }
             live && !replayed_late
         }
-        // A simplejwt token has no session here: blacklisting its jti is all there is to do.
-        None => true,
+        // A Django token never seen here: recorded dead in D1 (KV is only the fast path).
+        None => {
+            sessions.revoke_foreign(&claims, caller.user.id, &hex(&random_bytes::<16>()?), now).await?;
+            true
+        }
     };
     if !ended {
         return Err(ApiError::BadLogoutToken(TokenError::Blacklisted));
@@ -316,24 +350,59 @@ async fn update_profile(req: &mut Request, ctx: &Ctx) -> Outcome {
 
 async fn replace_password(req: &mut Request, ctx: &Ctx) -> Outcome {
     let state = &ctx.data;
-    let iterations = state.config.pbkdf2_iterations;
+    let config = &state.config;
+    let iterations = config.pbkdf2_iterations;
     let caller = authenticate(req, ctx).await?;
     let user = &caller.user;
-    let data = json_body(req, &state.config).await?;
+    // The old password is a password check like login's: the same per-IP budget and back-off.
+    limit_ip(req, ctx, Limiter::Password, "change-password", config.rate_limit_period_secs.unsigned_abs()).await?;
+    let data = json_body(req, config).await?;
+    let db = database(ctx)?;
+    let throttle = PasswordThrottle::new(&db);
+    let now = now().timestamp();
+    let device = device_of(req, &state.devices).filter(|device| device.user_id == user.id);
+    let throttle_key = device.as_ref().map_or_else(|| user.email.clone(), Device::throttle_key);
+    throttle.reserve_now(&throttle_key, now, &config.login_backoff).await?;
+    let old_password_ok = std::cell::Cell::new(false);
     let change = PasswordChange::parse(&data, user, |old| {
-        matches!(check_password(old, &user.password, iterations), Verdict::Valid { .. })
-    })?;
+        let ok = matches!(check_password(old, &user.password, iterations), Verdict::Valid { .. });
+        old_password_ok.set(ok);
+        ok
+    });
+    let change = match change {
+        Ok(change) => change,
+        Err(error) => {
+            if old_password_ok.get() {
+                db.batch(vec![throttle.clear(&throttle_key)?]).await.or_internal("login_failures.clear")?;
+            }
+            return Err(error);
+        }
+    };
     let hash = hash_password(&change.new_password, iterations)?;
-    Users::new(&database(ctx)?).set_password(user.id, &hash).await?;
+    // One transaction: the new hash only where the old one is still stored, and every other
+    // session (and every token without one) revoked only if that write happened.
     let keep = caller.session_id.as_deref();
-    revoke(ctx, Scope::AllBut { keep, user_id: user.id }, now().timestamp()).await?;
+    let mut writes = vec![Users::new(&db).replace_password(user.id, &user.password, &hash)?];
+    writes.extend(Sessions::new(&db).revoke_statements(Scope::AllBut { keep, user_id: user.id }, now, Some(&hash))?);
+    writes.push(throttle.clear(&throttle_key)?);
+    let results = db.batch(writes).await.or_internal("change-password writes")?;
+    let replaced: Vec<Value> = match results.first() {
+        Some(result) => result.results().or_internal("change-password rows")?,
+        None => Vec::new(),
+    };
+    if replaced.is_empty() {
+        // Changed by a concurrent request since this one read it: the old password is no longer it.
+        return Err(FieldErrors::single("old_password", OLD_PASSWORD_INCORRECT));
+    }
+    let (_, dead) = Sessions::revoked(&results, 1)?;
+    blacklist_all(ctx, dead, now).await?;
     Ok(Reply::ok(json!({ "message": "Password changed successfully." })).for_user(user.id))
 }
 
 async fn list_sessions(req: &Request, ctx: &Ctx) -> Outcome {
     let caller = authenticate(req, ctx).await?;
     let db = database(ctx)?;
-    let live = Sessions::new(&db).live(caller.user.id, now().timestamp()).await?;
+    let live = Sessions::new(&db).live(caller.user.id, now().timestamp(), &rules(&ctx.data)).await?;
     let listed: Vec<Value> = live
         .into_iter()
         .map(|session| {
@@ -365,11 +434,21 @@ async fn end_session(req: &Request, ctx: &Ctx) -> Outcome {
 async fn revoke(ctx: &Ctx, scope: Scope<'_>, now: i64) -> std::result::Result<bool, ApiError> {
     let db = database(ctx)?;
     let (ended, dead) = Sessions::new(&db).revoke(scope, now).await?;
+    blacklist_all(ctx, dead, now).await?;
+    Ok(ended)
+}
+
+/// Copies refresh tokens D1 has just revoked into the KV fast path.
+async fn blacklist_all(ctx: &Ctx, dead: Vec<DeadToken>, now: i64) -> std::result::Result<(), ApiError> {
     let blacklist = blacklist(ctx)?;
     for token in dead {
         blacklist.add(&token.jti, Dead::Revoked, token.expires_at, now).await?;
     }
-    Ok(ended)
+    Ok(())
+}
+
+fn rules(state: &State) -> Rules {
+    Rules { max_lifetime_secs: state.config.session_max_lifetime_secs }
 }
 
 /// The Bearer access token's user, checked as simplejwt's `JWTAuthentication` checks it, plus
@@ -388,9 +467,9 @@ async fn authenticate(req: &Request, ctx: &Ctx) -> std::result::Result<Caller, A
         ctx.data.tokens.verify(token, TokenType::Access, now().timestamp()).map_err(ApiError::BadAccessToken)?;
     let id = claims.user_id.ok_or(ApiError::NoUserIdentification)?;
     let db = database(ctx)?;
-    let (user, session_live) =
-        Users::new(&db).by_id_in_session(id, claims.session_id.as_deref()).await?.ok_or(ApiError::UserNotFound)?;
-    if session_live == Some(false) {
+    let found = Users::new(&db).by_id_for_token(id, claims.session_id.as_deref(), claims.issued_at).await?;
+    let TokenUser { user, revoked } = found.ok_or(ApiError::UserNotFound)?;
+    if revoked {
         return Err(ApiError::BadAccessToken(TokenError::Blacklisted));
     }
     if !user.can_log_in() {

@@ -3,11 +3,11 @@
 //! consumed at most once however many requests race for it.
 
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use worker::{query, D1Database, D1PreparedStatement, D1Result};
 
 use crate::app::OrInternal;
 use crate::domain::sessions::{Successor, TokenRecord};
-use crate::domain::tokens::TokenClaims;
+use crate::domain::tokens::{TokenClaims, TokenError};
 use crate::error::ApiError;
 
 pub struct Sessions<'a> {
@@ -54,29 +54,33 @@ impl<'a> Sessions<'a> {
         Sessions { db }
     }
 
-    /// Statements that open session `sid` for the user identified by `user_id_sql` (a scalar
-    /// subquery or `?n` bound to the id) and record its first refresh token. Run them in the
-    /// same batch as whatever makes the user (register) or logs them in.
+    /// Statements that open session `sid` for `user` and record its first refresh token. Run them
+    /// in the same batch as whatever makes the user (register) or logs them in; the session's
+    /// insert returns its id, and nothing is recorded when `user` does not match.
     pub fn start(
         &self,
-        user_id: UserRef<'_>,
+        user: UserRef<'_>,
         sid: &str,
         user_agent: Option<&str>,
         first: &TokenClaims,
     ) -> Result<Vec<D1PreparedStatement>, ApiError> {
-        let session = match user_id {
-            UserRef::Id(id) => query!(
+        let session = match user {
+            UserRef::Verified { id, password_hash } => query!(
                 self.db,
-                "INSERT INTO sessions (id, user_id, created_at, last_used_at, user_agent) VALUES (?1, ?2, ?3, ?3, ?4)",
+                "INSERT INTO sessions (id, user_id, created_at, last_used_at, user_agent)
+                 SELECT ?1, id, ?3, ?3, ?4 FROM users WHERE id = ?2 AND password = ?5
+                 RETURNING id",
                 sid,
                 id,
                 first.issued_at,
                 user_agent,
+                password_hash,
             ),
             UserRef::Email(email) => query!(
                 self.db,
                 "INSERT INTO sessions (id, user_id, created_at, last_used_at, user_agent)
-                 SELECT ?1, id, ?3, ?3, ?4 FROM users WHERE email = ?2",
+                 SELECT ?1, id, ?3, ?3, ?4 FROM users WHERE email = ?2
+                 RETURNING id",
                 sid,
                 email,
                 first.issued_at,
@@ -86,7 +90,8 @@ impl<'a> Sessions<'a> {
         .or_internal("binding sessions.start")?;
         let token = query!(
             self.db,
-            "INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at)
+             SELECT ?1, id, ?3, ?4 FROM sessions WHERE id = ?2",
             &first.jti,
             sid,
             first.issued_at,
@@ -100,7 +105,13 @@ impl<'a> Sessions<'a> {
     /// statement is a compare-and-set: it only matches a live, unused token of a live session of
     /// an active user. `true` when this request won; `false` when the token was already used,
     /// revoked or unknown (ask `record`).
-    pub async fn rotate(&self, old: &TokenClaims, new: &TokenClaims, now: i64) -> Result<bool, ApiError> {
+    pub async fn rotate(
+        &self,
+        old: &TokenClaims,
+        new: &TokenClaims,
+        now: i64,
+        rules: &Rules,
+    ) -> Result<bool, ApiError> {
         let consume = query!(
             self.db,
             "UPDATE refresh_tokens
@@ -108,6 +119,8 @@ impl<'a> Sessions<'a> {
               WHERE jti = ?1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?2
                 AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
                              WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL
+                               AND s.created_at > ?7
+                               AND (?6 >= u.tokens_valid_after OR s.survived_cutoff = u.tokens_valid_after)
                                AND u.is_active = 1 AND u.account_status = 'active')
              RETURNING jti",
             &old.jti,
@@ -115,6 +128,8 @@ impl<'a> Sessions<'a> {
             &new.jti,
             new.issued_at,
             new.expires_at,
+            old.issued_at,
+            rules.sessions_born_after(now),
         )
         .or_internal("binding sessions.rotate")?;
         let successor = self.record_successor(old, new)?;
@@ -135,8 +150,10 @@ impl<'a> Sessions<'a> {
         Ok(!consumed.is_empty())
     }
 
-    /// Records a refresh token minted elsewhere (simplejwt; no `sid`) as consumed, in a new
-    /// session that its successor `new` continues. `false` when the token was recorded before.
+    /// Records a refresh token minted elsewhere (simplejwt; no `sid` of ours) as consumed, in a
+    /// new session that its successor `new` continues. `false` when the token was recorded before,
+    /// was issued before the user's last cut-off, names a session of ours that is not live, or
+    /// its user cannot log in (ask `refusal` which).
     pub async fn adopt(
         &self,
         old: &TokenClaims,
@@ -150,12 +167,17 @@ impl<'a> Sessions<'a> {
             self.db,
             "INSERT INTO sessions (id, user_id, created_at, last_used_at, user_agent)
              SELECT ?1, id, ?3, ?3, ?4 FROM users WHERE id = ?2 AND is_active = 1 AND account_status = 'active'
+               AND ?6 >= tokens_valid_after
+               AND (?7 IS NULL OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?7 AND s.user_id = ?2
+                                            AND s.revoked_at IS NULL))
                AND NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE jti = ?5)",
             sid,
             user_id,
             now,
             user_agent,
             &old.jti,
+            old.issued_at,
+            old.session_id.as_deref(),
         )
         .or_internal("binding sessions.adopt")?;
         let consumed = query!(
@@ -197,19 +219,23 @@ impl<'a> Sessions<'a> {
         .or_internal("binding sessions.record_successor")
     }
 
-    /// What D1 knows of a refresh token: `None` if it was never recorded.
-    pub async fn record(&self, jti: &str) -> Result<Option<Account>, ApiError> {
+    /// What D1 knows of a refresh token: `None` if it was never recorded. A token issued before
+    /// its user's last cut-off, or of a session past its absolute lifetime, counts as revoked.
+    pub async fn record(&self, jti: &str, now: i64, rules: &Rules) -> Result<Option<Account>, ApiError> {
         let row = query!(
             self.db,
             "SELECT t.jti, t.session_id, s.user_id, t.used_at, t.successor_jti, t.successor_issued_at,
                     t.successor_expires_at,
-                    (t.revoked_at IS NOT NULL OR s.revoked_at IS NOT NULL) AS revoked,
+                    (t.revoked_at IS NOT NULL OR s.revoked_at IS NOT NULL OR s.created_at <= ?2
+                     OR (t.issued_at < u.tokens_valid_after AND s.survived_cutoff IS NOT u.tokens_valid_after))
+                      AS revoked,
                     (u.is_active = 1 AND u.account_status = 'active') AS account_ok
                FROM refresh_tokens t
                JOIN sessions s ON s.id = t.session_id
                JOIN users u ON u.id = s.user_id
               WHERE t.jti = ?1",
             jti,
+            rules.sessions_born_after(now),
         )
         .or_internal("binding sessions.record")?
         .first::<RecordRow>(None)
@@ -237,52 +263,149 @@ impl<'a> Sessions<'a> {
     /// Revokes the sessions `scope` selects. Returns whether any was live, and every refresh
     /// token that died with them (for the KV blacklist).
     pub async fn revoke(&self, scope: Scope<'_>, now: i64) -> Result<(bool, Vec<DeadToken>), ApiError> {
+        let results = self.db.batch(self.revoke_statements(scope, now, None)?).await.or_internal("sessions.revoke")?;
+        Self::revoked(&results, 0)
+    }
+
+    /// The statements of `revoke`, to run in a caller's batch (first the sessions, then their
+    /// tokens; read them with `revoked`). `Scope::AllBut` also moves the user's cut-off to `now`,
+    /// so tokens without a session of ours (Django's) die too, and marks the kept session as
+    /// having survived it. With `only_if_password`, nothing happens unless the user's stored
+    /// hash is that one (the batch's own password write took effect).
+    pub fn revoke_statements(
+        &self,
+        scope: Scope<'_>,
+        now: i64,
+        only_if_password: Option<&str>,
+    ) -> Result<Vec<D1PreparedStatement>, ApiError> {
+        const IF_PASSWORD: &str = "(?4 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password = ?4))";
         let (sessions_sql, tokens_sql) = match scope {
             Scope::Session { .. } => (
-                "UPDATE sessions SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL RETURNING id",
-                "UPDATE refresh_tokens SET revoked_at = ?3
-                  WHERE session_id = ?1 AND revoked_at IS NULL AND expires_at > ?3
-                    AND session_id IN (SELECT id FROM sessions WHERE user_id = ?2)
-                 RETURNING jti, expires_at",
+                format!(
+                    "UPDATE sessions SET revoked_at = ?3
+                      WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL AND {IF_PASSWORD} RETURNING id"
+                ),
+                format!(
+                    "UPDATE refresh_tokens SET revoked_at = ?3
+                      WHERE session_id = ?1 AND revoked_at IS NULL AND expires_at > ?3 AND {IF_PASSWORD}
+                        AND session_id IN (SELECT id FROM sessions WHERE user_id = ?2)
+                     RETURNING jti, expires_at"
+                ),
             ),
             Scope::AllBut { .. } => (
-                "UPDATE sessions SET revoked_at = ?3
-                  WHERE user_id = ?2 AND revoked_at IS NULL AND id IS NOT ?1 RETURNING id",
-                "UPDATE refresh_tokens SET revoked_at = ?3
-                  WHERE revoked_at IS NULL AND expires_at > ?3
-                    AND session_id IN (SELECT id FROM sessions WHERE user_id = ?2 AND id IS NOT ?1)
-                 RETURNING jti, expires_at",
+                format!(
+                    "UPDATE sessions SET revoked_at = ?3
+                      WHERE user_id = ?2 AND revoked_at IS NULL AND id IS NOT ?1 AND {IF_PASSWORD} RETURNING id"
+                ),
+                format!(
+                    "UPDATE refresh_tokens SET revoked_at = ?3
+                      WHERE revoked_at IS NULL AND expires_at > ?3 AND {IF_PASSWORD}
+                        AND session_id IN (SELECT id FROM sessions WHERE user_id = ?2 AND id IS NOT ?1)
+                     RETURNING jti, expires_at"
+                ),
             ),
         };
         let (sid, user_id) = match scope {
             Scope::Session { sid, user_id } => (Some(sid), user_id),
             Scope::AllBut { keep, user_id } => (keep, user_id),
         };
-        let sessions = query!(self.db, sessions_sql, sid, user_id, now).or_internal("binding sessions.revoke")?;
-        let tokens = query!(self.db, tokens_sql, sid, user_id, now).or_internal("binding sessions.revoke tokens")?;
-        let results = self.db.batch(vec![sessions, tokens]).await.or_internal("sessions.revoke")?;
-        let revoked: Vec<serde_json::Value> = match results.first() {
+        let bind = |sql: &str, what: &str| {
+            query!(self.db, sql, sid, user_id, now, only_if_password).or_internal(&format!("binding sessions.{what}"))
+        };
+        let mut statements = vec![bind(&sessions_sql, "revoke")?, bind(&tokens_sql, "revoke tokens")?];
+        if let Scope::AllBut { .. } = scope {
+            statements.push(bind(
+                &format!(
+                    "UPDATE users SET tokens_valid_after = MAX(tokens_valid_after, ?3) WHERE id = ?2 AND {IF_PASSWORD}"
+                ),
+                "cut-off",
+            )?);
+            statements.push(bind(
+                &format!(
+                    "UPDATE sessions SET survived_cutoff = (SELECT tokens_valid_after FROM users WHERE id = ?2)
+                      WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL AND {IF_PASSWORD}"
+                ),
+                "keep",
+            )?);
+        }
+        Ok(statements)
+    }
+
+    /// Reads `revoke_statements`' results, starting at `first` in a batch's results.
+    pub fn revoked(results: &[D1Result], first: usize) -> Result<(bool, Vec<DeadToken>), ApiError> {
+        let revoked: Vec<serde_json::Value> = match results.get(first) {
             Some(result) => result.results().or_internal("sessions.revoke rows")?,
             None => Vec::new(),
         };
-        let dead: Vec<DeadToken> = match results.get(1) {
+        let dead: Vec<DeadToken> = match results.get(first + 1) {
             Some(result) => result.results().or_internal("sessions.revoke token rows")?,
             None => Vec::new(),
         };
         Ok((!revoked.is_empty(), dead))
     }
 
+    /// Records a refresh token minted elsewhere (no session of ours, never seen) as revoked, so
+    /// that it stays dead when its KV entry is gone: in a session that is born revoked.
+    pub async fn revoke_foreign(&self, token: &TokenClaims, user_id: i64, sid: &str, now: i64) -> Result<(), ApiError> {
+        let session = query!(
+            self.db,
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, revoked_at)
+             SELECT ?1, ?2, ?3, ?3, ?3 WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE jti = ?4)",
+            sid,
+            user_id,
+            now,
+            &token.jti,
+        )
+        .or_internal("binding sessions.revoke_foreign")?;
+        let record = query!(
+            self.db,
+            "INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at, revoked_at)
+             SELECT ?1, id, ?3, ?4, ?5 FROM sessions WHERE id = ?2",
+            &token.jti,
+            sid,
+            token.issued_at,
+            token.expires_at,
+            now,
+        )
+        .or_internal("binding sessions.revoke_foreign token")?;
+        self.db.batch(vec![session, record]).await.or_internal("sessions.revoke_foreign")?;
+        Ok(())
+    }
+
+    /// Why `adopt` refused a token for `user_id`: the user cannot use it (gone or inactive:
+    /// simplejwt's `no_active_account`), or the token is dead (blacklisted).
+    pub async fn refusal(&self, user_id: i64) -> Result<ApiError, ApiError> {
+        #[derive(Deserialize)]
+        struct Row {
+            account_ok: i64,
+        }
+        let row = query!(
+            self.db,
+            "SELECT (is_active = 1 AND account_status = 'active') AS account_ok FROM users WHERE id = ?1",
+            user_id,
+        )
+        .or_internal("binding sessions.refusal")?
+        .first::<Row>(None)
+        .await
+        .or_internal("sessions.refusal")?;
+        Ok(match row {
+            Some(row) if row.account_ok != 0 => ApiError::BadRefreshToken(TokenError::Blacklisted),
+            _ => ApiError::NoActiveAccount,
+        })
+    }
+
     /// The user's live sessions: not revoked, with a refresh token still usable.
-    pub async fn live(&self, user_id: i64, now: i64) -> Result<Vec<SessionRow>, ApiError> {
+    pub async fn live(&self, user_id: i64, now: i64, rules: &Rules) -> Result<Vec<SessionRow>, ApiError> {
         query!(
             self.db,
             "SELECT s.id, s.created_at, s.last_used_at, s.user_agent FROM sessions s
-              WHERE s.user_id = ?1 AND s.revoked_at IS NULL
+              WHERE s.user_id = ?1 AND s.revoked_at IS NULL AND s.created_at > ?3
                 AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id AND t.used_at IS NULL
                                AND t.revoked_at IS NULL AND t.expires_at > ?2)
               ORDER BY s.last_used_at DESC, s.created_at DESC",
             user_id,
             now,
+            rules.sessions_born_after(now),
         )
         .or_internal("binding sessions.live")?
         .all()
@@ -295,7 +418,9 @@ impl<'a> Sessions<'a> {
 
 /// How `start` finds the session's user.
 pub enum UserRef<'a> {
-    Id(i64),
+    /// A user whose password was just verified against `password_hash`: the session starts only
+    /// if that is still the stored hash (a concurrent password change wins).
+    Verified { id: i64, password_hash: &'a str },
     /// The user being inserted in the same batch (register), by its unique email.
     Email(&'a str),
 }
@@ -307,4 +432,17 @@ pub enum Scope<'a> {
     Session { sid: &'a str, user_id: i64 },
     /// Every session of the user except `keep` (all when `None`).
     AllBut { keep: Option<&'a str>, user_id: i64 },
+}
+
+/// The configured session rules the SQL applies.
+pub struct Rules {
+    /// Absolute session lifetime (`REFRESH_SESSION_MAX_LIFETIME_SECS`).
+    pub max_lifetime_secs: i64,
+}
+
+impl Rules {
+    /// Sessions created at or before this instant have outlived their absolute lifetime.
+    fn sessions_born_after(&self, now: i64) -> i64 {
+        now.saturating_sub(self.max_lifetime_secs)
+    }
 }

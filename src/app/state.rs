@@ -6,11 +6,14 @@ use std::rc::Rc;
 use worker::{console_error, Env};
 
 use crate::config::{Config, ConfigError, SigningKey};
+use crate::domain::device::DeviceKey;
 use crate::domain::tokens::{Ed25519Keys, Tokens};
 
 pub struct State {
     pub config: Config,
     pub tokens: Tokens,
+    /// Signs the device cookies of the login back-off.
+    pub devices: DeviceKey,
 }
 
 thread_local! {
@@ -37,13 +40,15 @@ impl State {
         let config = Config::from_vars(|name| env.var(name).ok().map(|v| v.to_string()))?;
         let key = SigningKey::from_secret(env.secret("JWT_SIGNING_KEY").ok().map(|s| s.to_string()))?;
         let mut tokens = Tokens::new(&key, config.access_ttl_secs, config.refresh_ttl_secs)
-            .with_claim_names(config.claim_names.clone());
+            .with_claim_names(config.claim_names.clone())
+            .with_issuer_and_audience(config.issuer.clone(), config.audience.clone());
         let text = |name: &str| env.secret(name).ok().map(|s| s.to_string()).filter(|s| !s.is_empty());
         if let Some(seed) = text("JWT_ED25519_PRIVATE_KEY") {
             let kid = text("JWT_ED25519_KID");
             let previous = text("JWT_ED25519_PREVIOUS_KEYS");
             tokens = tokens.with_ed25519(Ed25519Keys::from_config(&seed, kid.as_deref(), previous.as_deref())?);
         }
-        Ok(State { config, tokens })
+        let devices = DeviceKey::derive(key.as_bytes());
+        Ok(State { config, tokens, devices })
     }
 }

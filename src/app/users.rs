@@ -11,6 +11,13 @@ pub struct Users<'a> {
     db: &'a D1Database,
 }
 
+/// The user a token names, and whether the token was revoked (its session ended, or it was
+/// issued before the user's last cut-off).
+pub struct TokenUser {
+    pub user: User,
+    pub revoked: bool,
+}
+
 /// Why an insert did not happen.
 pub enum InsertError {
     EmailTaken,
@@ -27,30 +34,41 @@ impl<'a> Users<'a> {
         query!(self.db, "SELECT * FROM users WHERE email = ?1", email).or_internal("binding users.by_email")
     }
 
-    /// The user an access token names, and in the same read whether its session still lives
-    /// (`None` for tokens without a session, e.g. minted by simplejwt).
-    pub async fn by_id_in_session(&self, id: i64, sid: Option<&str>) -> Result<Option<(User, Option<bool>)>, ApiError> {
+    /// The user an access token names, and in the same read whether the token still stands:
+    /// its session lives (`None` for tokens without a session of ours, e.g. minted by simplejwt),
+    /// and it was issued at or after the user's last cut-off (or in the session that survived it).
+    pub async fn by_id_for_token(
+        &self,
+        id: i64,
+        sid: Option<&str>,
+        issued_at: i64,
+    ) -> Result<Option<TokenUser>, ApiError> {
         #[derive(Deserialize)]
         struct Row {
             #[serde(flatten)]
             user: User,
             session_live: Option<i64>,
+            fresh: i64,
         }
         let row = query!(
             self.db,
             "SELECT u.*,
                     CASE WHEN ?2 IS NULL THEN NULL
                          ELSE EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?2 AND s.user_id = u.id AND s.revoked_at IS NULL)
-                    END AS session_live
+                    END AS session_live,
+                    (?3 >= u.tokens_valid_after
+                     OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?2 AND s.user_id = u.id
+                                   AND s.survived_cutoff = u.tokens_valid_after)) AS fresh
                FROM users u WHERE u.id = ?1",
             id,
             sid,
+            issued_at,
         )
-        .or_internal("binding users.by_id_in_session")?
+        .or_internal("binding users.by_id_for_token")?
         .first::<Row>(None)
         .await
-        .or_internal("users.by_id_in_session")?;
-        Ok(row.map(|row| (row.user, row.session_live.map(|live| live != 0))))
+        .or_internal("users.by_id_for_token")?;
+        Ok(row.map(|row| TokenUser { user: row.user, revoked: row.session_live == Some(0) || row.fresh == 0 }))
     }
 
     pub async fn by_email(&self, email: &str) -> Result<Option<User>, ApiError> {
@@ -63,18 +81,21 @@ impl<'a> Users<'a> {
 
     /// Creates the user and runs `then` (its first session) in one transaction: afterwards the
     /// user exists whole, with its session, or nothing was written at all.
+    /// The new user's id is the next one from `id_start` up (`USER_ID_START`): ids below it belong
+    /// to Django, so users created on both sides while both run never share an id.
     pub async fn insert(
         &self,
         registration: &Registration,
         uuid: &str,
         password_hash: &str,
         date_joined: &str,
+        id_start: i64,
         then: Vec<D1PreparedStatement>,
     ) -> Result<User, InsertError> {
         let insert = query!(
             self.db,
-            "INSERT INTO users (uuid, email, password, first_name, last_name, phone_number, timezone, date_joined)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO users (id, uuid, email, password, first_name, last_name, phone_number, timezone, date_joined)
+             VALUES ((SELECT MAX(COALESCE(MAX(id), 0) + 1, ?9) FROM users), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              RETURNING *",
             uuid,
             &registration.email,
@@ -84,6 +105,7 @@ impl<'a> Users<'a> {
             &registration.phone_number,
             &registration.timezone,
             date_joined,
+            id_start,
         )
         .or_internal("binding users.insert")
         .map_err(InsertError::Failed)?;
@@ -103,14 +125,22 @@ impl<'a> Users<'a> {
         created.into_iter().next().ok_or(InsertError::Failed(ApiError::Internal))
     }
 
-    /// Records a successful login, and the re-hashed password when the work factor has grown
-    /// (batch it with the session it starts).
-    pub fn record_login(&self, id: i64, at: &str, new_hash: Option<&str>) -> Result<D1PreparedStatement, ApiError> {
+    /// Records a successful login, and the re-hashed password when the work factor has grown,
+    /// only where the stored hash is still `verified` (the one the password was checked against):
+    /// a password changed meanwhile is never overwritten. Batch it with the session it starts.
+    pub fn record_login(
+        &self,
+        id: i64,
+        at: &str,
+        verified: &str,
+        new_hash: Option<&str>,
+    ) -> Result<D1PreparedStatement, ApiError> {
         query!(
             self.db,
-            "UPDATE users SET last_login = ?2, password = COALESCE(?3, password) WHERE id = ?1",
+            "UPDATE users SET last_login = ?2, password = COALESCE(?4, password) WHERE id = ?1 AND password = ?3",
             id,
             at,
+            verified,
             new_hash,
         )
         .or_internal("binding users.record_login")
@@ -133,12 +163,11 @@ impl<'a> Users<'a> {
         Ok(())
     }
 
-    pub async fn set_password(&self, id: i64, hash: &str) -> Result<(), ApiError> {
-        query!(self.db, "UPDATE users SET password = ?2 WHERE id = ?1", id, hash)
-            .or_internal("binding users.set_password")?
-            .run()
-            .await
-            .or_internal("users.set_password")?;
-        Ok(())
+    /// Replaces the password, only where the stored hash is still `old` (compare-and-set: of two
+    /// racing changes one wins). Returns the user's id when it did; batch it with the revocations,
+    /// which are conditional on `new` (see `Sessions::revoke_statements`).
+    pub fn replace_password(&self, id: i64, old: &str, new: &str) -> Result<D1PreparedStatement, ApiError> {
+        query!(self.db, "UPDATE users SET password = ?3 WHERE id = ?1 AND password = ?2 RETURNING id", id, old, new)
+            .or_internal("binding users.replace_password")
     }
 }

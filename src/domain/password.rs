@@ -81,31 +81,44 @@ pub fn check_password(password: &str, encoded: &str, target_iterations: u32) -> 
         return Verdict::UnsupportedAlgorithm(algorithm.to_owned());
     }
 
-    // Django: `algorithm, iterations, salt, hash = encoded.split("$", 3)`.
-    let mut fields = encoded.splitn(4, '$');
-    let (Some(_), Some(iterations), Some(salt), Some(stored_hash)) =
-        (fields.next(), fields.next(), fields.next(), fields.next())
-    else {
+    let Some((iterations, salt, stored_hash)) = checkable(encoded) else {
         return Verdict::Invalid;
     };
-    let Some(iterations) = parse_iterations(iterations) else {
-        return Verdict::Invalid;
-    };
-    // Django raises on an empty salt; a salt with `$` cannot occur after `splitn`.
-    if salt.is_empty() {
-        return Verdict::Invalid;
-    }
-    // A correct hash field is always 44 characters; anything else cannot match, so skip the work.
-    if stored_hash.len() != base64_len(KEY_LEN) {
-        return Verdict::Invalid;
-    }
-
     let expected = derive_b64(password, salt, iterations);
     if bool::from(expected.as_bytes().ct_eq(stored_hash.as_bytes())) {
         Verdict::Valid { needs_rehash: iterations < target_iterations || salt.chars().count() < SALT_LEN }
     } else {
         Verdict::Invalid
     }
+}
+
+/// The PBKDF2 iterations `check_password` spends on `encoded` (0 when it runs none: another
+/// algorithm, unusable or malformed). A failed login tops this up to the target with a dummy
+/// hash, so a wrong password costs the same whatever the stored hash's work factor.
+pub fn iterations_spent(encoded: &str) -> u32 {
+    match identify_algorithm(encoded) {
+        Some(ALGORITHM) => checkable(encoded).map_or(0, |(iterations, _, _)| iterations),
+        _ => 0,
+    }
+}
+
+/// The parts of a `pbkdf2_sha256` value worth hashing a password for: iterations, salt and the
+/// stored hash field, or `None` when no password can match it (so no work is spent).
+fn checkable(encoded: &str) -> Option<(u32, &str, &str)> {
+    // Django: `algorithm, iterations, salt, hash = encoded.split("$", 3)`.
+    let mut fields = encoded.splitn(4, '$');
+    let (Some(_), Some(iterations), Some(salt), Some(stored_hash)) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return None;
+    };
+    let iterations = parse_iterations(iterations)?;
+    // Django raises on an empty salt; a salt with `$` cannot occur after `splitn`.
+    // A correct hash field is always 44 characters; anything else cannot match, so skip the work.
+    if salt.is_empty() || stored_hash.len() != base64_len(KEY_LEN) {
+        return None;
+    }
+    Some((iterations, salt, stored_hash))
 }
 
 /// Names the algorithm of a stored value the way Django's `identify_hasher` does, or `None`
@@ -158,6 +171,21 @@ const fn base64_len(n: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_work_spent_on_a_check_is_the_stored_iteration_count_or_nothing() {
+        assert_eq!(iterations_spent(&make_password("pw", "seasalt", 1000)), 1000);
+        assert_eq!(iterations_spent(&make_password("pw", "seasalt", 100_000)), 100_000);
+        for nothing_run in [
+            "argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$aGFzaA",
+            "!unusable",
+            "",
+            "pbkdf2_sha256$1000$seasalt$short",
+            "pbkdf2_sha256$01000$seasalt$YIWkt6M1JFXrHg5s0jZjBSc7C2Cz6QvchSJ0h8Y+i7c=",
+        ] {
+            assert_eq!(iterations_spent(nothing_run), 0, "{nothing_run}");
+        }
+    }
 
     // Real Django output. Produced with Django 5.2.19 on CPython 3.13.0:
     //

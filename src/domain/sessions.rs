@@ -109,13 +109,23 @@ impl LoginFailures {
         (self.blocked_until > now).then(|| (self.blocked_until - now).unsigned_abs())
     }
 
-    /// The record after one more failure at `now`. D1 applies the same rule atomically (see
-    /// `app::throttle`); this is its specification and what the unit tests pin.
-    pub fn after_failure(&self, now: i64, policy: &Backoff) -> LoginFailures {
-        let failures =
-            if now - self.last_failure_at > policy.window_secs { 1 } else { self.failures.saturating_add(1) };
+    /// Reserves one attempt at `now`, before the password is checked: refused with the wait
+    /// while blocked; otherwise the record with this attempt counted as a failure (a right
+    /// password then clears it). Failures decay by one per quiet `window_secs`. D1 applies
+    /// exactly this rule in one statement (`app::throttle`); this is its specification.
+    pub fn reserve(&self, now: i64, policy: &Backoff) -> Result<LoginFailures, u64> {
+        if let Some(wait) = self.retry_after(now) {
+            return Err(wait);
+        }
+        let failures = self.decayed(now, policy).saturating_add(1);
         let blocked_until = block_secs(failures, policy).map_or(0, |delay| now + delay);
-        LoginFailures { failures, last_failure_at: now, blocked_until }
+        Ok(LoginFailures { failures, last_failure_at: now, blocked_until })
+    }
+
+    /// The failures still counted at `now`: one fewer per whole `window_secs` since the last.
+    pub fn decayed(&self, now: i64, policy: &Backoff) -> u32 {
+        let forgotten = (now - self.last_failure_at).max(0) / policy.window_secs;
+        self.failures.saturating_sub(u32::try_from(forgotten).unwrap_or(u32::MAX))
     }
 }
 
@@ -187,8 +197,14 @@ mod tests {
 
     const POLICY: Backoff = Backoff { threshold: 3, base_secs: 2, max_secs: 10, window_secs: 60 };
 
+    /// `n` failed attempts from `start`, each made as soon as the back-off allows.
     fn fail_times(n: u32, start: i64) -> LoginFailures {
-        (0..n).fold(LoginFailures::default(), |state, i| state.after_failure(start + i64::from(i), &POLICY))
+        let (mut state, mut now) = (LoginFailures::default(), start);
+        for _ in 0..n {
+            state = state.reserve(now, &POLICY).unwrap();
+            now = state.blocked_until.max(now + 1);
+        }
+        state
     }
 
     #[test]
@@ -199,30 +215,44 @@ mod tests {
     }
 
     #[test]
+    fn the_threshold_th_attempt_is_reserved_and_blocks_the_ones_after_it() {
+        let state = fail_times(3, NOW);
+        assert_eq!(state.blocked_until, NOW + 2 + 2);
+        assert_eq!(state.reserve(NOW + 3, &POLICY), Err(1));
+        assert_eq!(state.reserve(NOW + 4, &POLICY).map(|s| s.failures), Ok(4));
+    }
+
+    #[test]
     fn back_off_doubles_from_the_threshold_up_to_the_maximum() {
-        let delays: Vec<i64> = (3..=7)
-            .map(|n| {
-                let state = fail_times(n, NOW);
-                state.blocked_until - state.last_failure_at
-            })
-            .collect();
-        assert_eq!(delays, [2, 4, 8, 10, 10]);
+        let mut state = LoginFailures::default();
+        let mut delays = Vec::new();
+        let mut now = NOW;
+        for _ in 0..7 {
+            state = state.reserve(now, &POLICY).unwrap();
+            delays.push(state.blocked_until.saturating_sub(now).max(0));
+            now = state.blocked_until.max(now + 1);
+        }
+        assert_eq!(delays, [0, 0, 2, 4, 8, 10, 10]);
     }
 
     #[test]
-    fn back_off_expires_by_itself() {
+    fn a_blocked_attempt_changes_nothing() {
         let state = fail_times(4, NOW);
-        let blocked_until = state.blocked_until;
-        assert_eq!(state.retry_after(blocked_until - 3), Some(3));
-        assert_eq!(state.retry_after(blocked_until), None);
+        assert_eq!(state.reserve(state.blocked_until - 3, &POLICY), Err(3));
+        assert!(state.reserve(state.blocked_until, &POLICY).is_ok());
     }
 
     #[test]
-    fn a_quiet_window_forgets_earlier_failures() {
+    fn failures_decay_one_per_quiet_window_instead_of_resetting() {
         let state = fail_times(5, NOW);
-        let later = state.last_failure_at + POLICY.window_secs + 1;
-        let after = state.after_failure(later, &POLICY);
-        assert_eq!(after.failures, 1);
-        assert_eq!(after.retry_after(later), None);
+        let one_window = state.last_failure_at + POLICY.window_secs;
+        assert_eq!(state.decayed(one_window - 1, &POLICY), 5);
+        assert_eq!(state.decayed(one_window, &POLICY), 4);
+        // After a quiet window the next failure is the 5th again: still past the threshold.
+        let after = state.reserve(one_window, &POLICY).unwrap();
+        assert_eq!(after.failures, 5);
+        assert!(after.retry_after(one_window).is_some());
+        assert_eq!(state.decayed(state.last_failure_at + 5 * POLICY.window_secs, &POLICY), 0);
+        assert_eq!(state.decayed(state.last_failure_at - 100, &POLICY), 5, "a clock behind never adds failures");
     }
 }

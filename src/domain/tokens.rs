@@ -148,6 +148,8 @@ pub struct Tokens {
     hs256: Hs256Key,
     ed25519: Option<Ed25519Keys>,
     names: ClaimNames,
+    issuer: Option<String>,
+    audience: Option<String>,
     access_ttl_secs: i64,
     refresh_ttl_secs: i64,
 }
@@ -158,6 +160,8 @@ impl Tokens {
             hs256: Hs256Key::new(key.as_bytes()),
             ed25519: None,
             names: ClaimNames::default(),
+            issuer: None,
+            audience: None,
             access_ttl_secs,
             refresh_ttl_secs,
         }
@@ -165,6 +169,12 @@ impl Tokens {
 
     pub fn with_claim_names(self, names: ClaimNames) -> Tokens {
         Tokens { names, ..self }
+    }
+
+    /// Writes `iss` / `aud` into every token and requires them on every incoming one (RFC 8725
+    /// §3.8–3.9), as simplejwt's `ISSUER` / `AUDIENCE` settings do.
+    pub fn with_issuer_and_audience(self, issuer: Option<String>, audience: Option<String>) -> Tokens {
+        Tokens { issuer, audience, ..self }
     }
 
     /// Signs with Ed25519 from now on (HS256 tokens still verify).
@@ -230,6 +240,12 @@ impl Tokens {
         if let Some(sid) = &claims.session_id {
             custom.insert("sid".into(), sid.clone().into());
         }
+        if let Some(issuer) = &self.issuer {
+            custom.insert("iss".into(), issuer.clone().into());
+        }
+        if let Some(audience) = &self.audience {
+            custom.insert("aud".into(), audience.clone().into());
+        }
         let mut out = Claims::new(custom);
         out.issued_at = Utc.timestamp_opt(claims.issued_at, 0).single();
         out.expiration = Utc.timestamp_opt(claims.expires_at, 0).single();
@@ -266,6 +282,22 @@ impl Tokens {
         }
         // PyJWT refuses a token whose `nbf` is still in the future.
         if claims.not_before.is_some_and(|nbf| nbf.timestamp() > now) {
+            return Err(TokenError::Invalid);
+        }
+        // PyJWT's order after the time claims: issuer, then audience. Unconfigured, neither is
+        // checked (simplejwt passes `verify_aud` only when it has an audience).
+        if let Some(issuer) = &self.issuer {
+            if claim("iss").and_then(Value::as_str) != Some(issuer.as_str()) {
+                return Err(TokenError::Invalid);
+            }
+        }
+        let audience_ok = match (&self.audience, claim("aud")) {
+            (None, _) => true,
+            (Some(wanted), Some(Value::String(aud))) => aud == wanted,
+            (Some(wanted), Some(Value::Array(auds))) => auds.iter().any(|aud| aud.as_str() == Some(wanted.as_str())),
+            (Some(_), _) => false,
+        };
+        if !audience_ok {
             return Err(TokenError::Invalid);
         }
         let jti = match claim(&self.names.jti) {
@@ -377,6 +409,41 @@ mod tests {
         let minted = t.mint(TokenType::Access, 3, Some("0123abcd"), JTI, NOW);
         assert_eq!(part(&minted.token, 1)["sid"], "0123abcd");
         assert_eq!(t.verify(&minted.token, TokenType::Access, NOW).unwrap().session_id.as_deref(), Some("0123abcd"));
+    }
+
+    #[test]
+    fn issuer_and_audience_are_written_and_then_required() {
+        let secret = "test-signing-key-0123456789abcdef";
+        let strict =
+            tokens().with_issuer_and_audience(Some("https://auth.example.com".into()), Some("edge-api".into()));
+        let minted = strict.mint(TokenType::Access, 3, None, JTI, NOW);
+        assert_eq!(part(&minted.token, 1)["iss"], "https://auth.example.com");
+        assert_eq!(part(&minted.token, 1)["aud"], "edge-api");
+        assert!(strict.verify(&minted.token, TokenType::Access, NOW).is_ok());
+        let claims = |extra: Value| {
+            let mut payload = json!({"token_type": "access", "exp": NOW + 60, "iat": NOW, "jti": "ab", "user_id": "3"});
+            payload.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            forge(json!({"alg": "HS256", "typ": "JWT"}), payload, secret.as_bytes())
+        };
+        let issuer = "https://auth.example.com";
+        for refused in [
+            json!({}),
+            json!({"iss": issuer}),
+            json!({"aud": "edge-api"}),
+            json!({"iss": "https://evil.example.com", "aud": "edge-api"}),
+            json!({"iss": issuer, "aud": "other-api"}),
+            json!({"iss": issuer, "aud": ["other-api"]}),
+        ] {
+            assert_eq!(
+                strict.verify(&claims(refused.clone()), TokenType::Access, NOW),
+                Err(TokenError::Invalid),
+                "{refused}"
+            );
+        }
+        let listed = claims(json!({"iss": issuer, "aud": ["other-api", "edge-api"]}));
+        assert!(strict.verify(&listed, TokenType::Access, NOW).is_ok());
+        // Unconfigured, whatever a token says of them is ignored, as simplejwt ignores it.
+        assert!(tokens().verify(&claims(json!({"aud": "edge-api", "iss": issuer})), TokenType::Access, NOW).is_ok());
     }
 
     #[test]
