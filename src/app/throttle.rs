@@ -6,6 +6,7 @@ use worker::{query, D1Database, D1PreparedStatement, Request, RouteContext};
 use crate::app::http::header;
 use crate::app::OrInternal;
 use crate::config::Backoff;
+use crate::domain::client::rate_limit_key;
 use crate::domain::sessions::{block_secs, LoginFailures};
 use crate::error::ApiError;
 
@@ -27,7 +28,8 @@ pub async fn limit_ip<D>(
     let Ok(limiter) = ctx.env.rate_limiter(IP_LIMITER) else {
         return Ok(());
     };
-    let outcome = limiter.limit(format!("{action}:{}", client_ip(req))).await.or_internal("rate limiter")?;
+    let outcome =
+        limiter.limit(format!("{action}:{}", rate_limit_key(&client_ip(req)))).await.or_internal("rate limiter")?;
     if outcome.success {
         Ok(())
     } else {

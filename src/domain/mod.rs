@@ -1,4 +1,5 @@
 pub mod body;
+pub mod client;
 pub mod fields;
 pub mod password;
 pub mod password_rules;
