@@ -51,7 +51,11 @@ pub async fn refresh(mut req: Request, ctx: Ctx) -> Result<Response> {
 
 /// `GET|HEAD me/` → the caller's profile.
 pub async fn me(req: Request, ctx: Ctx) -> Result<Response> {
-    respond(authenticate(&req, &ctx).await.map(|caller| Reply::ok(caller.user.profile()).for_user(caller.user.id)))
+    respond(
+        authenticate(&req, &ctx)
+            .await
+            .map(|caller| Reply::ok(caller.user.profile()).no_store().for_user(caller.user.id)),
+    )
 }
 
 /// `PATCH me/` → changes names, phone number or time zone.
@@ -311,7 +315,7 @@ async fn update_profile(req: &mut Request, ctx: &Ctx) -> Outcome {
     let changes = ProfileChanges::parse(&json_body(req, &ctx.data.config).await?)?;
     changes.apply(&mut user);
     Users::new(&database(ctx)?).save_profile(&user).await?;
-    Ok(Reply::ok(user.profile()).for_user(user.id))
+    Ok(Reply::ok(user.profile()).no_store().for_user(user.id))
 }
 
 async fn replace_password(req: &mut Request, ctx: &Ctx) -> Outcome {
@@ -346,7 +350,7 @@ async fn list_sessions(req: &Request, ctx: &Ctx) -> Outcome {
             })
         })
         .collect();
-    Ok(Reply::ok(Value::Array(listed)).for_user(caller.user.id))
+    Ok(Reply::ok(Value::Array(listed)).no_store().for_user(caller.user.id))
 }
 
 async fn end_session(req: &Request, ctx: &Ctx) -> Outcome {
