@@ -14,6 +14,7 @@ use crate::app::throttle::{limit_ip, LoginThrottle};
 use crate::app::users::{InsertError, Users};
 use crate::app::{now, random_bytes, OrInternal};
 use crate::domain::fields::{Form, Text};
+use crate::domain::health::bearer_matches;
 use crate::domain::password::{check_password, make_password, new_salt, Verdict, ALGORITHM as PBKDF2_SHA256};
 use crate::domain::sessions::{on_replay, Dead, LoginFailures, Replay};
 use crate::domain::tokens::{hex, TokenClaims, TokenError, TokenType};
@@ -78,23 +79,38 @@ pub async fn delete_session(req: Request, ctx: Ctx) -> Result<Response> {
     respond(end_session(&req, &ctx).await)
 }
 
-/// `GET /healthz` → 200 with the version and whether D1 and KV answer.
-pub async fn health(_req: Request, ctx: Ctx) -> Result<Response> {
-    let d1 = match database(&ctx) {
+/// `GET /healthz` → 200 with the version, touching no storage. `?deep=1` also reports whether D1
+/// and KV answer: for a caller with `Authorization: Bearer <HEALTH_CHECK_TOKEN>`, or else within
+/// the per-IP limit.
+pub async fn health(req: Request, ctx: Ctx) -> Result<Response> {
+    respond(check_health(&req, &ctx).await)
+}
+
+async fn check_health(req: &Request, ctx: &Ctx) -> Outcome {
+    let version = env!("CARGO_PKG_VERSION");
+    let deep = req.url().is_ok_and(|url| url.query_pairs().any(|(key, value)| key == "deep" && value == "1"));
+    if !deep {
+        return Ok(Reply::ok(json!({ "status": "ok", "version": version })).no_store());
+    }
+    let token = ctx.env.secret("HEALTH_CHECK_TOKEN").ok().map(|s| s.to_string());
+    if !bearer_matches(header(req, "Authorization").as_deref(), token.as_deref()) {
+        limit_ip(req, ctx, "health", ctx.data.config.rate_limit_period_secs.unsigned_abs()).await?;
+    }
+    let d1 = match database(ctx) {
         Ok(db) => db.prepare("SELECT 1").first::<Value>(None).await.is_ok(),
         Err(_) => false,
     };
-    let kv = match blacklist(&ctx) {
+    let kv = match blacklist(ctx) {
         Ok(blacklist) => blacklist.lookup("healthz").await.is_ok(),
         Err(_) => false,
     };
     let body = json!({
         "status": if d1 && kv { "ok" } else { "degraded" },
-        "version": env!("CARGO_PKG_VERSION"),
+        "version": version,
         "d1": d1,
         "kv": kv,
     });
-    respond(Ok(Reply::ok(body)))
+    Ok(Reply::ok(body).no_store())
 }
 
 /// `GET <prefix>openapi.json` → the OpenAPI document, its `servers` naming the prefix asked.
