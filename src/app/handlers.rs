@@ -15,6 +15,7 @@ use crate::app::users::{InsertError, TokenUser, Users};
 use crate::app::{now, random_bytes, OrInternal};
 use crate::domain::device::Device;
 use crate::domain::fields::{Form, Text};
+use crate::domain::health::bearer_matches;
 use crate::domain::password::{check_password, iterations_spent, make_password, new_salt, Verdict};
 use crate::domain::sessions::{on_replay, Dead, Replay};
 use crate::domain::tokens::{hex, TokenClaims, TokenError, TokenType};
@@ -54,7 +55,11 @@ pub async fn refresh(mut req: Request, ctx: Ctx) -> Result<Response> {
 
 /// `GET|HEAD me/` → the caller's profile.
 pub async fn me(req: Request, ctx: Ctx) -> Result<Response> {
-    respond(authenticate(&req, &ctx).await.map(|caller| Reply::ok(caller.user.profile()).for_user(caller.user.id)))
+    respond(
+        authenticate(&req, &ctx)
+            .await
+            .map(|caller| Reply::ok(caller.user.profile()).no_store().for_user(caller.user.id)),
+    )
 }
 
 /// `PATCH me/` → changes names, phone number or time zone.
@@ -77,23 +82,38 @@ pub async fn delete_session(req: Request, ctx: Ctx) -> Result<Response> {
     respond(end_session(&req, &ctx).await)
 }
 
-/// `GET /healthz` → 200 with the version and whether D1 and KV answer.
-pub async fn health(_req: Request, ctx: Ctx) -> Result<Response> {
-    let d1 = match database(&ctx) {
+/// `GET /healthz` → 200 with the version, touching no storage. `?deep=1` also reports whether D1
+/// and KV answer: for a caller with `Authorization: Bearer <HEALTH_CHECK_TOKEN>`, or else within
+/// the per-IP limit.
+pub async fn health(req: Request, ctx: Ctx) -> Result<Response> {
+    respond(check_health(&req, &ctx).await)
+}
+
+async fn check_health(req: &Request, ctx: &Ctx) -> Outcome {
+    let version = env!("CARGO_PKG_VERSION");
+    let deep = req.url().is_ok_and(|url| url.query_pairs().any(|(key, value)| key == "deep" && value == "1"));
+    if !deep {
+        return Ok(Reply::ok(json!({ "status": "ok", "version": version })).no_store());
+    }
+    let token = ctx.env.secret("HEALTH_CHECK_TOKEN").ok().map(|s| s.to_string());
+    if !bearer_matches(header(req, "Authorization").as_deref(), token.as_deref()) {
+        limit_ip(req, ctx, Limiter::General, "health", ctx.data.config.rate_limit_period_secs.unsigned_abs()).await?;
+    }
+    let d1 = match database(ctx) {
         Ok(db) => db.prepare("SELECT 1").first::<Value>(None).await.is_ok(),
         Err(_) => false,
     };
-    let kv = match blacklist(&ctx) {
+    let kv = match blacklist(ctx) {
         Ok(blacklist) => blacklist.lookup("healthz").await.is_ok(),
         Err(_) => false,
     };
     let body = json!({
         "status": if d1 && kv { "ok" } else { "degraded" },
-        "version": env!("CARGO_PKG_VERSION"),
+        "version": version,
         "d1": d1,
         "kv": kv,
     });
-    respond(Ok(Reply::ok(body)))
+    Ok(Reply::ok(body).no_store())
 }
 
 /// `GET <prefix>openapi.json` → the OpenAPI document, its `servers` naming the prefix asked.
@@ -345,7 +365,7 @@ async fn update_profile(req: &mut Request, ctx: &Ctx) -> Outcome {
     let changes = ProfileChanges::parse(&json_body(req, &ctx.data.config).await?)?;
     changes.apply(&mut user);
     Users::new(&database(ctx)?).save_profile(&user).await?;
-    Ok(Reply::ok(user.profile()).for_user(user.id))
+    Ok(Reply::ok(user.profile()).no_store().for_user(user.id))
 }
 
 async fn replace_password(req: &mut Request, ctx: &Ctx) -> Outcome {
@@ -415,7 +435,7 @@ async fn list_sessions(req: &Request, ctx: &Ctx) -> Outcome {
             })
         })
         .collect();
-    Ok(Reply::ok(Value::Array(listed)).for_user(caller.user.id))
+    Ok(Reply::ok(Value::Array(listed)).no_store().for_user(caller.user.id))
 }
 
 async fn end_session(req: &Request, ctx: &Ctx) -> Outcome {

@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use worker::{console_error, console_log, Date, Env, Request, Response, Result, Router};
 
@@ -10,7 +11,7 @@ use crate::app::random_bytes;
 use crate::app::state::State;
 use crate::app::throttle::client_ip;
 use crate::config::Config;
-use crate::domain::body::parse_json_object;
+use crate::domain::body::{parse_json_object, LimitedBody};
 use crate::domain::tokens::hex;
 use crate::error::{ApiError, Reply, USER_HEADER};
 use crate::routes::{
@@ -133,18 +134,19 @@ pub fn header(req: &Request, name: &str) -> Option<String> {
 }
 
 /// Reads the body as a JSON object, refusing it unread when it declares itself too large and
-/// after reading when it turns out to be.
+/// stopping at the first chunk that takes it over the limit (the rest is cancelled, never read).
 pub async fn json_body(req: &mut Request, config: &Config) -> std::result::Result<Map<String, Value>, ApiError> {
-    let declared = header(req, "Content-Length").and_then(|len| len.trim().parse::<u64>().ok());
-    if declared.is_some_and(|len| len > config.max_body_bytes as u64) {
-        return Err(ApiError::PayloadTooLarge);
+    let mut body = LimitedBody::new(config.max_body_bytes, header(req, "Content-Length").as_deref())?;
+    if req.inner().body().is_some() {
+        let mut chunks = req.stream().map_err(unreadable)?;
+        while let Some(chunk) = chunks.next().await {
+            body.push(&chunk.map_err(unreadable)?)?;
+        }
     }
-    let body = req.bytes().await.map_err(|e| {
-        console_error!("reading request body: {e}");
-        ApiError::MalformedJson("Could not read the request body".into())
-    })?;
-    if body.len() > config.max_body_bytes {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    parse_json_object(header(req, "Content-Type").as_deref(), &body)
+    parse_json_object(header(req, "Content-Type").as_deref(), body.bytes())
+}
+
+fn unreadable(e: worker::Error) -> ApiError {
+    console_error!("reading request body: {e}");
+    ApiError::MalformedJson("Could not read the request body".into())
 }

@@ -6,6 +6,7 @@ use worker::{query, D1Database, D1PreparedStatement, D1Result, Request, RouteCon
 use crate::app::http::header;
 use crate::app::{internal, OrInternal};
 use crate::config::Backoff;
+use crate::domain::client::rate_limit_key;
 use crate::domain::device::{self, Device, DeviceKey};
 use crate::error::ApiError;
 
@@ -48,7 +49,8 @@ pub async fn limit_ip<D>(
         internal("edge-auth is misconfigured: rate limiting binding missing", limiter.binding());
         ApiError::Misconfigured
     })?;
-    let outcome = binding.limit(format!("{action}:{}", client_ip(req))).await.or_internal("rate limiter")?;
+    let outcome =
+        binding.limit(format!("{action}:{}", rate_limit_key(&client_ip(req)))).await.or_internal("rate limiter")?;
     if outcome.success {
         Ok(())
     } else {

@@ -4,6 +4,45 @@ use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 
+/// A request body gathered chunk by chunk, never holding more than the limit.
+///
+/// A body that declares a `Content-Length` over the limit is refused before anything is read;
+/// one without (chunked) is refused by the first chunk that takes it over, so the caller stops
+/// reading there instead of buffering the rest.
+#[derive(Debug)]
+pub struct LimitedBody {
+    limit: usize,
+    bytes: Vec<u8>,
+}
+
+impl LimitedBody {
+    /// Starts a body, refusing it unread when its `Content-Length` is over `limit`. A length
+    /// that is not a number is ignored here: the limit still holds while reading.
+    pub fn new(limit: usize, content_length: Option<&str>) -> Result<LimitedBody, ApiError> {
+        let declared = content_length.and_then(|len| len.trim().parse::<u64>().ok());
+        if declared.is_some_and(|len| len > limit as u64) {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        // Reserve what was declared (it is within the limit), nothing for a chunked body.
+        let capacity = declared.map_or(0, |len| len as usize);
+        Ok(LimitedBody { limit, bytes: Vec::with_capacity(capacity) })
+    }
+
+    /// Appends a chunk, or refuses the body when the chunk takes it over the limit (nothing of
+    /// that chunk is kept).
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), ApiError> {
+        if chunk.len() > self.limit - self.bytes.len() {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
 /// Turns a raw body into the JSON object a form reads.
 ///
 /// As DRF does: an empty body is an empty object whatever its type; a non-empty body must be
@@ -56,6 +95,46 @@ mod tests {
     use super::*;
 
     const JSON: Option<&str> = Some("application/json");
+
+    #[test]
+    fn a_declared_length_over_the_limit_is_refused_unread() {
+        assert_eq!(LimitedBody::new(10, Some("11")).unwrap_err(), ApiError::PayloadTooLarge);
+        assert_eq!(LimitedBody::new(10, Some(" 33554432 ")).unwrap_err(), ApiError::PayloadTooLarge);
+        assert_eq!(LimitedBody::new(10, Some("18446744073709551615")).unwrap_err(), ApiError::PayloadTooLarge);
+        assert!(LimitedBody::new(10, Some("10")).is_ok());
+        assert!(LimitedBody::new(10, None).is_ok());
+        // Not a number: read, and the limit is enforced on what actually arrives.
+        assert!(LimitedBody::new(10, Some("lots")).is_ok());
+    }
+
+    #[test]
+    fn chunks_are_gathered_up_to_exactly_the_limit() {
+        let mut body = LimitedBody::new(10, None).unwrap();
+        for chunk in [&b"{\"a\""[..], b"", b": 123}"] {
+            body.push(chunk).unwrap();
+        }
+        assert_eq!(body.bytes(), b"{\"a\": 123}");
+        assert_eq!(body.bytes().len(), 10);
+    }
+
+    #[test]
+    fn the_chunk_that_crosses_the_limit_is_refused_and_not_kept() {
+        let mut body = LimitedBody::new(10, None).unwrap();
+        body.push(b"123456").unwrap();
+        assert_eq!(body.push(b"12345"), Err(ApiError::PayloadTooLarge));
+        assert_eq!(body.bytes(), b"123456");
+        // A chunk far over the limit on its own is refused as well.
+        let mut body = LimitedBody::new(10, Some("4")).unwrap();
+        assert_eq!(body.push(&[b'x'; 4096]), Err(ApiError::PayloadTooLarge));
+    }
+
+    #[test]
+    fn a_body_shorter_than_declared_is_still_read_against_the_limit() {
+        // A lying Content-Length does not raise the limit.
+        let mut body = LimitedBody::new(10, Some("2")).unwrap();
+        body.push(b"1234567890").unwrap();
+        assert_eq!(body.push(b"1"), Err(ApiError::PayloadTooLarge));
+    }
 
     #[test]
     fn an_empty_body_is_an_empty_object_whatever_its_type() {

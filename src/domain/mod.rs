@@ -1,6 +1,8 @@
 pub mod body;
+pub mod client;
 pub mod device;
 pub mod fields;
+pub mod health;
 pub mod password;
 pub mod password_rules;
 pub mod sessions;

@@ -2,6 +2,7 @@
 // non-object JSON; 413 over the body limit; an empty body reads as {}.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { DRF, SHORT, startWorker } from "../support.mjs";
 import { REQUIRED, assertCommonHeaders, assertResponse, postJsonText, raw } from "./helpers.mjs";
 
@@ -138,6 +139,36 @@ describe("body size limit", () => {
     });
     const response = await raw(small, `${DRF}/register/`, { headers: { "content-type": "application/json" }, body });
     assertResponse(response, 413, TOO_LARGE);
+  });
+
+  test("a 32 MiB chunked body is refused without reading it all", async () => {
+    // Finding 9: the whole body used to be buffered before the limit was checked. This stream would
+    // be 32 MiB, but once it is one chunk over the 64 KiB limit it waits (up to 3 s) for the answer
+    // before sending more: a worker that stops reading at the limit answers 413 during that wait;
+    // one that reads everything answers only after all 32 MiB. (Waiting, rather than sending on,
+    // also keeps workerd from resetting the connection over unread data before the 413 is read.)
+    const total = 32 * 1024 * 1024;
+    const chunk = new TextEncoder().encode(" ".repeat(16 * 1024));
+    const waitAt = 64 * 1024 + chunk.length;
+    let sent = 0;
+    let answered = false;
+    let onAnswer;
+    const answer = new Promise((resolve) => { onAnswer = resolve; });
+    const body = new ReadableStream({
+      async pull(controller) {
+        if (sent === waitAt) await Promise.race([answer, sleep(3000)]);
+        if (answered || sent >= total) return controller.close();
+        controller.enqueue(chunk.slice());
+        sent += chunk.length;
+      },
+    }, { highWaterMark: 0 });
+    const pending = raw(worker, `${DRF}/login/`, { headers: { "content-type": "application/json" }, body });
+    const response = await pending.finally(() => {
+      answered = true;
+      onAnswer();
+    });
+    assertResponse(response, 413, TOO_LARGE);
+    assert.ok(sent <= waitAt, `${sent} of ${total} bytes were pulled before the 413`);
   });
 
   test("by default, a 65 KiB body is 413", async () => {

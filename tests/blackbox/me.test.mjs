@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { DRF, SHORT, startWorker } from "../support.mjs";
 import {
-  NOT_A_STRING, NOT_PROVIDED, TOO_LONG_150, assertCommonHeaders, assertProfile, assertResponse, assertUnauthorized,
-  expectedProfile, login, me,
+  NOT_A_STRING, NOT_PROVIDED, TOO_LONG_150, assertCommonHeaders, assertNoStore, assertProfile, assertResponse,
+  assertUnauthorized, expectedProfile, login, me,
 } from "./helpers.mjs";
 
 let worker;
@@ -38,6 +38,15 @@ describe("GET me/", () => {
     assert.notEqual(response.body.last_login, null);
   });
 
+  test("is personal data: GET and HEAD are marked no-store", async () => {
+    const user = await loggedInUser();
+    for (const method of ["GET", "HEAD"]) {
+      const response = await worker.fetch(`${DRF}/me/`, { method, token: user.access_token });
+      assert.equal(response.status, 200, `${method} ${response.text}`);
+      assertNoStore(response.headers);
+    }
+  });
+
   test("is the same under the shorter prefix without the slash", async () => {
     const user = await loggedInUser();
     const response = await worker.fetch(`${SHORT}/me`, { token: user.access_token });
@@ -64,6 +73,7 @@ describe("PATCH me/ changes what it may", () => {
     });
     assert.equal(response.status, 200, response.text);
     assertCommonHeaders(response.headers);
+    assertNoStore(response.headers);
     assert.deepEqual(response.body, {
       ...user.profile, first_name: "Augusta", last_name: "King", full_name: "Augusta King", display_name: "Augusta King",
       phone_number: "+44 1234 567890", timezone: "Europe/London",

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DRF, SHORT, decodeSegment, startWorker } from "../support.mjs";
+import { assertNoStore } from "./helpers.mjs";
 
 const BLACKLISTED = { detail: "Token is blacklisted", code: "token_not_valid" };
 const accessRefused = (message) => ({
@@ -184,6 +185,15 @@ describe("sessions API", () => {
     assert.equal(second.id, decodeSegment(other.access_token, 1).sid);
     assert.equal(second.user_agent, "edge-auth-test/2");
     assert.match(second.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+
+  test("the list is personal data: GET and HEAD are marked no-store", async () => {
+    const user = await worker.register();
+    for (const method of ["GET", "HEAD"]) {
+      const response = await worker.fetch(`${DRF}/sessions/`, { method, token: user.access_token });
+      assert.equal(response.status, 200, `${method} ${response.text}`);
+      assertNoStore(response.headers);
+    }
   });
 
   test("deleting a session answers 204 and kills its tokens", async () => {

@@ -141,8 +141,8 @@ set +m
 ORIGIN=http://127.0.0.1:$PORT
 BASE=$ORIGIN$PREFIX
 
-# Ready when /healthz says D1 and KV answer; bounded, and early out if wrangler dev died.
-python3 - "$ORIGIN/healthz" "$WRANGLER_PID" <<'EOF'
+# Ready when /healthz?deep=1 says D1 and KV answer; bounded, and early out if wrangler dev died.
+python3 - "$ORIGIN/healthz?deep=1" "$WRANGLER_PID" <<'EOF'
 import json
 import os
 import sys
