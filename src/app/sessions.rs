@@ -167,7 +167,7 @@ impl<'a> Sessions<'a> {
             self.db,
             "INSERT INTO sessions (id, user_id, created_at, last_used_at, user_agent)
              SELECT ?1, id, ?3, ?3, ?4 FROM users WHERE id = ?2 AND is_active = 1 AND account_status = 'active'
-               AND ?6 >= tokens_valid_after
+               AND (tokens_valid_after = 0 OR ?6 > tokens_valid_after)
                AND (?7 IS NULL OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?7 AND s.user_id = ?2
                                             AND s.revoked_at IS NULL))
                AND NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE jti = ?5)",

@@ -36,7 +36,10 @@ impl<'a> Users<'a> {
 
     /// The user an access token names, and in the same read whether the token still stands:
     /// its session lives (`None` for tokens without a session of ours, e.g. minted by simplejwt),
-    /// and it was issued at or after the user's last cut-off (or in the session that survived it).
+    /// and it was issued after the user's last cut-off. Tokens without a session die when issued
+    /// in the cut-off's own second too (they may predate it); a session's tokens of that second
+    /// are its own (sessions the cut-off ended are revoked anyway), and those of the session that
+    /// survived it stay valid.
     pub async fn by_id_for_token(
         &self,
         id: i64,
@@ -56,9 +59,11 @@ impl<'a> Users<'a> {
                     CASE WHEN ?2 IS NULL THEN NULL
                          ELSE EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?2 AND s.user_id = u.id AND s.revoked_at IS NULL)
                     END AS session_live,
-                    (?3 >= u.tokens_valid_after
-                     OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?2 AND s.user_id = u.id
-                                   AND s.survived_cutoff = u.tokens_valid_after)) AS fresh
+                    CASE WHEN ?2 IS NULL THEN u.tokens_valid_after = 0 OR ?3 > u.tokens_valid_after
+                         ELSE ?3 >= u.tokens_valid_after
+                              OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?2 AND s.user_id = u.id
+                                            AND s.survived_cutoff = u.tokens_valid_after)
+                    END AS fresh
                FROM users u WHERE u.id = ?1",
             id,
             sid,
