@@ -9,7 +9,8 @@
 //!
 //! Ids, uuids and password hashes are copied verbatim (Django's `pbkdf2_sha256` hashes verify in
 //! edge-auth, which re-hashes them at its own work factor on the next login when theirs is lower);
-//! emails are lowercased; booleans become 0/1; timestamps become ISO 8601 UTC with `Z`, the format
+//! emails are normalised as the API normalises them (`Email::parse`: NFKC, punycode domain,
+//! lowercased); booleans become 0/1; timestamps become ISO 8601 UTC with `Z`, the format
 //! edge-auth stores and DRF renders. `username`, `groups` and `user_permissions` are ignored.
 //!
 //! Every record is checked before anything is written: a record that cannot be imported (missing
@@ -32,7 +33,7 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use edge_auth::domain::fields::is_valid_email;
+use edge_auth::domain::email::Email;
 use edge_auth::domain::user::timestamp;
 use serde_json::{Map, Value};
 
@@ -184,10 +185,11 @@ fn parse_record(record: &Value) -> Result<Parsed, Vec<String>> {
     };
 
     let mut read = Fields { fields, reasons };
-    let email = read.text("email", None).and_then(|email| {
-        if is_valid_email(&email) {
-            Some(email.to_lowercase())
-        } else {
+    // The API's own normalisation (`Email::parse`), so an imported address is spelt as a login
+    // or registration of it would be.
+    let email = read.text("email", None).and_then(|email| match Email::parse(&email) {
+        Ok(email) => Some(email.into_string()),
+        Err(_) => {
             read.reasons.push(format!("email {email:?} is not a valid email address"));
             None
         }

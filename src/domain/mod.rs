@@ -1,4 +1,5 @@
 pub mod body;
+pub mod email;
 pub mod fields;
 pub mod password;
 pub mod password_rules;
