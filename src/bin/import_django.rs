@@ -9,7 +9,7 @@
 //!
 //! Ids, uuids and password hashes are copied verbatim (Django's `pbkdf2_sha256` hashes verify in
 //! edge-auth, which re-hashes them at its own work factor on the next login when theirs is lower);
-//! emails are normalised as the API normalises them (`Email::parse`: NFKC, punycode domain,
+//! emails are normalised as the API normalises them (`Email::parse`: UTS #46 mapping (NFKC, case folding), punycode domain,
 //! lowercased); booleans become 0/1; timestamps become ISO 8601 UTC with `Z`, the format
 //! edge-auth stores and DRF renders. `username`, `groups` and `user_permissions` are ignored.
 //!

@@ -2,8 +2,11 @@
 //! import-django) goes through, so that twins of an address cannot become second accounts.
 //!
 //! An address is read as follows, and is valid only if every step succeeds:
-//! 1. NFKC-normalised as a whole: fullwidth `ｅｘａｍｐｌｅ` and `＠` become `example` and `@`,
-//!    ligatures and compatibility forms their plain letters;
+//! 1. mapped as a whole by UTS #46's mapping (NFKC with case folding, which the IDNA step below
+//!    uses anyway): fullwidth `ｅｘａｍｐｌｅ` and `＠` become `example` and `@`, ligatures and
+//!    compatibility forms their plain letters, and invisible characters (soft hyphen, joiners,
+//!    variation selectors) are dropped. ICU4X's mapper is used rather than a separate NFKC crate:
+//!    the same data serves both steps, and the wasm stays within its size budget;
 //! 2. split at its last `@`; the local part must be a dot-atom of ASCII `atext` (Django's
 //!    `EmailValidator` also accepts quoted local parts such as `"victim"@example.com`: edge-auth
 //!    refuses them, as one mailbox can be spelt quoted and unquoted);
@@ -18,8 +21,8 @@
 use std::fmt;
 use std::ops::Deref;
 
+use icu_normalizer::uts46::Uts46Mapper;
 use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
-use unicode_normalization::UnicodeNormalization;
 
 /// Django's `EmailField` default.
 pub const EMAIL_MAX: usize = 254;
@@ -40,11 +43,11 @@ pub struct EmailError {
 impl Email {
     /// Normalises and checks an address (already trimmed, as DRF's fields do).
     pub fn parse(input: &str) -> Result<Email, EmailError> {
-        let nfkc: String = input.nfkc().collect();
-        match normalize(&nfkc) {
+        let mapped: String = Uts46Mapper::new().map_normalize(input.chars()).collect();
+        match normalize(&mapped) {
             Some(email) if email.chars().count() > EMAIL_MAX => Err(EmailError { too_long: true, invalid: false }),
             Some(email) => Ok(Email(email)),
-            None => Err(EmailError { too_long: nfkc.chars().count() > EMAIL_MAX, invalid: true }),
+            None => Err(EmailError { too_long: mapped.chars().count() > EMAIL_MAX, invalid: true }),
         }
     }
 
@@ -71,13 +74,13 @@ impl fmt::Display for Email {
     }
 }
 
-/// Steps 2–4 on an NFKC-normalised address; `None` when it is not a valid one.
-fn normalize(nfkc: &str) -> Option<String> {
+/// Steps 2–4 on a mapped address; `None` when it is not a valid one.
+fn normalize(mapped: &str) -> Option<String> {
     // Bounds the IDNA work; anything longer is refused whatever it would encode to.
-    if nfkc.is_empty() || nfkc.len() > 4 * EMAIL_MAX {
+    if mapped.is_empty() || mapped.len() > 4 * EMAIL_MAX {
         return None;
     }
-    let (local, domain) = nfkc.rsplit_once('@')?;
+    let (local, domain) = mapped.rsplit_once('@')?;
     if !is_dot_atom(local) {
         return None;
     }
@@ -260,6 +263,14 @@ mod tests {
     /// `n` distinct CJK ideographs: each takes about three characters of punycode.
     fn cjk(n: u32) -> String {
         (0..n).map(|i| char::from_u32(0x4e00 + i * 97).unwrap()).collect()
+    }
+
+    #[test]
+    fn invisible_characters_do_not_make_a_twin() {
+        // U+00AD SOFT HYPHEN, U+200B ZERO WIDTH SPACE, U+FE0F a variation selector: all ignored.
+        assert_eq!(parsed("vic\u{ad}tim@exam\u{ad}ple.com").as_deref(), Ok("victim@example.com"));
+        assert_eq!(parsed("victim\u{fe0f}@example.com").as_deref(), Ok("victim@example.com"));
+        assert_eq!(parsed("vic\u{200b}tim@example.com").as_deref(), Ok("victim@example.com"));
     }
 
     #[test]

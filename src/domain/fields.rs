@@ -119,7 +119,7 @@ impl<'a> Form<'a> {
         }
     }
 
-    /// A required `EmailField` in its one stored spelling (`Email::parse`: NFKC, punycode
+    /// A required `EmailField` in its one stored spelling (`Email::parse`: UTS #46 mapping (NFKC, case folding), punycode
     /// domain, no quoted local part, lowercased), so every twin of an address reads the same.
     pub fn email(&mut self, name: &str) -> Option<String> {
         let value = self.required(name, Text { max_length: None, ..Text::REQUIRED })?;
