@@ -6,6 +6,10 @@ use std::fmt;
 
 use crate::domain::tokens::ClaimNames;
 
+/// The first id edge-auth assigns to a new user unless `USER_ID_START` says otherwise (and the
+/// default of `import-django --user-id-start`): Django's ids stay below it.
+pub const DEFAULT_USER_ID_START: i64 = 1_000_000_000;
+
 /// Minimum HS256 key length; simplejwt/PyJWT warn below the hash size, we refuse.
 pub const MIN_SIGNING_KEY_BYTES: usize = 32;
 
@@ -66,7 +70,7 @@ impl Default for Config {
             login_backoff: Backoff { threshold: 10, base_secs: 30, max_secs: 900, window_secs: 900 },
             rate_limit_period_secs: 60,
             claim_names: ClaimNames::default(),
-            user_id_start: 1_000_000_000,
+            user_id_start: DEFAULT_USER_ID_START,
             session_max_lifetime_secs: 30 * 24 * 60 * 60,
             issuer: None,
             audience: None,

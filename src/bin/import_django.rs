@@ -9,13 +9,23 @@
 //!
 //! Ids, uuids and password hashes are copied verbatim (Django's `pbkdf2_sha256` hashes verify in
 //! edge-auth, which re-hashes them at its own work factor on the next login when theirs is lower);
-//! emails are lowercased; booleans become 0/1; timestamps become ISO 8601 UTC with `Z`, the format
+//! emails are normalised as the API normalises them (`Email::parse`: UTS #46 mapping (NFKC, case folding), punycode domain,
+//! lowercased); booleans become 0/1; timestamps become ISO 8601 UTC with `Z`, the format
 //! edge-auth stores and DRF renders. `username`, `groups` and `user_permissions` are ignored.
 //!
 //! Every record is checked before anything is written: a record that cannot be imported (missing
-//! or malformed email, uuid, pk or timestamp, a value of the wrong type) or two records sharing an
-//! email without regard to case, an id or a uuid, stop the import with the record's number
-//! (1-based) and the reason on stderr, exit code 1 and nothing on stdout.
+//! or malformed email, uuid, pk or timestamp, a value of the wrong type, a text holding a control
+//! character or a line separator, a pk at or above `--user-id-start`) or two records sharing an
+//! email once normalised, an id or a uuid, stop the import with the record's number (1-based) and
+//! the reason on stderr, exit code 1 and nothing on stdout.
+//!
+//! Ids: edge-auth assigns its own new users ids from `USER_ID_START` (default 1,000,000,000) up,
+//! so Django's ids are kept and each must be below it (`--user-id-start N` when USER_ID_START is
+//! set otherwise); the two sides can then register users at once without a token for one user
+//! naming another.
+//!
+//! No text from the dump reaches the SQL outside a quoted string literal: the header names no
+//! model, and every other value is a number or a flag written here.
 //!
 //! The SQL may be run again and changes nothing: each row is inserted only when no row with the
 //! same id *and* uuid exists, and an existing one is left exactly as it is, because edge-auth may
@@ -32,13 +42,25 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use edge_auth::domain::fields::is_valid_email;
+use edge_auth::config::DEFAULT_USER_ID_START;
+use edge_auth::domain::email::Email;
 use edge_auth::domain::user::timestamp;
 use serde_json::{Map, Value};
 
-const USAGE: &str = "usage: import-django <dump.json | -> > users.sql
+const USAGE: &str = "usage: import-django [--user-id-start N] <dump.json | -> > users.sql
   Reads `manage.py dumpdata <app>.<User>` JSON (a file, or stdin for `-`) and writes SQL for
-  `wrangler d1 execute DB --file users.sql` that inserts those users into edge-auth's users table.";
+  `wrangler d1 execute DB --file users.sql` that inserts those users into edge-auth's users table.
+
+  --user-id-start N  edge-auth's USER_ID_START (default 1000000000): edge-auth gives new users ids
+                     from N up, so Django's ids are kept and every one must be below N. Django's
+                     largest id: python manage.py shell -c \"from django.contrib.auth import
+                     get_user_model; from django.db.models import Max;
+                     print(get_user_model().objects.aggregate(Max('pk')))\"";
+
+
+/// How to find Django's largest user id, for the error that refuses an id in edge-auth's range.
+const DJANGO_MAX_ID: &str = "python manage.py shell -c \"from django.contrib.auth import get_user_model; \
+from django.db.models import Max; print(get_user_model().objects.aggregate(Max('pk')))\"";
 
 /// Fields of the dump that are deliberately not imported, without a note.
 const IGNORED_FIELDS: [&str; 3] = ["username", "groups", "user_permissions"];
@@ -78,7 +100,8 @@ struct Import {
 }
 
 /// Reads and checks a whole dump. `Err` lists every problem found, each naming its record.
-fn import(text: &str) -> Result<Import, Vec<String>> {
+/// Every id must be below `user_id_start`, where edge-auth starts assigning its own.
+fn import(text: &str, user_id_start: i64) -> Result<Import, Vec<String>> {
     let dump: Value = serde_json::from_str(text).map_err(|e| vec![format!("the dump is not valid JSON: {e}")])?;
     let Value::Array(records) = dump else {
         return Err(vec!["the dump is not a JSON list of records (`manage.py dumpdata <app>.<User>`)".to_owned()]);
@@ -94,6 +117,12 @@ fn import(text: &str) -> Result<Import, Vec<String>> {
     for (index, record) in records.iter().enumerate() {
         let number = index + 1;
         match parse_record(record) {
+            Ok(parsed) if parsed.row.id >= user_id_start => problems.push(format!(
+                "record {number}: pk {} is at or above --user-id-start {user_id_start}, the range where edge-auth \
+                 assigns its own user ids (keep both sides apart: check Django's largest id with `{DJANGO_MAX_ID}` \
+                 and set USER_ID_START, and --user-id-start, above it)",
+                parsed.row.id
+            )),
             Ok(parsed) => {
                 match &model {
                     None => model = Some(parsed.model.clone()),
@@ -116,7 +145,7 @@ fn import(text: &str) -> Result<Import, Vec<String>> {
 
     let mut notes = Vec::new();
     if !unknown_fields.is_empty() {
-        let names: Vec<&str> = unknown_fields.iter().map(String::as_str).collect();
+        let names: Vec<String> = unknown_fields.iter().map(|name| name.escape_debug().to_string()).collect();
         notes.push(format!("ignored fields that the users table does not have: {}", names.join(", ")));
     }
     for (number, row) in &rows {
@@ -144,7 +173,13 @@ fn parse_record(record: &Value) -> Result<Parsed, Vec<String>> {
     };
     let mut reasons = Vec::new();
     let model = match record.get("model") {
-        Some(Value::String(model)) => model.clone(),
+        Some(Value::String(model)) => match control_character(model) {
+            Some(why) => {
+                reasons.push(format!("model {why}"));
+                String::new()
+            }
+            None => model.clone(),
+        },
         Some(other) => {
             reasons.push(format!("model is not a string but {}", kind(other)));
             String::new()
@@ -184,10 +219,11 @@ fn parse_record(record: &Value) -> Result<Parsed, Vec<String>> {
     };
 
     let mut read = Fields { fields, reasons };
-    let email = read.text("email", None).and_then(|email| {
-        if is_valid_email(&email) {
-            Some(email.to_lowercase())
-        } else {
+    // The API's own normalisation (`Email::parse`), so an imported address is spelt as a login
+    // or registration of it would be.
+    let email = read.text("email", None).and_then(|email| match Email::parse(&email) {
+        Ok(email) => Some(email.into_string()),
+        Err(_) => {
             read.reasons.push(format!("email {email:?} is not a valid email address"));
             None
         }
@@ -265,7 +301,10 @@ impl Fields<'_> {
                 Some(default) => Some(default.to_owned()),
                 None => self.fail(format!("{name} is missing")),
             },
-            Some(Value::String(text)) if text.contains('\0') => self.fail(format!("{name} contains a NUL character")),
+            Some(Value::String(text)) if control_character(text).is_some() => {
+                let why = control_character(text).unwrap_or_default();
+                self.fail(format!("{name} {why}"))
+            }
             Some(Value::String(text)) => Some(text.clone()),
             Some(other) => self.fail(format!("{name} is not a string but {}", kind(other))),
         }
@@ -306,6 +345,14 @@ impl Fields<'_> {
     }
 }
 
+/// Why a text may not be imported, if it may not: it holds a control character (C0, DEL, C1) or
+/// a line or paragraph separator. No legitimate user field has one, and each could end a line
+/// of the SQL file or of a terminal that shows it.
+fn control_character(text: &str) -> Option<String> {
+    let (at, c) = text.chars().enumerate().find(|&(_, c)| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))?;
+    Some(format!("contains the control character U+{:04X} (at character {})", u32::from(c), at + 1))
+}
+
 /// A Django-dumped datetime (`2024-01-01T12:00:00.123Z`, `…+00:00`, any offset) as the table
 /// stores it: UTC, `Z`, microseconds only when non-zero. A datetime without an offset (a project
 /// with `USE_TZ = False`) is refused rather than guessed at.
@@ -334,10 +381,11 @@ fn duplicates(rows: &[(usize, Row)]) -> Vec<String> {
             problems.push(format!("record {number}: uuid {} is also record {first}'s", row.uuid));
             uuids.insert(row.uuid.as_str(), first);
         }
-        // `row.email` is already lowercased.
+        // `row.email` is already in its one spelling (`Email::parse`).
         if let Some(first) = emails.insert(row.email.as_str(), *number) {
             problems.push(format!(
-                "record {number}: email {} is also record {first}'s (emails are unique without regard to case)",
+                "record {number}: email {} is also record {first}'s (emails are unique once normalised: without \
+                 regard to case, fullwidth forms or an IDN domain's punycode)",
                 row.email
             ));
             emails.insert(row.email.as_str(), first);
@@ -362,12 +410,13 @@ fn unusable_password(encoded: &str) -> Option<String> {
     }
 }
 
-/// The SQL file: a header, then one guarded INSERT per user.
+/// The SQL file: a header, then one guarded INSERT per user. No text from the dump is written
+/// outside an escaped string literal (`sql_text`): the header names no model, and every other
+/// value is a number or a 0/1 flag written here.
 fn to_sql(import: &Import) -> String {
     let mut sql = String::new();
     let count = import.rows.len();
-    let _ =
-        writeln!(sql, "-- edge-auth users from a Django dump of {}: {count} users, by import-django.", import.model);
+    let _ = writeln!(sql, "-- edge-auth users from a Django dump: {count} users, by import-django.");
     sql.push_str(
         "-- Apply with `wrangler d1 execute DB --file <this file>` (--local or --remote). Running it again\n\
          -- changes nothing: a user whose id and uuid are already there is left as it is, and any other\n\
@@ -439,15 +488,49 @@ fn read_input(path: &str) -> Result<String, String> {
     }
 }
 
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+enum Args<'a> {
+    Help,
+    Run { path: &'a str, user_id_start: i64 },
+}
+
+/// `[--user-id-start N] <path>` (or `--user-id-start=N`), or `-h`/`--help`. `Err` carries what
+/// was wrong, if more than the shape.
+fn parse_args(args: &[String]) -> Result<Args<'_>, Option<String>> {
+    let mut path = None;
+    let mut user_id_start = DEFAULT_USER_ID_START;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let start = match arg.as_str() {
+            "-h" | "--help" => return Ok(Args::Help),
+            "--user-id-start" => Some(rest.next().ok_or(Some("--user-id-start needs a number".to_owned()))?.as_str()),
+            flag => flag.strip_prefix("--user-id-start="),
+        };
+        match start {
+            Some(n) => match n.parse::<i64>() {
+                Ok(n) if n > 1 => user_id_start = n,
+                _ => return Err(Some(format!("--user-id-start {n:?} is not an integer above 1"))),
+            },
+            None if path.is_none() && (arg == "-" || !arg.starts_with('-')) => path = Some(arg.as_str()),
+            None => return Err(None),
+        }
+    }
+    path.map(|path| Args::Run { path, user_id_start }).ok_or(None)
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let path = match args.as_slice() {
-        [flag] if flag == "-h" || flag == "--help" => {
+    let (path, user_id_start) = match parse_args(&args) {
+        Ok(Args::Help) => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        [path] => path,
-        _ => {
+        Ok(Args::Run { path, user_id_start }) => (path, user_id_start),
+        Err(why) => {
+            if let Some(why) = why {
+                eprintln!("import-django: {why}");
+            }
             eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
@@ -459,7 +542,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let import = match import(&text) {
+    let import = match import(&text, user_id_start) {
         Ok(import) => import,
         Err(problems) => {
             for problem in &problems {
@@ -477,7 +560,7 @@ fn main() -> ExitCode {
         eprintln!("import-django: cannot write the SQL: {e}");
         return ExitCode::FAILURE;
     }
-    eprintln!("import-django: wrote {} users of {}", import.rows.len(), import.model);
+    eprintln!("import-django: wrote {} users of {}", import.rows.len(), import.model.escape_debug());
     ExitCode::SUCCESS
 }
 
@@ -485,6 +568,8 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    const START: i64 = DEFAULT_USER_ID_START;
 
     /// Made by real Django 5.2 (`tests/interop/django_side.py dump`): `auth.User` records as
     /// `dumpdata` writes them, plus the profile fields.
@@ -519,7 +604,7 @@ mod tests {
     }
 
     fn import_one(fields: Value) -> Result<Row, Vec<String>> {
-        import(&json!([record(fields)]).to_string()).map(|import| import.rows.into_iter().next().unwrap())
+        import(&json!([record(fields)]).to_string(), START).map(|import| import.rows.into_iter().next().unwrap())
     }
 
     fn with(changes: Value) -> Value {
@@ -564,7 +649,7 @@ mod tests {
 
     #[test]
     fn the_real_django_dump_imports_every_user_as_django_stored_it() {
-        let import = import(DJANGO_DUMP).unwrap();
+        let import = import(DJANGO_DUMP, START).unwrap();
         assert_eq!(import.model, "auth.user");
         let ids: Vec<i64> = import.rows.iter().map(|row| row.id).collect();
         assert_eq!(ids, [1, 2, 5, 7, 8]);
@@ -590,12 +675,12 @@ mod tests {
 
     #[test]
     fn the_real_django_dump_becomes_one_guarded_insert_per_user() {
-        let sql = to_sql(&import(DJANGO_DUMP).unwrap());
+        let sql = to_sql(&import(DJANGO_DUMP, START).unwrap());
         assert_eq!(sql.matches("INSERT INTO users").count(), 5);
         assert_eq!(sql.matches("WHERE NOT EXISTS").count(), 5);
         assert!(sql.contains("'Conan', 'O''Brien', NULL, 0, 'America/New_York', 1, 'active', NULL,"), "{sql}");
         assert!(sql.contains("'José', 'Núñez-Žižek 日本', '', 0, 'Asia/Tokyo'"), "{sql}");
-        assert!(sql.starts_with("-- edge-auth users from a Django dump of auth.user: 5 users"), "{sql}");
+        assert!(sql.starts_with("-- edge-auth users from a Django dump: 5 users"), "{sql}");
     }
 
     #[test]
@@ -693,7 +778,10 @@ mod tests {
             (with(json!({"is_active": 1})), "is_active is not true or false but a number"),
             (with(json!({"first_name": null})), "first_name is not a string but null"),
             (with(json!({"phone_number": 5551234})), "phone_number is not a string but a number"),
-            (with(json!({"last_name": "nul\u{0}byte"})), "last_name contains a NUL character"),
+            (
+                with(json!({"last_name": "nul\u{0}byte"})),
+                "last_name contains the control character U+0000 (at character 4)",
+            ),
         ];
         for (fields, reason) in cases {
             let dump = json!([record(full_fields()), record(fields)]);
@@ -701,7 +789,7 @@ mod tests {
             dump[0]["pk"] = json!(1);
             dump[0]["fields"]["email"] = json!("first@example.com");
             dump[0]["fields"]["uuid"] = json!("00000000-0000-4000-8000-000000000000");
-            let problems = import(&dump.to_string()).unwrap_err();
+            let problems = import(&dump.to_string(), START).unwrap_err();
             assert_eq!(problems.len(), 1, "{problems:?}");
             assert!(problems[0].starts_with(&format!("record 2: {reason}")), "{problems:?} vs {reason}");
         }
@@ -720,7 +808,7 @@ mod tests {
             (json!({"pk": 1, "fields": full_fields()}), "record 1: model is missing"),
         ];
         for (record, expected) in cases {
-            let problems = import(&json!([record]).to_string()).unwrap_err();
+            let problems = import(&json!([record]).to_string(), START).unwrap_err();
             assert!(problems.iter().any(|p| p.starts_with(expected)), "{problems:?} vs {expected}");
         }
     }
@@ -729,7 +817,7 @@ mod tests {
     fn every_problem_of_every_record_is_reported_at_once() {
         let dump = json!([record(without("email")), {"model": "users.user", "pk": "x", "fields": without("uuid")}]);
         assert_eq!(
-            import(&dump.to_string()).unwrap_err(),
+            import(&dump.to_string(), START).unwrap_err(),
             ["record 1: email is missing", "record 2: pk is not an integer but a string", "record 2: uuid is missing"]
         );
     }
@@ -739,17 +827,18 @@ mod tests {
         let mut second =
             record(with(json!({"email": "GRACE.hopper@navy.mil", "uuid": "00000000-0000-4000-8000-000000000000"})));
         second["pk"] = json!(4);
-        let problems = import(&json!([record(full_fields()), second]).to_string()).unwrap_err();
+        let problems = import(&json!([record(full_fields()), second]).to_string(), START).unwrap_err();
         assert_eq!(
             problems,
-            ["record 2: email grace.hopper@navy.mil is also record 1's (emails are unique without regard to case)"]
+            ["record 2: email grace.hopper@navy.mil is also record 1's (emails are unique once normalised: without \
+              regard to case, fullwidth forms or an IDN domain's punycode)"]
         );
     }
 
     #[test]
     fn a_repeated_pk_or_uuid_stops_the_import() {
         let other_email = with(json!({"email": "other@example.com"}));
-        let problems = import(&json!([record(full_fields()), record(other_email)]).to_string()).unwrap_err();
+        let problems = import(&json!([record(full_fields()), record(other_email)]).to_string(), START).unwrap_err();
         assert_eq!(
             problems,
             [
@@ -764,7 +853,7 @@ mod tests {
         let mut other = record(with(json!({"email": "a@example.com", "uuid": "00000000-0000-4000-8000-000000000000"})));
         other["model"] = json!("auth.group");
         other["pk"] = json!(9);
-        let problems = import(&json!([record(full_fields()), other]).to_string());
+        let problems = import(&json!([record(full_fields()), other]).to_string(), START);
         assert_eq!(
             problems.unwrap_err(),
             ["record 2: model \"auth.group\" is not record 1's \"users.user\" (dump one user model only)"]
@@ -779,7 +868,7 @@ mod tests {
             ("", "the dump is not valid JSON"),
             ("[]", "the dump holds no records"),
         ] {
-            let problems = import(text).unwrap_err();
+            let problems = import(text, START).unwrap_err();
             assert!(problems[0].starts_with(expected), "{problems:?}");
         }
     }
@@ -793,7 +882,7 @@ mod tests {
             ("!unusableXYZ", "the password is unusable"),
         ];
         for (hash, note) in hashes {
-            let imported = import(&json!([record(with(json!({"password": hash})))]).to_string()).unwrap();
+            let imported = import(&json!([record(with(json!({"password": hash})))]).to_string(), START).unwrap();
             assert_eq!(imported.rows[0].password, hash);
             assert_eq!(imported.notes.len(), 1, "{:?}", imported.notes);
             assert!(imported.notes[0].starts_with("record 1 (id 3): "), "{:?}", imported.notes);
@@ -803,7 +892,187 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_noted_and_username_groups_and_permissions_are_not() {
-        let imported = import(&json!([record(with(json!({"nickname": "Amazing Grace"})))]).to_string()).unwrap();
+        let imported = import(&json!([record(with(json!({"nickname": "Amazing Grace"})))]).to_string(), START).unwrap();
         assert_eq!(imported.notes, ["ignored fields that the users table does not have: nickname"]);
+    }
+
+    /// The SQL with every string literal replaced by `?` and each number by `0`: what remains is
+    /// what import-django wrote itself, whatever the dump held.
+    fn skeleton(sql: &str) -> String {
+        let mut out = String::new();
+        let mut chars = sql.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '\'' {
+                // A literal runs to the next quote that is not doubled.
+                loop {
+                    match chars.next() {
+                        Some('\'') if chars.peek() == Some(&'\'') => {
+                            chars.next();
+                        }
+                        Some('\'') => break,
+                        Some(_) => {}
+                        None => panic!("unterminated literal in {sql}"),
+                    }
+                }
+                out.push('?');
+            } else if c.is_ascii_digit() {
+                while chars.peek().is_some_and(char::is_ascii_digit) {
+                    chars.next();
+                }
+                out.push('0');
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// A dump of three records whose every free text field holds `text`.
+    fn hostile_dump(text: &str, model: &str) -> Value {
+        let records: Vec<Value> = (1..=3)
+            .map(|n| {
+                json!({"model": model, "pk": n, "fields": with(json!({
+                    "email": format!("x{n}@example.com"),
+                    "uuid": format!("00000000-0000-4000-8000-00000000000{n}"),
+                    "password": format!("{text}{n}"),
+                    "first_name": text,
+                    "last_name": format!("{text}'{n}"),
+                    "phone_number": text,
+                    "timezone": text,
+                    "account_status": text,
+                }))})
+            })
+            .collect();
+        json!(records)
+    }
+
+    #[test]
+    fn no_text_from_the_dump_reaches_the_sql_outside_a_quoted_literal() {
+        let benign = to_sql(&import(&hostile_dump("plain", "users.user").to_string(), START).unwrap());
+        for text in [
+            "'); UPDATE users SET is_superuser = 1; --",
+            "x' || (SELECT password FROM users) || '",
+            "*/ DROP TABLE users; /*",
+            "-- comment; CREATE TABLE pwned (x);",
+            "\\'; DELETE FROM users; --",
+            "''''",
+            "O'Brien; \"quoted\" `tick` [bracket] $1 ?1 :name @v",
+        ] {
+            for model in ["users.user", "users.user; DROP TABLE users; --", "*/ CREATE TABLE pwned (x); /*"] {
+                let sql = to_sql(&import(&hostile_dump(text, model).to_string(), START).unwrap());
+                assert_eq!(skeleton(&sql), skeleton(&benign), "{text:?} / {model:?}\n{sql}");
+                assert!(model == "users.user" || !sql.contains(model), "{sql}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_model_with_a_newline_and_sql_is_refused_before_anything_is_written() {
+        let attack = "users.user\nCREATE TABLE pwned (x);\nUPDATE users SET is_superuser = 1;\n--";
+        let mut dump = json!([record(full_fields())]);
+        dump[0]["model"] = json!(attack);
+        let problems = import(&dump.to_string(), START).unwrap_err();
+        assert_eq!(problems, ["record 1: model contains the control character U+000A (at character 11)"]);
+        // A later record's model is checked the same way.
+        let mut second =
+            record(with(json!({"email": "b@example.com", "uuid": "00000000-0000-4000-8000-000000000000"})));
+        second["pk"] = json!(4);
+        second["model"] = json!(attack);
+        let problems = import(&json!([record(full_fields()), second]).to_string(), START).unwrap_err();
+        assert_eq!(problems, ["record 2: model contains the control character U+000A (at character 11)"]);
+    }
+
+    #[test]
+    fn control_characters_in_any_text_field_are_refused_with_the_record_number() {
+        let controls =
+            ['\u{0}', '\u{1}', '\t', '\n', '\r', '\u{1b}', '\u{1f}', '\u{7f}', '\u{85}', '\u{2028}', '\u{2029}'];
+        let fields = [
+            "email",
+            "uuid",
+            "password",
+            "first_name",
+            "last_name",
+            "phone_number",
+            "timezone",
+            "account_status",
+            "date_joined",
+            "last_login",
+        ];
+        for field in fields {
+            for c in controls {
+                let value = match field {
+                    "date_joined" | "last_login" => format!("2024-01-01T00:00:00Z{c}"),
+                    "uuid" => format!("{c}ab2e4f6a-1b3c-4d5e-8f7a-9b0c1d2e3f4a"),
+                    "email" => format!("grace@navy.mil{c}"),
+                    _ => format!("a{c}b"),
+                };
+                let mut first =
+                    record(with(json!({"email": "first@example.com", "uuid": "00000000-0000-4000-8000-000000000000"})));
+                first["pk"] = json!(1);
+                let dump = json!([first, record(with(json!({field: value})))]);
+                let problems = import(&dump.to_string(), START).unwrap_err();
+                assert_eq!(problems.len(), 1, "{field}: {problems:?}");
+                let expected = format!("record 2: {field} contains the control character U+{:04X}", u32::from(c));
+                assert!(problems[0].starts_with(&expected), "{problems:?} vs {expected}");
+            }
+        }
+    }
+
+    #[test]
+    fn ids_in_edge_auth_s_own_range_are_refused_with_the_record_number() {
+        let mut ok = record(with(json!({"email": "a@example.com", "uuid": "00000000-0000-4000-8000-000000000000"})));
+        ok["pk"] = json!(START - 1);
+        let mut at = record(full_fields());
+        at["pk"] = json!(START);
+        let mut above = record(with(json!({"email": "b@example.com", "uuid": "00000000-0000-4000-8000-000000000001"})));
+        above["pk"] = json!(i64::MAX);
+        let problems = import(&json!([ok.clone(), at, above]).to_string(), START).unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("record 2: pk 1000000000 is at or above --user-id-start 1000000000"));
+        assert!(problems[1].starts_with(&format!("record 3: pk {} is at or above", i64::MAX)));
+        assert!(problems[0].contains("aggregate(Max('pk'))"), "{}", problems[0]);
+        // The id just below the range is Django's to keep, verbatim.
+        let imported = import(&json!([ok]).to_string(), START).unwrap();
+        assert_eq!(imported.rows[0].id, START - 1);
+        assert!(to_sql(&imported).contains("SELECT 999999999, "));
+        // A lower start, as `--user-id-start` sets it, refuses from there.
+        let problems = import(&json!([record(full_fields())]).to_string(), 3).unwrap_err();
+        assert!(problems[0].starts_with("record 1: pk 3 is at or above --user-id-start 3"), "{problems:?}");
+        assert!(import(&json!([record(full_fields())]).to_string(), 4).is_ok());
+    }
+
+    #[test]
+    fn the_command_line_takes_the_id_start_before_or_after_the_dump() {
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let run = |path, user_id_start| Ok(Args::Run { path, user_id_start });
+        assert_eq!(parse_args(&args(&["dump.json"])), run("dump.json", START));
+        assert_eq!(parse_args(&args(&["-"])), run("-", START));
+        assert_eq!(parse_args(&args(&["--user-id-start", "5000", "d.json"])), run("d.json", 5000));
+        assert_eq!(parse_args(&args(&["d.json", "--user-id-start=5000"])), run("d.json", 5000));
+        assert_eq!(parse_args(&args(&["--help"])), Ok(Args::Help));
+        for bad in [&["d.json", "--user-id-start", "x"][..], &["--user-id-start=0", "d"], &["--user-id-start"]] {
+            assert!(matches!(parse_args(&args(bad)), Err(Some(_))), "{bad:?}");
+        }
+        for bad in [&[][..], &["a", "b"], &["--other", "d.json"]] {
+            assert_eq!(parse_args(&args(bad)), Err(None), "{bad:?}");
+        }
+        assert!(USAGE.contains("aggregate(Max('pk'))"));
+    }
+
+    #[test]
+    fn emails_are_normalised_as_the_api_normalises_them() {
+        let row = import_one(with(json!({"email": "Grace@ＮＡＶＹ.mil"}))).unwrap();
+        assert_eq!(row.email, "grace@navy.mil");
+        let row = import_one(with(json!({"email": "u@Müller.de"}))).unwrap();
+        assert_eq!(row.email, "u@xn--mller-kva.de");
+        let problems = import_one(with(json!({"email": "\"grace\"@navy.mil"}))).unwrap_err();
+        assert_eq!(problems, ["record 1: email \"\\\"grace\\\"@navy.mil\" is not a valid email address"]);
+        // Two spellings of one mailbox are one account: the import stops.
+        let mut twin =
+            record(with(json!({"email": "u@xn--mller-kva.de", "uuid": "00000000-0000-4000-8000-000000000000"})));
+        twin["pk"] = json!(4);
+        let dump = json!([record(with(json!({"email": "u@müller.de"}))), twin]);
+        let problems = import(&dump.to_string(), START).unwrap_err();
+        assert!(problems[0].starts_with("record 2: email u@xn--mller-kva.de is also record 1's"), "{problems:?}");
     }
 }

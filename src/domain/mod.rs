@@ -1,6 +1,7 @@
 pub mod body;
 pub mod client;
 pub mod device;
+pub mod email;
 pub mod fields;
 pub mod health;
 pub mod password;
