@@ -60,6 +60,22 @@ export async function raw(worker, url, { method = "POST", headers = {}, body } =
   return readResponse(await worker.mf.dispatchFetch(url, init));
 }
 
+/**
+ * A JSON request body sent at once but ended only on `release()`. A request carrying it has done
+ * everything its handler does before reading the body, and waits there: releasing several such
+ * bodies together makes their handlers race from that point (used by the attack tests).
+ */
+export function heldBody(value) {
+  let release;
+  const stream = new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode(JSON.stringify(value)));
+      release = () => controller.close();
+    },
+  });
+  return { stream, release };
+}
+
 /** POSTs a string as `application/json` without re-encoding it. */
 export function postJsonText(worker, url, text, headers = {}) {
   return raw(worker, url, { headers: { "content-type": "application/json", ...headers }, body: text });

@@ -259,6 +259,73 @@ describe("tokens minted by simplejwt", () => {
   });
 });
 
+describe("tokens minted by simplejwt are revoked with the user's other tokens (issue 10, finding 1)", () => {
+  let worker;
+  before(async () => {
+    worker = await startWorker();
+  });
+  after(() => worker?.dispose());
+
+  const BLACKLISTED_ACCESS = {
+    detail: "Given token not valid for any token type",
+    code: "token_not_valid",
+    messages: [{ token_class: "AccessToken", token_type: "access", message: "Token is blacklisted" }],
+  };
+
+  /** A simplejwt pair for a user of the shared table, issued in an earlier second than what follows. */
+  async function simplejwtPairFor(user) {
+    const pair = django("mint", String(user.user.id));
+    assert.equal(decodeSegment(pair.access, 1).sid, undefined, "simplejwt's tokens name no session");
+    const fetched = await worker.fetch(`${DRF}/me/`, { token: pair.access });
+    assert.equal(fetched.status, 200, `valid to begin with: ${fetched.text}`);
+    // The revocation's cut-off is a whole second: tokens issued in that second stay valid.
+    await sleep(1100);
+    return pair;
+  }
+
+  async function assertRevoked({ access, refresh }) {
+    const fetched = await worker.fetch(`${DRF}/me/`, { token: access });
+    assert.equal(fetched.status, 401, fetched.text);
+    assert.deepEqual(fetched.body, BLACKLISTED_ACCESS);
+    const refreshed = await worker.post(`${DRF}/token/refresh/`, { refresh });
+    assert.equal(refreshed.status, 401, refreshed.text);
+    assert.deepEqual(refreshed.body, BLACKLISTED);
+  }
+
+  test("logout-all/ on the worker refuses simplejwt's access token on me/ and its refresh token on token/refresh/", async () => {
+    const user = await worker.register();
+    const pair = await simplejwtPairFor(user);
+    const out = await worker.post(`${SHORT}/logout-all/`, undefined, { token: user.access_token });
+    assert.equal(out.status, 200, out.text);
+    await assertRevoked(pair);
+  });
+
+  test("change-password/ on the worker refuses simplejwt's tokens too", async () => {
+    const user = await worker.register();
+    const pair = await simplejwtPairFor(user);
+    const changed = await worker.post(
+      `${DRF}/change-password/`,
+      { old_password: user.password, new_password: "n3w-Pässword-2025", new_password_confirm: "n3w-Pässword-2025" },
+      { token: user.access_token },
+    );
+    assert.equal(changed.status, 200, changed.text);
+    await assertRevoked(pair);
+  });
+
+  test("what simplejwt's refresh view rotates out of a logged-out worker token is not adopted", async () => {
+    const user = await worker.register();
+    const out = await worker.post(`${DRF}/logout/`, { refresh_token: user.refresh_token }, { token: user.access_token });
+    assert.equal(out.status, 200, out.text);
+    // Django never heard of the logout: it rotates the token, keeping its sid under a new jti.
+    const rotated = django("refresh", user.refresh_token);
+    assert.equal(rotated.status, 200, JSON.stringify(rotated));
+    assert.equal(decodeSegment(rotated.body.refresh, 1).sid, decodeSegment(user.refresh_token, 1).sid);
+    const response = await worker.post(`${DRF}/token/refresh/`, { refresh: rotated.body.refresh });
+    assert.equal(response.status, 401, response.text);
+    assert.equal(response.body.code, "token_not_valid");
+  });
+});
+
 describe("tokens minted by the worker, checked by simplejwt", () => {
   let worker;
   let user;
