@@ -15,7 +15,7 @@ use crate::app::users::{InsertError, TokenUser, Users};
 use crate::app::{now, random_bytes, OrInternal};
 use crate::domain::device::Device;
 use crate::domain::fields::{Form, Text};
-use crate::domain::health::bearer_matches;
+use crate::domain::health::{bearer_matches, wants_deep};
 use crate::domain::password::{check_password, iterations_spent, make_password, new_salt, Verdict};
 use crate::domain::sessions::{on_replay, Dead, Replay};
 use crate::domain::tokens::{hex, TokenClaims, TokenError, TokenType};
@@ -91,7 +91,7 @@ pub async fn health(req: Request, ctx: Ctx) -> Result<Response> {
 
 async fn check_health(req: &Request, ctx: &Ctx) -> Outcome {
     let version = env!("CARGO_PKG_VERSION");
-    let deep = req.url().is_ok_and(|url| url.query_pairs().any(|(key, value)| key == "deep" && value == "1"));
+    let deep = wants_deep(&req.inner().url());
     if !deep {
         return Ok(Reply::ok(json!({ "status": "ok", "version": version })).no_store());
     }
@@ -399,24 +399,51 @@ async fn replace_password(req: &mut Request, ctx: &Ctx) -> Outcome {
         }
     };
     let hash = hash_password(&change.new_password, iterations)?;
-    // One transaction: the new hash only where the old one is still stored, and every other
-    // session (and every token without one) revoked only if that write happened.
     let keep = caller.session_id.as_deref();
-    let mut writes = vec![Users::new(&db).replace_password(user.id, &user.password, &hash)?];
-    writes.extend(Sessions::new(&db).revoke_statements(Scope::AllBut { keep, user_id: user.id }, now, Some(&hash))?);
-    writes.push(throttle.clear(&throttle_key)?);
+    let mut verified = user.password.clone();
+    for _ in 0..3 {
+        if let Some(dead) = commit_password(&db, user.id, &verified, &hash, keep, &throttle_key, now).await? {
+            blacklist_all(ctx, dead, now).await?;
+            return Ok(Reply::ok(json!({ "message": "Password changed successfully." })).for_user(user.id));
+        }
+        // The stored hash changed since it was read. A login's re-hash of the same password is no
+        // change of password: go on if the old password still verifies against what is stored.
+        match Users::new(&db).password_of(user.id).await? {
+            Some(stored)
+                if matches!(check_password(&change.old_password, &stored, iterations), Verdict::Valid { .. }) =>
+            {
+                verified = stored;
+            }
+            _ => break,
+        }
+    }
+    Err(FieldErrors::single("old_password", OLD_PASSWORD_INCORRECT))
+}
+
+/// Writes `new` where the stored hash is still `verified`, and in the same transaction moves the
+/// cut-off and revokes every session but `keep` (only if that write happened). `None` when the
+/// stored hash was no longer `verified`; else the refresh tokens that died, for KV.
+async fn commit_password(
+    db: &D1Database,
+    user_id: i64,
+    verified: &str,
+    new: &str,
+    keep: Option<&str>,
+    throttle_key: &str,
+    now: i64,
+) -> std::result::Result<Option<Vec<DeadToken>>, ApiError> {
+    let mut writes = vec![Users::new(db).replace_password(user_id, verified, new)?];
+    writes.extend(Sessions::new(db).revoke_statements(Scope::AllBut { keep, user_id }, now, Some(new))?);
+    writes.push(PasswordThrottle::new(db).clear(throttle_key)?);
     let results = db.batch(writes).await.or_internal("change-password writes")?;
     let replaced: Vec<Value> = match results.first() {
         Some(result) => result.results().or_internal("change-password rows")?,
         None => Vec::new(),
     };
     if replaced.is_empty() {
-        // Changed by a concurrent request since this one read it: the old password is no longer it.
-        return Err(FieldErrors::single("old_password", OLD_PASSWORD_INCORRECT));
+        return Ok(None);
     }
-    let (_, dead) = Sessions::revoked(&results, 1)?;
-    blacklist_all(ctx, dead, now).await?;
-    Ok(Reply::ok(json!({ "message": "Password changed successfully." })).for_user(user.id))
+    Ok(Some(Sessions::revoked(&results, 1)?.1))
 }
 
 async fn list_sessions(req: &Request, ctx: &Ctx) -> Outcome {

@@ -16,9 +16,32 @@ pub fn bearer_matches(authorization: Option<&str>, token: Option<&str>) -> bool 
     bool::from(Sha256::digest(sent.trim().as_bytes()).ct_eq(&Sha256::digest(token.as_bytes())))
 }
 
+/// Whether a request URL asks for the deep check (`?deep=1`). Read by hand: parsing the URL with
+/// the `url` crate would link its IDNA tables into the worker (~75 KB gzip) for one flag.
+pub fn wants_deep(url: &str) -> bool {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    let query = query.split_once('#').map_or(query, |(query, _)| query);
+    query.split('&').any(|pair| pair == "deep=1")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_deep_equals_one_asks_for_the_deep_check() {
+        assert!(wants_deep("https://auth.example.com/healthz?deep=1"));
+        assert!(wants_deep("https://auth.example.com/healthz/?x=2&deep=1#top"));
+        for shallow in [
+            "https://auth.example.com/healthz",
+            "https://auth.example.com/healthz?deep=true",
+            "https://auth.example.com/healthz?deep=10",
+            "https://auth.example.com/healthz?notdeep=1",
+            "https://auth.example.com/healthz#deep=1",
+        ] {
+            assert!(!wants_deep(shallow), "{shallow}");
+        }
+    }
 
     const TOKEN: Option<&str> = Some("health-check-token-0123456789");
 
