@@ -76,18 +76,19 @@ impl<'a> PasswordThrottle<'a> {
     /// Reserves one attempt for `key` before the password is checked: the first statement counts
     /// it as a failure (decayed count + 1, with the back-off that count calls for) unless `key` is
     /// blocked, in which case it changes nothing; the second reads the row back. Run both in one
-    /// batch and read them with `reserved`. The rule is `LoginFailures::reserve`'s.
+    /// batch and read them with `reserved`. The rule is `LoginFailures::reserve`'s. (D1 binds JS
+    /// numbers as REAL: the decay's division is cast back to whole windows.)
     pub fn reserve(&self, key: &str, now: i64, policy: &Backoff) -> Result<Vec<D1PreparedStatement>, ApiError> {
         let count = query!(
             self.db,
             "INSERT INTO login_failures (email, failures, last_failure_at, blocked_until)
              VALUES (?1, 1, ?2, CASE WHEN 1 >= ?4 THEN ?2 + MIN(?6, ?5) ELSE 0 END)
              ON CONFLICT (email) DO UPDATE SET
-               failures = MAX(0, failures - MAX(0, ?2 - last_failure_at) / ?3) + 1,
+               failures = MAX(0, failures - CAST(MAX(0, ?2 - last_failure_at) / ?3 AS INTEGER)) + 1,
                last_failure_at = ?2,
                blocked_until = CASE
-                 WHEN MAX(0, failures - MAX(0, ?2 - last_failure_at) / ?3) + 1 >= ?4
-                 THEN ?2 + MIN(?6, ?5 * (1 << MIN(MAX(0, failures - MAX(0, ?2 - last_failure_at) / ?3) + 1 - ?4, 32)))
+                 WHEN MAX(0, failures - CAST(MAX(0, ?2 - last_failure_at) / ?3 AS INTEGER)) + 1 >= ?4
+                 THEN ?2 + MIN(?6, ?5 * (1 << MIN(MAX(0, failures - CAST(MAX(0, ?2 - last_failure_at) / ?3 AS INTEGER)) + 1 - ?4, 32)))
                  ELSE 0 END
              WHERE blocked_until <= ?2
              RETURNING failures",
