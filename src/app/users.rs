@@ -168,6 +168,20 @@ impl<'a> Users<'a> {
         Ok(())
     }
 
+    /// The stored password hash, read fresh.
+    pub async fn password_of(&self, id: i64) -> Result<Option<String>, ApiError> {
+        #[derive(Deserialize)]
+        struct Row {
+            password: String,
+        }
+        let row = query!(self.db, "SELECT password FROM users WHERE id = ?1", id)
+            .or_internal("binding users.password_of")?
+            .first::<Row>(None)
+            .await
+            .or_internal("users.password_of")?;
+        Ok(row.map(|row| row.password))
+    }
+
     /// Replaces the password, only where the stored hash is still `old` (compare-and-set: of two
     /// racing changes one wins). Returns the user's id when it did; batch it with the revocations,
     /// which are conditional on `new` (see `Sessions::revoke_statements`).

@@ -57,7 +57,6 @@ const USAGE: &str = "usage: import-django [--user-id-start N] <dump.json | -> > 
                      get_user_model; from django.db.models import Max;
                      print(get_user_model().objects.aggregate(Max('pk')))\"";
 
-
 /// How to find Django's largest user id, for the error that refuses an id in edge-auth's range.
 const DJANGO_MAX_ID: &str = "python manage.py shell -c \"from django.contrib.auth import get_user_model; \
 from django.db.models import Max; print(get_user_model().objects.aggregate(Max('pk')))\"";

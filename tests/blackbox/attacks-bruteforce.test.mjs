@@ -114,11 +114,13 @@ describe("finding 4: the per-account back-off", () => {
 });
 
 describe("finding 4: failures decay by one per quiet window instead of resetting", () => {
-  const WINDOW_SECS = 3;
+  // Times are whole seconds in D1: a 4 s window and a 2 s block leave room for a second of
+  // rounding either way (a 1 s block may end the moment it starts).
+  const WINDOW_SECS = 4;
   let worker;
   before(async () => {
     worker = await startWorker(
-      { LOGIN_BACKOFF_THRESHOLD: "2", LOGIN_BACKOFF_BASE_SECS: "1", LOGIN_BACKOFF_MAX_SECS: "1", LOGIN_FAILURE_WINDOW_SECS: String(WINDOW_SECS) },
+      { LOGIN_BACKOFF_THRESHOLD: "2", LOGIN_BACKOFF_BASE_SECS: "2", LOGIN_BACKOFF_MAX_SECS: "2", LOGIN_FAILURE_WINDOW_SECS: String(WINDOW_SECS) },
       { ipLimit: 100000 },
     );
   });
@@ -136,7 +138,7 @@ describe("finding 4: failures decay by one per quiet window instead of resetting
     assert.equal((await loginFrom(worker, freshIp(), user.email, WRONG)).status, 401);
     assert.equal((await loginFrom(worker, freshIp(), user.email, WRONG)).status, 401);
     assert.equal((await loginFrom(worker, freshIp(), user.email, user.password)).status, 429, "blocked at the threshold");
-    // Past the 1 s block and more than one 3 s window of quiet, but less than two windows: the
+    // Past the 2 s block and more than one window of quiet, but less than two windows: the
     // count has decayed from 2 to 1, not to 0.
     await sleep(WINDOW_SECS * 1000 + 1500);
     const wrong = await loginFrom(worker, freshIp(), user.email, WRONG);
