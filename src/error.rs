@@ -7,20 +7,19 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::tokens::TokenError;
 
-/// Carries the served user's id from a handler to the access log; removed before sending.
-pub const USER_HEADER: &str = "X-Edge-Auth-User";
-
-/// A response before it meets the platform: status, JSON body and extra headers.
+/// A response before it meets the platform: status, JSON body, extra headers, and the user it
+/// served (for the access log; never sent).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reply {
     pub status: u16,
     pub body: Value,
     pub headers: Vec<(&'static str, String)>,
+    pub user_id: Option<i64>,
 }
 
 impl Reply {
     pub fn new(status: u16, body: Value) -> Reply {
-        Reply { status, body, headers: Vec::new() }
+        Reply { status, body, headers: Vec::new(), user_id: None }
     }
 
     pub fn ok(body: Value) -> Reply {
@@ -32,9 +31,9 @@ impl Reply {
         self
     }
 
-    /// Names the user served, for the access log (the header never leaves the worker).
+    /// Names the user served, for the access log.
     pub fn for_user(self, id: i64) -> Reply {
-        self.with_header(USER_HEADER, id.to_string())
+        Reply { user_id: Some(id), ..self }
     }
 
     /// Token-bearing responses must not be stored by browsers or proxies.
@@ -119,7 +118,7 @@ pub enum ApiError {
     /// 404: no such path.
     NotFound,
     /// 405: the path exists, the method does not; carries the method and the `Allow` list.
-    MethodNotAllowed { method: String, allow: &'static str },
+    MethodNotAllowed { method: String, allow: String },
     /// 413: body over the configured limit.
     PayloadTooLarge,
     /// 415: a body that is not `application/json`; carries the type as sent.
@@ -227,14 +226,14 @@ impl ApiError {
             | ApiError::UserInactive
             | ApiError::LoginFailed
             | ApiError::BadRefreshToken(_) => vec![("WWW-Authenticate", BEARER_CHALLENGE.to_owned())],
-            ApiError::MethodNotAllowed { allow, .. } => vec![("Allow", (*allow).to_owned())],
+            ApiError::MethodNotAllowed { allow, .. } => vec![("Allow", allow.clone())],
             ApiError::Throttled(secs) => vec![("Retry-After", secs.to_string())],
             _ => Vec::new(),
         }
     }
 
     pub fn into_reply(self) -> Reply {
-        Reply { status: self.status(), body: self.body(), headers: self.headers() }
+        Reply { status: self.status(), body: self.body(), headers: self.headers(), user_id: None }
     }
 }
 
@@ -302,7 +301,7 @@ mod tests {
 
     #[test]
     fn method_not_allowed_lists_the_allowed_methods() {
-        let reply = ApiError::MethodNotAllowed { method: "GET".into(), allow: "POST, OPTIONS" }.into_reply();
+        let reply = ApiError::MethodNotAllowed { method: "GET".into(), allow: "POST, OPTIONS".into() }.into_reply();
         assert_eq!(reply.status, 405);
         assert_eq!(reply.body, json!({"detail": "Method \"GET\" not allowed."}));
         assert_eq!(reply.headers, vec![("Allow", "POST, OPTIONS".to_owned())]);

@@ -14,54 +14,33 @@ mod app;
 
 #[cfg(target_arch = "wasm32")]
 mod worker_entry {
-    use std::rc::Rc;
+    use worker::{event, Context, Env, Request, Response, Result};
 
-    use worker::{event, Context, Env, Request, Response, Result, Router};
-
-    use crate::app::{handlers, http, state::State};
-    use crate::routes::{Endpoint, HEALTH_PATH, JWKS_PATH};
+    use crate::app::{accounts, boxed, http, platform, sessions, Handler};
+    use crate::routes::Op;
 
     #[event(fetch)]
     async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-        http::serve(req, env, route_table).await
+        http::serve(req, env, handler).await
     }
 
-    /// The one route table: every endpoint under every configured prefix, with and without
-    /// its trailing slash. 404, 405, OPTIONS and CORS preflights are answered before routing by
-    /// `routes::resolve`, which also names the endpoint the path belongs to, so only that
-    /// endpoint's routes are built: a Router cannot be kept between requests, and building all
-    /// ~60 routes cost ~70 µs of wasm CPU on every request (measured under node).
-    fn route_table(state: Rc<State>, wanted: Endpoint) -> Router<'static, Rc<State>> {
-        let patterns: Vec<String> = match wanted {
-            // Served once, outside the prefixes.
-            Endpoint::Health => vec![HEALTH_PATH.to_owned(), format!("{HEALTH_PATH}/")],
-            Endpoint::Jwks => vec![JWKS_PATH.to_owned()],
-            _ => state.config.prefixes.iter().flat_map(|prefix| wanted.patterns(prefix)).collect(),
-        };
-        let mut router = Router::with_data(state);
-        for pattern in &patterns {
-            router = match wanted {
-                Endpoint::Health => router.get_async(pattern, handlers::health).head_async(pattern, handlers::health),
-                Endpoint::Jwks => router.get_async(pattern, handlers::jwks).head_async(pattern, handlers::jwks),
-                Endpoint::Register => router.post_async(pattern, handlers::register),
-                Endpoint::Login => router.post_async(pattern, handlers::login),
-                Endpoint::Logout => router.post_async(pattern, handlers::logout),
-                Endpoint::TokenRefresh => router.post_async(pattern, handlers::refresh),
-                Endpoint::Me => router
-                    .get_async(pattern, handlers::me)
-                    .head_async(pattern, handlers::me)
-                    .patch_async(pattern, handlers::update_me),
-                Endpoint::ChangePassword => router.post_async(pattern, handlers::change_password),
-                Endpoint::LogoutAll => router.post_async(pattern, handlers::logout_all),
-                Endpoint::Sessions => {
-                    router.get_async(pattern, handlers::sessions).head_async(pattern, handlers::sessions)
-                }
-                Endpoint::Session => router.delete_async(pattern, handlers::delete_session),
-                Endpoint::OpenApi => {
-                    router.get_async(pattern, handlers::openapi).head_async(pattern, handlers::openapi)
-                }
-            };
+    /// The handler of every operation of the route table (`routes::ROUTES`, which says which
+    /// endpoint and method each serves). Exhaustive: a new operation does not build without one.
+    fn handler(op: Op) -> Handler {
+        match op {
+            Op::Register => |req, ctx| boxed(accounts::register(req, ctx)),
+            Op::Login => |req, ctx| boxed(accounts::login(req, ctx)),
+            Op::Profile => |req, ctx| boxed(accounts::profile(req, ctx)),
+            Op::UpdateProfile => |req, ctx| boxed(accounts::update_profile(req, ctx)),
+            Op::ChangePassword => |req, ctx| boxed(accounts::change_password(req, ctx)),
+            Op::Refresh => |req, ctx| boxed(sessions::refresh(req, ctx)),
+            Op::Logout => |req, ctx| boxed(sessions::logout(req, ctx)),
+            Op::LogoutAll => |req, ctx| boxed(sessions::logout_all(req, ctx)),
+            Op::ListSessions => |req, ctx| boxed(sessions::list_sessions(req, ctx)),
+            Op::EndSession => |req, ctx| boxed(sessions::end_session(req, ctx)),
+            Op::Health => |req, ctx| boxed(platform::health(req, ctx)),
+            Op::OpenApi => |req, ctx| boxed(platform::openapi(req, ctx)),
+            Op::Jwks => |req, ctx| boxed(platform::jwks(req, ctx)),
         }
-        router
     }
 }

@@ -1,5 +1,10 @@
 //! The endpoint table and the rules that apply before a handler runs: which path is which
 //! endpoint, which methods it serves, CORS, and the headers every response carries.
+//!
+//! `ROUTES` is the one table of `(endpoint, method) → operation`. The worker's router, 404/405
+//! and `Allow`, the CORS preflight's methods and the check that the OpenAPI document agrees with
+//! what is served are all derived from it; the worker maps each operation to its handler in one
+//! exhaustive `match` (`lib.rs`).
 
 use serde_json::{json, Value};
 
@@ -41,11 +46,73 @@ pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// Liveness and dependency check, outside the API prefixes.
 pub const HEALTH_PATH: &str = "/healthz";
 
+/// The HTTP methods the worker serves (OPTIONS is answered before routing), in DRF's `Allow` order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Method {
+    Get,
+    Post,
+    Patch,
+    Delete,
+    Head,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+        }
+    }
+}
+
+/// What a handler does: one per `(endpoint, method)` row of `ROUTES` (HEAD shares GET's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Register,
+    Login,
+    Logout,
+    Refresh,
+    Profile,
+    UpdateProfile,
+    ChangePassword,
+    LogoutAll,
+    ListSessions,
+    EndSession,
+    Health,
+    OpenApi,
+    Jwks,
+}
+
+/// The one endpoint table.
+pub const ROUTES: [(Endpoint, Method, Op); 18] = [
+    (Endpoint::Register, Method::Post, Op::Register),
+    (Endpoint::Login, Method::Post, Op::Login),
+    (Endpoint::Logout, Method::Post, Op::Logout),
+    (Endpoint::TokenRefresh, Method::Post, Op::Refresh),
+    (Endpoint::Me, Method::Get, Op::Profile),
+    (Endpoint::Me, Method::Head, Op::Profile),
+    (Endpoint::Me, Method::Patch, Op::UpdateProfile),
+    (Endpoint::ChangePassword, Method::Post, Op::ChangePassword),
+    (Endpoint::LogoutAll, Method::Post, Op::LogoutAll),
+    (Endpoint::Sessions, Method::Get, Op::ListSessions),
+    (Endpoint::Sessions, Method::Head, Op::ListSessions),
+    (Endpoint::Session, Method::Delete, Op::EndSession),
+    (Endpoint::Health, Method::Get, Op::Health),
+    (Endpoint::Health, Method::Head, Op::Health),
+    (Endpoint::OpenApi, Method::Get, Op::OpenApi),
+    (Endpoint::OpenApi, Method::Head, Op::OpenApi),
+    (Endpoint::Jwks, Method::Get, Op::Jwks),
+    (Endpoint::Jwks, Method::Head, Op::Jwks),
+];
+
 /// What the pipeline does with a request before (or instead of) routing it to a handler.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Resolution {
-    /// Hand it to the router: the endpoint serves this method.
-    Serve(Endpoint),
+    /// Hand it to the router: this endpoint serves this method with this operation.
+    Serve(Endpoint, Method, Op),
     /// Answer directly (405, 404, OPTIONS metadata).
     Answer(Reply),
 }
@@ -65,7 +132,7 @@ impl Endpoint {
     ];
 
     /// The path below a prefix, with its trailing slash, in the router's pattern syntax
-    /// (`Health` alone is absolute: it is not served under the prefixes).
+    /// (`Health` and `Jwks` are absolute: they are not served under the prefixes).
     pub fn path(self) -> &'static str {
         match self {
             Endpoint::Health => HEALTH_PATH,
@@ -105,28 +172,16 @@ impl Endpoint {
         }
     }
 
-    /// The methods it serves (besides OPTIONS, which every endpoint answers).
-    pub fn methods(self) -> &'static [&'static str] {
-        match self {
-            Endpoint::Me => &["GET", "HEAD", "PATCH"],
-            Endpoint::Sessions | Endpoint::Health | Endpoint::OpenApi | Endpoint::Jwks => &["GET", "HEAD"],
-            Endpoint::Session => &["DELETE"],
-            _ => &["POST"],
-        }
+    /// Its rows of `ROUTES`: the methods it serves (besides OPTIONS) and their operations.
+    pub fn routes(self) -> impl Iterator<Item = (Method, Op)> {
+        ROUTES.into_iter().filter(move |(endpoint, _, _)| *endpoint == self).map(|(_, method, op)| (method, op))
     }
 
     /// The `Allow` header, in DRF's order (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS).
-    pub fn allow(self) -> &'static str {
-        match self {
-            Endpoint::Me => "GET, PATCH, HEAD, OPTIONS",
-            Endpoint::Sessions | Endpoint::Health | Endpoint::OpenApi | Endpoint::Jwks => "GET, HEAD, OPTIONS",
-            Endpoint::Session => "DELETE, OPTIONS",
-            _ => "POST, OPTIONS",
-        }
-    }
-
-    fn serves(self, method: &str) -> bool {
-        self.methods().contains(&method)
+    pub fn allow(self) -> String {
+        let mut methods: Vec<Method> = self.routes().map(|(method, _)| method).collect();
+        methods.sort();
+        methods.iter().map(|method| method.as_str()).chain(["OPTIONS"]).collect::<Vec<_>>().join(", ")
     }
 
     /// DRF's view name, shown by `OPTIONS`.
@@ -172,8 +227,8 @@ pub fn resolve(config: &Config, method: &str, path: &str) -> Resolution {
     let Some(endpoint) = Endpoint::for_path(config, path) else {
         return Resolution::Answer(ApiError::NotFound.into_reply());
     };
-    if endpoint.serves(method) {
-        return Resolution::Serve(endpoint);
+    if let Some((method, op)) = endpoint.routes().find(|(served, _)| served.as_str() == method) {
+        return Resolution::Serve(endpoint, method, op);
     }
     if method == "OPTIONS" {
         return Resolution::Answer(
@@ -194,7 +249,14 @@ pub fn is_preflight(method: &str, origin: Option<&str>, requested_method: Option
     method == "OPTIONS" && origin.is_some() && requested_method.is_some()
 }
 
-pub const CORS_METHODS: &str = "DELETE, GET, HEAD, OPTIONS, PATCH, POST";
+/// Every method any endpoint serves, and OPTIONS, alphabetically: what a preflight may ask for.
+pub fn cors_methods() -> String {
+    let mut methods: Vec<&str> = ROUTES.iter().map(|(_, method, _)| method.as_str()).chain(["OPTIONS"]).collect();
+    methods.sort_unstable();
+    methods.dedup();
+    methods.join(", ")
+}
+
 pub const CORS_HEADERS: &str = "authorization, content-type";
 
 /// The answer to a preflight: 200 always; the grant only for an allowed origin.
@@ -205,7 +267,7 @@ pub fn preflight(config: &Config, origin: &str) -> Reply {
     }
     reply
         .with_header("Access-Control-Allow-Origin", origin)
-        .with_header("Access-Control-Allow-Methods", CORS_METHODS)
+        .with_header("Access-Control-Allow-Methods", cors_methods())
         .with_header("Access-Control-Allow-Headers", CORS_HEADERS)
         // Credentials (cookies) only carry the login back-off's device cookie: no request is
         // authenticated by a cookie, so this grants an allowed origin nothing it could forge.
@@ -267,6 +329,32 @@ mod tests {
         Config { allowed_origins: vec!["https://app.example.com".into()], ..Config::default() }
     }
 
+    fn served(resolution: Resolution) -> Option<Endpoint> {
+        match resolution {
+            Resolution::Serve(endpoint, _, _) => Some(endpoint),
+            Resolution::Answer(_) => None,
+        }
+    }
+
+    #[test]
+    fn allow_and_the_preflight_methods_are_derived_from_the_one_table() {
+        assert_eq!(Endpoint::Me.allow(), "GET, PATCH, HEAD, OPTIONS");
+        assert_eq!(Endpoint::Sessions.allow(), "GET, HEAD, OPTIONS");
+        assert_eq!(Endpoint::Session.allow(), "DELETE, OPTIONS");
+        assert_eq!(Endpoint::Login.allow(), "POST, OPTIONS");
+        assert_eq!(cors_methods(), "DELETE, GET, HEAD, OPTIONS, PATCH, POST");
+        let me: Vec<(Method, Op)> = Endpoint::Me.routes().collect();
+        assert_eq!(me, [(Method::Get, Op::Profile), (Method::Head, Op::Profile), (Method::Patch, Op::UpdateProfile)]);
+    }
+
+    #[test]
+    fn every_row_of_the_table_is_reachable_and_none_is_served_twice() {
+        for (i, (endpoint, method, _)) in ROUTES.iter().enumerate() {
+            assert!(!ROUTES[..i].iter().any(|(e, m, _)| e == endpoint && m == method), "{endpoint:?} {method:?}");
+            assert!(*endpoint == Endpoint::Health || *endpoint == Endpoint::Jwks || Endpoint::ALL.contains(endpoint));
+        }
+    }
+
     #[test]
     fn every_endpoint_is_found_under_both_prefixes_with_or_without_the_slash() {
         for endpoint in Endpoint::ALL {
@@ -290,8 +378,8 @@ mod tests {
 
     #[test]
     fn the_health_check_lives_outside_the_prefixes() {
-        assert_eq!(resolve(&config(), "GET", "/healthz"), Resolution::Serve(Endpoint::Health));
-        assert_eq!(resolve(&config(), "GET", "/healthz/"), Resolution::Serve(Endpoint::Health));
+        assert_eq!(served(resolve(&config(), "GET", "/healthz")), Some(Endpoint::Health));
+        assert_eq!(served(resolve(&config(), "GET", "/healthz/")), Some(Endpoint::Health));
         assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/healthz/"), None);
     }
 
@@ -315,7 +403,10 @@ mod tests {
             .flat_map(|endpoint| {
                 let path = format!("/{}", endpoint.path().replace(":id", "{id}"));
                 // HEAD is implied by GET in OpenAPI.
-                endpoint.methods().iter().filter(|m| **m != "HEAD").map(move |m| (path.clone(), (*m).to_owned()))
+                endpoint
+                    .routes()
+                    .filter(|(method, _)| *method != Method::Head)
+                    .map(move |(method, _)| (path.clone(), method.as_str().to_owned()))
             })
             .collect();
         served.sort();
@@ -324,14 +415,14 @@ mod tests {
 
     #[test]
     fn the_openapi_document_is_found_under_every_prefix_but_only_without_a_slash() {
-        assert_eq!(resolve(&config(), "GET", "/api/v1/drf/auth/openapi.json"), Resolution::Serve(Endpoint::OpenApi));
-        assert_eq!(resolve(&config(), "GET", "/api/v1/auth/openapi.json"), Resolution::Serve(Endpoint::OpenApi));
+        assert_eq!(served(resolve(&config(), "GET", "/api/v1/drf/auth/openapi.json")), Some(Endpoint::OpenApi));
+        assert_eq!(served(resolve(&config(), "GET", "/api/v1/auth/openapi.json")), Some(Endpoint::OpenApi));
         assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/openapi.json/"), None);
     }
 
     #[test]
     fn the_key_set_lives_at_its_well_known_path() {
-        assert_eq!(resolve(&config(), "GET", "/.well-known/jwks.json"), Resolution::Serve(Endpoint::Jwks));
+        assert_eq!(served(resolve(&config(), "GET", "/.well-known/jwks.json")), Some(Endpoint::Jwks));
         assert!(
             matches!(resolve(&config(), "POST", "/.well-known/jwks.json"), Resolution::Answer(r) if r.status == 405)
         );
@@ -358,9 +449,9 @@ mod tests {
 
     #[test]
     fn served_methods_go_to_the_router() {
-        assert_eq!(resolve(&config(), "POST", "/api/v1/auth/token/refresh"), Resolution::Serve(Endpoint::TokenRefresh));
-        assert_eq!(resolve(&config(), "HEAD", "/api/v1/drf/auth/me/"), Resolution::Serve(Endpoint::Me));
-        assert_eq!(resolve(&config(), "PATCH", "/api/v1/drf/auth/me/"), Resolution::Serve(Endpoint::Me));
+        assert_eq!(served(resolve(&config(), "POST", "/api/v1/auth/token/refresh")), Some(Endpoint::TokenRefresh));
+        assert_eq!(served(resolve(&config(), "HEAD", "/api/v1/drf/auth/me/")), Some(Endpoint::Me));
+        assert_eq!(served(resolve(&config(), "PATCH", "/api/v1/drf/auth/me/")), Some(Endpoint::Me));
     }
 
     #[test]

@@ -1,41 +1,37 @@
 //! HTTP at the edge: the request pipeline, JSON bodies in, `Reply`s out, and the headers
 //! every response carries.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use worker::{console_error, console_log, Date, Env, Request, Response, Result, Router};
 
-use crate::app::random_bytes;
 use crate::app::state::State;
-use crate::app::throttle::client_ip;
+use crate::app::support::random_bytes;
+use crate::app::{Ctx, Handler, Routed};
 use crate::config::Config;
 use crate::domain::body::{parse_json_object, LimitedBody};
 use crate::domain::tokens::hex;
-use crate::error::{ApiError, Reply, USER_HEADER};
+use crate::error::{ApiError, Reply};
 use crate::routes::{
-    cors_headers, is_preflight, preflight, resolve, AccessLog, Endpoint, Resolution, SECURITY_HEADERS,
+    cors_headers, is_preflight, preflight, resolve, AccessLog, Endpoint, Method, Op, Resolution, HEALTH_PATH,
+    JWKS_PATH, SECURITY_HEADERS,
 };
 
 /// Runs one request through configuration, CORS, routing and the handler, then stamps the
-/// common headers on whatever came out and writes one structured log line.
-pub async fn serve(
-    req: Request,
-    env: Env,
-    route_table: fn(Rc<State>, Endpoint) -> Router<'static, Rc<State>>,
-) -> Result<Response> {
+/// common headers on whatever came out and writes one structured log line. `handler_for` is the
+/// route table's map from operation to handler (`lib.rs`).
+pub async fn serve(req: Request, env: Env, handler_for: fn(Op) -> Handler) -> Result<Response> {
     let started = Date::now().as_millis();
     let request_id = header(&req, "CF-Ray").unwrap_or_else(|| random_bytes::<8>().map(|b| hex(&b)).unwrap_or_default());
     let method = req.inner().method();
     let path = req.path();
     let client_ip = client_ip(&req);
-    let (route, response) = dispatch(req, env, route_table, &method, &path).await;
+    let (route, user_id, response) = dispatch(req, env, handler_for, &method, &path).await;
     let response = response?;
-    let headers = response.headers();
-    headers.set("X-Request-Id", &request_id)?;
-    let user_id = headers.get(USER_HEADER)?.and_then(|id| id.parse().ok());
-    headers.delete(USER_HEADER)?;
+    response.headers().set("X-Request-Id", &request_id)?;
     let entry = AccessLog {
         request_id: &request_id,
         method: &method,
@@ -52,46 +48,72 @@ pub async fn serve(
 async fn dispatch(
     req: Request,
     env: Env,
-    route_table: fn(Rc<State>, Endpoint) -> Router<'static, Rc<State>>,
+    handler_for: fn(Op) -> Handler,
     method: &str,
     path: &str,
-) -> (&'static str, Result<Response>) {
+) -> (&'static str, Option<i64>, Result<Response>) {
     let origin = header(&req, "Origin");
     let state = match State::load(&env) {
         Ok(state) => state,
-        Err(_) => return ("-", finish(ApiError::Misconfigured.into_reply(), None, None)),
+        Err(_) => return ("-", None, finish(ApiError::Misconfigured.into_reply())),
     };
     let config = &state.config;
     if is_preflight(method, origin.as_deref(), header(&req, "Access-Control-Request-Method").as_deref()) {
         let reply = preflight(config, origin.as_deref().unwrap_or_default());
-        return ("preflight", finish(reply, None, None));
+        return ("preflight", None, finish(reply));
     }
-    let (route, response) = match resolve(config, method, path) {
-        Resolution::Answer(reply) => (route_label(config, path), to_response(reply)),
-        Resolution::Serve(endpoint) => {
-            let response = match route_table(state.clone(), endpoint).run(req, env).await {
+    let (route, user_id, response) = match resolve(config, method, path) {
+        Resolution::Answer(reply) => (route_label(config, path), None, to_response(reply)),
+        Resolution::Serve(endpoint, method, op) => {
+            let routed = Rc::new(Routed { state: state.clone(), handler: handler_for(op), user_id: Cell::new(None) });
+            let response = match router(&routed, endpoint, method).run(req, env).await {
                 Ok(response) => Ok(response),
                 Err(e) => {
                     console_error!("unhandled platform error: {e}");
                     to_response(ApiError::Internal.into_reply())
                 }
             };
-            (endpoint.path(), response)
+            (endpoint.path(), routed.user_id.get(), response)
         }
     };
-    (route, response.and_then(|response| decorate(response, config, origin.as_deref())))
+    (route, user_id, response.and_then(|response| decorate(response, config, origin.as_deref())))
+}
+
+/// The `worker::Router` for the one row of the route table a request resolved to: the endpoint's
+/// patterns under every prefix (with and without the slash), for that method. A Router cannot be
+/// kept between requests (`run` consumes it), so only what this request needs is built.
+fn router(routed: &Rc<Routed>, endpoint: Endpoint, method: Method) -> Router<'static, Rc<Routed>> {
+    let patterns: Vec<String> = match endpoint {
+        // Served once, outside the prefixes.
+        Endpoint::Health => vec![HEALTH_PATH.to_owned(), format!("{HEALTH_PATH}/")],
+        Endpoint::Jwks => vec![JWKS_PATH.to_owned()],
+        _ => routed.state.config.prefixes.iter().flat_map(|prefix| endpoint.patterns(prefix)).collect(),
+    };
+    patterns.iter().fold(Router::with_data(routed.clone()), |router, pattern| match method {
+        Method::Get => router.get_async(pattern, run_handler),
+        Method::Head => router.head_async(pattern, run_handler),
+        Method::Post => router.post_async(pattern, run_handler),
+        Method::Patch => router.patch_async(pattern, run_handler),
+        Method::Delete => router.delete_async(pattern, run_handler),
+    })
+}
+
+/// Runs the handler the table chose, keeping the served user for the access log.
+async fn run_handler(req: Request, ctx: Ctx) -> Result<Response> {
+    let routed = ctx.data.clone();
+    let reply = (routed.handler)(req, ctx).await.unwrap_or_else(ApiError::into_reply);
+    routed.user_id.set(reply.user_id);
+    to_response(reply)
 }
 
 fn route_label(config: &Config, path: &str) -> &'static str {
     Endpoint::for_path(config, path).map_or("-", Endpoint::path)
 }
 
-fn finish(reply: Reply, config: Option<&Config>, origin: Option<&str>) -> Result<Response> {
-    let response = to_response(reply)?;
-    match config {
-        Some(config) => decorate(response, config, origin),
-        None => add_security_headers(response),
-    }
+/// A reply made before configuration or CORS apply (misconfiguration, preflight): the security
+/// headers only.
+fn finish(reply: Reply) -> Result<Response> {
+    add_security_headers(to_response(reply)?)
 }
 
 fn decorate(response: Response, config: &Config, origin: Option<&str>) -> Result<Response> {
@@ -124,9 +146,9 @@ pub fn to_response(reply: Reply) -> Result<Response> {
     Ok(response)
 }
 
-/// A handler's outcome as a response.
-pub fn respond(outcome: std::result::Result<Reply, ApiError>) -> Result<Response> {
-    to_response(outcome.unwrap_or_else(ApiError::into_reply))
+/// The client's address as Cloudflare saw it. `X-Forwarded-For` is client-controlled and ignored.
+pub fn client_ip(req: &Request) -> String {
+    header(req, "CF-Connecting-IP").unwrap_or_else(|| "unknown".to_owned())
 }
 
 pub fn header(req: &Request, name: &str) -> Option<String> {

@@ -1,43 +1,67 @@
-//! Adapters to the Workers platform: HTTP in and out, D1, KV, and the handlers that join them
-//! to the pure core. Built for wasm32 only.
+//! The worker: rooms by capability (`accounts`, `sessions`, `platform`), who is calling
+//! (`caller`), issuing tokens (`issue`), anti-automation (`throttle`), the HTTP edge (`http`),
+//! per-isolate state (`state`) and the storage adapters (`store`). Built for wasm32 only.
 
-pub mod blacklist;
-pub mod handlers;
+pub mod accounts;
+pub mod caller;
 pub mod http;
+pub mod issue;
+pub mod platform;
 pub mod sessions;
 pub mod state;
+pub mod store;
+pub mod support;
 pub mod throttle;
-pub mod users;
 
-use worker::console_error;
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
 
-use crate::error::ApiError;
+use worker::{D1Database, RouteContext};
 
-/// Turns a platform failure into a bare 500, logging what failed (never request secrets).
-pub trait OrInternal<T> {
-    fn or_internal(self, what: &str) -> Result<T, ApiError>;
+use crate::app::state::State;
+use crate::app::store::blacklist::Blacklist;
+use crate::error::{ApiError, Reply};
+
+pub use support::{now, random_bytes, OrInternal};
+
+/// What a handler gives back: a reply, or the error that becomes one.
+pub type Outcome = Result<Reply, ApiError>;
+
+/// A handler, as the route table's exhaustive `match` in `lib.rs` names it.
+pub type Handler = fn(worker::Request, Ctx) -> Pin<Box<dyn Future<Output = Outcome>>>;
+
+/// The router's data for one request: the isolate's state, the handler the table chose, and the
+/// user the reply served (for the access log).
+pub struct Routed {
+    pub state: Rc<State>,
+    pub handler: Handler,
+    pub user_id: Cell<Option<i64>>,
 }
 
-impl<T, E: std::fmt::Display> OrInternal<T> for Result<T, E> {
-    fn or_internal(self, what: &str) -> Result<T, ApiError> {
-        self.map_err(|e| internal(what, e))
+pub type Ctx = RouteContext<Rc<Routed>>;
+
+/// Boxes a handler's future, so every handler fits one `Handler` type.
+pub fn boxed(future: impl Future<Output = Outcome> + 'static) -> Pin<Box<dyn Future<Output = Outcome>>> {
+    Box::pin(future)
+}
+
+/// The first row of the `index`-th result of a batch, if any.
+pub fn first_row<T: serde::de::DeserializeOwned>(
+    results: &[worker::D1Result],
+    index: usize,
+) -> Result<Option<T>, ApiError> {
+    match results.get(index) {
+        Some(result) => Ok(result.results::<T>().or_internal("reading batch rows")?.into_iter().next()),
+        None => Ok(None),
     }
 }
 
-/// Logs a platform failure and gives the bare 500 the client sees.
-pub fn internal(what: &str, error: impl std::fmt::Display) -> ApiError {
-    console_error!("{what}: {error}");
-    ApiError::Internal
+pub fn database(ctx: &Ctx) -> Result<D1Database, ApiError> {
+    ctx.d1("DB").or_internal("binding DB")
 }
 
-/// Bytes from the JS-backed CSPRNG (`crypto.getRandomValues`).
-pub fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
-    let mut bytes = [0u8; N];
-    getrandom::getrandom(&mut bytes).or_internal("getrandom")?;
-    Ok(bytes)
-}
-
-/// The request's wall-clock time, read once at the edge and handed to the pure core.
-pub fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
+pub fn blacklist(ctx: &Ctx) -> Result<Blacklist, ApiError> {
+    Ok(Blacklist::new(ctx.kv("TOKEN_BLACKLIST").or_internal("binding TOKEN_BLACKLIST")?))
 }

@@ -1,448 +1,209 @@
-//! Sessions and refresh tokens in D1. Every state change is one statement or one D1 batch (a
-//! transaction), so a session never exists without its first token, and a refresh token is
-//! consumed at most once however many requests race for it.
+//! Sessions: rotate a refresh token, log out of one session or all, list and end them.
 
-use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement, D1Result};
+use serde_json::{json, Map, Value};
+use worker::{console_log, Request};
 
-use crate::app::OrInternal;
-use crate::domain::sessions::{Successor, TokenRecord};
-use crate::domain::tokens::{TokenClaims, TokenError};
-use crate::error::ApiError;
+use crate::app::caller::authenticate;
+use crate::app::http::{header, json_body};
+use crate::app::issue::{successor_of, token_body};
+use crate::app::state::State;
+use crate::app::store::sessions::{Account, DeadToken, Rules, Scope, Sessions};
+use crate::app::throttle::{limit_ip, Limiter};
+use crate::app::{blacklist, database, now, random_bytes, Ctx, Outcome};
+use crate::domain::fields::{Form, Text};
+use crate::domain::sessions::{on_replay, Dead, Replay};
+use crate::domain::tokens::{hex, TokenClaims, TokenError, TokenType};
+use crate::domain::user::timestamp;
+use crate::error::{ApiError, Reply};
 
-pub struct Sessions<'a> {
-    db: &'a D1Database,
-}
-
-/// A refresh token that died: its KV blacklist entry must live until `expires_at`.
-#[derive(Deserialize)]
-pub struct DeadToken {
-    pub jti: String,
-    pub expires_at: i64,
-}
-
-/// A live session, as `GET sessions/` lists it.
-#[derive(Deserialize)]
-pub struct SessionRow {
-    pub id: String,
-    pub created_at: i64,
-    pub last_used_at: i64,
-    pub user_agent: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RecordRow {
-    jti: String,
-    session_id: String,
-    user_id: i64,
-    used_at: Option<i64>,
-    successor_jti: Option<String>,
-    successor_issued_at: Option<i64>,
-    successor_expires_at: Option<i64>,
-    revoked: i64,
-    account_ok: i64,
-}
-
-/// Whether the user behind a token may still use it.
-pub enum Account {
-    Usable(TokenRecord),
-    Unusable,
-}
-
-impl<'a> Sessions<'a> {
-    pub fn new(db: &'a D1Database) -> Sessions<'a> {
-        Sessions { db }
+/// `POST token/refresh/` → rotates: a new pair, the old refresh token consumed.
+pub async fn refresh(mut req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&mut req, &ctx);
+    let state = &ctx.data.state;
+    let config = &state.config;
+    limit_ip(req, ctx, Limiter::Refresh, "refresh", config.rate_limit_period_secs.unsigned_abs()).await?;
+    let token = refresh_token_field(&json_body(req, config).await?)?;
+    let now = now().timestamp();
+    let old = state.tokens.verify(&token, TokenType::Refresh, now).map_err(ApiError::BadRefreshToken)?;
+    let user_id = old.user_id.ok_or(ApiError::NoActiveAccount)?;
+    let blacklist = blacklist(ctx)?;
+    // Fast path: a token KV already knows to be dead costs no D1 read.
+    if blacklist.lookup(&old.jti).await?.is_some_and(Dead::settles) {
+        return Err(ApiError::BadRefreshToken(TokenError::Blacklisted));
     }
-
-    /// Statements that open session `sid` for `user` and record its first refresh token. Run them
-    /// in the same batch as whatever makes the user (register) or logs them in; the session's
-    /// insert returns its id, and nothing is recorded when `user` does not match.
-    pub fn start(
-        &self,
-        user: UserRef<'_>,
-        sid: &str,
-        user_agent: Option<&str>,
-        first: &TokenClaims,
-    ) -> Result<Vec<D1PreparedStatement>, ApiError> {
-        let session = match user {
-            UserRef::Verified { id, password_hash } => query!(
-                self.db,
-                "INSERT INTO sessions (id, user_id, created_at, last_used_at, user_agent)
-                 SELECT ?1, id, ?3, ?3, ?4 FROM users WHERE id = ?2 AND password = ?5
-                 RETURNING id",
-                sid,
-                id,
-                first.issued_at,
-                user_agent,
-                password_hash,
-            ),
-            UserRef::Email(email) => query!(
-                self.db,
-                "INSERT INTO sessions (id, user_id, created_at, last_used_at, user_agent)
-                 SELECT ?1, id, ?3, ?3, ?4 FROM users WHERE email = ?2
-                 RETURNING id",
-                sid,
-                email,
-                first.issued_at,
-                user_agent,
-            ),
+    let db = database(ctx)?;
+    let sessions = Sessions::new(&db);
+    let rules = rules(state);
+    let user_agent = header(req, "User-Agent");
+    let mut new = successor_of(state, &old, user_id, now)?;
+    let mut won = match &old.session_id {
+        Some(_) => sessions.rotate(&old, &new, now, &rules).await?,
+        None => sessions.adopt(&old, &new, user_id, user_agent.as_deref(), now).await?,
+    };
+    // Someone consumed this token before us, or it is dead: D1 decides which.
+    let mut known = if won { None } else { sessions.record(&old.jti, now, &rules).await? };
+    if !won && known.is_none() && old.session_id.is_some() {
+        // A validly signed token with one of our session ids but a jti we never issued: simplejwt's
+        // refresh view rotated it out of one of ours (it keeps extra claims). Adopted as a new
+        // session only while the session it names lives.
+        new = successor_of(state, &TokenClaims { session_id: None, ..old.clone() }, user_id, now)?;
+        won = sessions.adopt(&old, &new, user_id, user_agent.as_deref(), now).await?;
+        if !won {
+            known = sessions.record(&old.jti, now, &rules).await?;
         }
-        .or_internal("binding sessions.start")?;
-        let token = query!(
-            self.db,
-            "INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at)
-             SELECT ?1, id, ?3, ?4 FROM sessions WHERE id = ?2",
-            &first.jti,
-            sid,
-            first.issued_at,
-            first.expires_at,
-        )
-        .or_internal("binding sessions.start token")?;
-        Ok(vec![session, token])
     }
-
-    /// Consumes `old` and records `new` as its successor, in one transaction whose first
-    /// statement is a compare-and-set: it only matches a live, unused token of a live session of
-    /// an active user. `true` when this request won; `false` when the token was already used,
-    /// revoked or unknown (ask `record`).
-    pub async fn rotate(
-        &self,
-        old: &TokenClaims,
-        new: &TokenClaims,
-        now: i64,
-        rules: &Rules,
-    ) -> Result<bool, ApiError> {
-        let consume = query!(
-            self.db,
-            "UPDATE refresh_tokens
-                SET used_at = ?2, successor_jti = ?3, successor_issued_at = ?4, successor_expires_at = ?5
-              WHERE jti = ?1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?2
-                AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
-                             WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL
-                               AND s.created_at > ?7
-                               AND (?6 >= u.tokens_valid_after OR s.survived_cutoff = u.tokens_valid_after)
-                               AND u.is_active = 1 AND u.account_status = 'active')
-             RETURNING jti",
-            &old.jti,
-            now,
-            &new.jti,
-            new.issued_at,
-            new.expires_at,
-            old.issued_at,
-            rules.sessions_born_after(now),
-        )
-        .or_internal("binding sessions.rotate")?;
-        let successor = self.record_successor(old, new)?;
-        let touch = query!(
-            self.db,
-            "UPDATE sessions SET last_used_at = ?3
-              WHERE id = (SELECT session_id FROM refresh_tokens WHERE jti = ?1 AND successor_jti = ?2)",
-            &old.jti,
-            &new.jti,
-            now,
-        )
-        .or_internal("binding sessions.rotate touch")?;
-        let results = self.db.batch(vec![consume, successor, touch]).await.or_internal("sessions.rotate")?;
-        let consumed: Vec<serde_json::Value> = match results.first() {
-            Some(result) => result.results().or_internal("sessions.rotate rows")?,
-            None => Vec::new(),
-        };
-        Ok(!consumed.is_empty())
+    if won {
+        blacklist.add(&old.jti, Dead::Rotated { at: now }, old.expires_at, now).await?;
+        return Ok(Reply::ok(token_body(state, user_id, &new, None)?).no_store().for_user(user_id));
     }
-
-    /// Records a refresh token minted elsewhere (simplejwt; no `sid` of ours) as consumed, in a
-    /// new session that its successor `new` continues. `false` when the token was recorded before,
-    /// was issued before the user's last cut-off, names a session of ours that is not live, or
-    /// its user cannot log in (ask `refusal` which).
-    pub async fn adopt(
-        &self,
-        old: &TokenClaims,
-        new: &TokenClaims,
-        user_id: i64,
-        user_agent: Option<&str>,
-        now: i64,
-    ) -> Result<bool, ApiError> {
-        let sid = new.session_id.as_deref().unwrap_or_default();
-        let session = query!(
-            self.db,
-            "INSERT INTO sessions (id, user_id, created_at, last_used_at, user_agent)
-             SELECT ?1, id, ?3, ?3, ?4 FROM users WHERE id = ?2 AND is_active = 1 AND account_status = 'active'
-               AND (tokens_valid_after = 0 OR ?6 > tokens_valid_after)
-               AND (?7 IS NULL OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?7 AND s.user_id = ?2
-                                            AND s.revoked_at IS NULL))
-               AND NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE jti = ?5)",
-            sid,
-            user_id,
-            now,
-            user_agent,
-            &old.jti,
-            old.issued_at,
-            old.session_id.as_deref(),
-        )
-        .or_internal("binding sessions.adopt")?;
-        let consumed = query!(
-            self.db,
-            "INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at, used_at, successor_jti, successor_issued_at, successor_expires_at)
-             SELECT ?1, id, ?2, ?3, ?4, ?5, ?6, ?7 FROM sessions WHERE id = ?8
-             ON CONFLICT (jti) DO NOTHING
-             RETURNING jti",
-            &old.jti,
-            old.issued_at,
-            old.expires_at,
-            now,
-            &new.jti,
-            new.issued_at,
-            new.expires_at,
-            sid,
-        )
-        .or_internal("binding sessions.adopt token")?;
-        let successor = self.record_successor(old, new)?;
-        let results = self.db.batch(vec![session, consumed, successor]).await.or_internal("sessions.adopt")?;
-        let adopted: Vec<serde_json::Value> = match results.get(1) {
-            Some(result) => result.results().or_internal("sessions.adopt rows")?,
-            None => Vec::new(),
-        };
-        Ok(!adopted.is_empty())
+    let record = match known {
+        // Not adopted and not recorded: its user cannot use it, or it is dead.
+        None => return Err(sessions.refusal(user_id).await?),
+        Some(Account::Unusable) => return Err(ApiError::NoActiveAccount),
+        Some(Account::Usable(record)) => record,
+    };
+    match on_replay(&record, now, config.reuse_interval_secs) {
+        Replay::SameSuccessor(successor) => {
+            Ok(Reply::ok(token_body(state, record.user_id, &successor, None)?).no_store().for_user(record.user_id))
+        }
+        Replay::RevokeSession => {
+            console_log!(
+                "refresh token reuse detected: revoking session {} of user {}",
+                record.session_id,
+                record.user_id
+            );
+            let scope = Scope::Session { sid: &record.session_id, user_id: record.user_id };
+            revoke(ctx, scope, now).await?;
+            Err(ApiError::BadRefreshToken(TokenError::Blacklisted))
+        }
+        Replay::Refuse => Err(ApiError::BadRefreshToken(TokenError::Blacklisted)),
     }
+}
 
-    /// Records `new` as a live token of `old`'s session, only if `old` was just consumed in its
-    /// favour (the same batch's compare-and-set matched): a loser of the race records nothing.
-    fn record_successor(&self, old: &TokenClaims, new: &TokenClaims) -> Result<D1PreparedStatement, ApiError> {
-        query!(
-            self.db,
-            "INSERT INTO refresh_tokens (jti, session_id, parent_jti, issued_at, expires_at)
-             SELECT successor_jti, session_id, jti, successor_issued_at, successor_expires_at
-               FROM refresh_tokens WHERE jti = ?1 AND successor_jti = ?2",
-            &old.jti,
-            &new.jti,
-        )
-        .or_internal("binding sessions.record_successor")
+/// `POST logout/` → ends the session of the caller's refresh token.
+pub async fn logout(mut req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&mut req, &ctx);
+    let state = &ctx.data.state;
+    let caller = authenticate(req, ctx).await?;
+    let token = refresh_token_field(&json_body(req, &state.config).await?)?;
+    let now = now().timestamp();
+    let claims = state.tokens.verify(&token, TokenType::Refresh, now).map_err(ApiError::BadLogoutToken)?;
+    let blacklist = blacklist(ctx)?;
+    if blacklist.lookup(&claims.jti).await?.is_some_and(Dead::settles) {
+        return Err(ApiError::BadLogoutToken(TokenError::Blacklisted));
     }
-
-    /// What D1 knows of a refresh token: `None` if it was never recorded. A token issued before
-    /// its user's last cut-off, or of a session past its absolute lifetime, counts as revoked.
-    pub async fn record(&self, jti: &str, now: i64, rules: &Rules) -> Result<Option<Account>, ApiError> {
-        let row = query!(
-            self.db,
-            "SELECT t.jti, t.session_id, s.user_id, t.used_at, t.successor_jti, t.successor_issued_at,
-                    t.successor_expires_at,
-                    (t.revoked_at IS NOT NULL OR s.revoked_at IS NOT NULL OR s.created_at <= ?2
-                     OR (t.issued_at < u.tokens_valid_after AND s.survived_cutoff IS NOT u.tokens_valid_after))
-                      AS revoked,
-                    (u.is_active = 1 AND u.account_status = 'active') AS account_ok
-               FROM refresh_tokens t
-               JOIN sessions s ON s.id = t.session_id
-               JOIN users u ON u.id = s.user_id
-              WHERE t.jti = ?1",
-            jti,
-            rules.sessions_born_after(now),
-        )
-        .or_internal("binding sessions.record")?
-        .first::<RecordRow>(None)
-        .await
-        .or_internal("sessions.record")?;
-        Ok(row.map(|row| {
-            if row.account_ok == 0 {
-                return Account::Unusable;
+    if claims.user_id != Some(caller.user.id) {
+        return Err(ApiError::TokenNotOwned);
+    }
+    let db = database(ctx)?;
+    let sessions = Sessions::new(&db);
+    let record = match sessions.record(&claims.jti, now, &rules(state)).await? {
+        Some(Account::Usable(record)) => Some(record),
+        _ => None,
+    };
+    // A token of ours names its session; one minted by Django may have been adopted into one.
+    let sid = claims.session_id.clone().or_else(|| record.as_ref().map(|record| record.session_id.clone()));
+    let ended = match sid {
+        Some(sid) => {
+            // A rotated token is dead (simplejwt answers 'blacklisted'). Inside the reuse interval
+            // it stands for its successor, as on refresh/; after it, it is a replay: the session
+            // ends all the same, and the answer is refresh/'s.
+            let replayed_late = record.as_ref().is_some_and(|record| {
+                on_replay(record, now, state.config.reuse_interval_secs) == Replay::RevokeSession
+            });
+            let live = revoke(ctx, Scope::Session { sid: &sid, user_id: caller.user.id }, now).await?;
+            if replayed_late {
+                console_log!("refresh token reuse at logout: revoked session {sid} of user {}", caller.user.id);
             }
-            let successor = match (row.successor_jti, row.successor_issued_at, row.successor_expires_at) {
-                (Some(jti), Some(issued_at), Some(expires_at)) => Some(Successor { jti, issued_at, expires_at }),
-                _ => None,
-            };
-            Account::Usable(TokenRecord {
-                jti: row.jti,
-                session_id: row.session_id,
-                user_id: row.user_id,
-                used_at: row.used_at,
-                successor,
-                revoked: row.revoked != 0,
+            live && !replayed_late
+        }
+        // A Django token never seen here: recorded dead in D1 (KV is only the fast path).
+        None => {
+            sessions.revoke_foreign(&claims, caller.user.id, &hex(&random_bytes::<16>()?), now).await?;
+            true
+        }
+    };
+    if !ended {
+        return Err(ApiError::BadLogoutToken(TokenError::Blacklisted));
+    }
+    blacklist.add(&claims.jti, Dead::Revoked, claims.expires_at, now).await?;
+    Ok(Reply::ok(json!({ "message": "Successfully logged out." })).for_user(caller.user.id))
+}
+
+/// `POST logout-all/` → ends every session of the caller.
+pub async fn logout_all(req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&req, &ctx);
+    let caller = authenticate(req, ctx).await?;
+    revoke(ctx, Scope::AllBut { keep: None, user_id: caller.user.id }, now().timestamp()).await?;
+    Ok(Reply::ok(json!({ "message": "Successfully logged out of all sessions." })).for_user(caller.user.id))
+}
+
+/// `GET sessions/` → the caller's live sessions.
+pub async fn list_sessions(req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&req, &ctx);
+    let caller = authenticate(req, ctx).await?;
+    let db = database(ctx)?;
+    let live = Sessions::new(&db).live(caller.user.id, now().timestamp(), &rules(&ctx.data.state)).await?;
+    let listed: Vec<Value> = live
+        .into_iter()
+        .map(|session| {
+            json!({
+                "id": session.id,
+                "created_at": unix_timestamp(session.created_at),
+                "last_used_at": unix_timestamp(session.last_used_at),
+                "user_agent": session.user_agent,
+                "current": caller.session_id.as_deref() == Some(session.id.as_str()),
             })
-        }))
-    }
-
-    /// Revokes the sessions `scope` selects. Returns whether any was live, and every refresh
-    /// token that died with them (for the KV blacklist).
-    pub async fn revoke(&self, scope: Scope<'_>, now: i64) -> Result<(bool, Vec<DeadToken>), ApiError> {
-        let results = self.db.batch(self.revoke_statements(scope, now, None)?).await.or_internal("sessions.revoke")?;
-        Self::revoked(&results, 0)
-    }
-
-    /// The statements of `revoke`, to run in a caller's batch (first the sessions, then their
-    /// tokens; read them with `revoked`). `Scope::AllBut` also moves the user's cut-off to `now`,
-    /// so tokens without a session of ours (Django's) die too, and marks the kept session as
-    /// having survived it. With `only_if_password`, nothing happens unless the user's stored
-    /// hash is that one (the batch's own password write took effect).
-    pub fn revoke_statements(
-        &self,
-        scope: Scope<'_>,
-        now: i64,
-        only_if_password: Option<&str>,
-    ) -> Result<Vec<D1PreparedStatement>, ApiError> {
-        const IF_PASSWORD: &str = "(?4 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password = ?4))";
-        let (sessions_sql, tokens_sql) = match scope {
-            Scope::Session { .. } => (
-                format!(
-                    "UPDATE sessions SET revoked_at = ?3
-                      WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL AND {IF_PASSWORD} RETURNING id"
-                ),
-                format!(
-                    "UPDATE refresh_tokens SET revoked_at = ?3
-                      WHERE session_id = ?1 AND revoked_at IS NULL AND expires_at > ?3 AND {IF_PASSWORD}
-                        AND session_id IN (SELECT id FROM sessions WHERE user_id = ?2)
-                     RETURNING jti, expires_at"
-                ),
-            ),
-            Scope::AllBut { .. } => (
-                format!(
-                    "UPDATE sessions SET revoked_at = ?3
-                      WHERE user_id = ?2 AND revoked_at IS NULL AND id IS NOT ?1 AND {IF_PASSWORD} RETURNING id"
-                ),
-                format!(
-                    "UPDATE refresh_tokens SET revoked_at = ?3
-                      WHERE revoked_at IS NULL AND expires_at > ?3 AND {IF_PASSWORD}
-                        AND session_id IN (SELECT id FROM sessions WHERE user_id = ?2 AND id IS NOT ?1)
-                     RETURNING jti, expires_at"
-                ),
-            ),
-        };
-        let (sid, user_id) = match scope {
-            Scope::Session { sid, user_id } => (Some(sid), user_id),
-            Scope::AllBut { keep, user_id } => (keep, user_id),
-        };
-        let bind = |sql: &str, what: &str| {
-            query!(self.db, sql, sid, user_id, now, only_if_password).or_internal(&format!("binding sessions.{what}"))
-        };
-        let mut statements = vec![bind(&sessions_sql, "revoke")?, bind(&tokens_sql, "revoke tokens")?];
-        if let Scope::AllBut { .. } = scope {
-            statements.push(bind(
-                &format!(
-                    "UPDATE users SET tokens_valid_after = MAX(tokens_valid_after, ?3) WHERE id = ?2 AND {IF_PASSWORD}"
-                ),
-                "cut-off",
-            )?);
-            statements.push(bind(
-                &format!(
-                    "UPDATE sessions SET survived_cutoff = (SELECT tokens_valid_after FROM users WHERE id = ?2)
-                      WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL AND {IF_PASSWORD}"
-                ),
-                "keep",
-            )?);
-        }
-        Ok(statements)
-    }
-
-    /// Reads `revoke_statements`' results, starting at `first` in a batch's results.
-    pub fn revoked(results: &[D1Result], first: usize) -> Result<(bool, Vec<DeadToken>), ApiError> {
-        let revoked: Vec<serde_json::Value> = match results.get(first) {
-            Some(result) => result.results().or_internal("sessions.revoke rows")?,
-            None => Vec::new(),
-        };
-        let dead: Vec<DeadToken> = match results.get(first + 1) {
-            Some(result) => result.results().or_internal("sessions.revoke token rows")?,
-            None => Vec::new(),
-        };
-        Ok((!revoked.is_empty(), dead))
-    }
-
-    /// Records a refresh token minted elsewhere (no session of ours, never seen) as revoked, so
-    /// that it stays dead when its KV entry is gone: in a session that is born revoked.
-    pub async fn revoke_foreign(&self, token: &TokenClaims, user_id: i64, sid: &str, now: i64) -> Result<(), ApiError> {
-        let session = query!(
-            self.db,
-            "INSERT INTO sessions (id, user_id, created_at, last_used_at, revoked_at)
-             SELECT ?1, ?2, ?3, ?3, ?3 WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE jti = ?4)",
-            sid,
-            user_id,
-            now,
-            &token.jti,
-        )
-        .or_internal("binding sessions.revoke_foreign")?;
-        let record = query!(
-            self.db,
-            "INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at, revoked_at)
-             SELECT ?1, id, ?3, ?4, ?5 FROM sessions WHERE id = ?2",
-            &token.jti,
-            sid,
-            token.issued_at,
-            token.expires_at,
-            now,
-        )
-        .or_internal("binding sessions.revoke_foreign token")?;
-        self.db.batch(vec![session, record]).await.or_internal("sessions.revoke_foreign")?;
-        Ok(())
-    }
-
-    /// Why `adopt` refused a token for `user_id`: the user cannot use it (gone or inactive:
-    /// simplejwt's `no_active_account`), or the token is dead (blacklisted).
-    pub async fn refusal(&self, user_id: i64) -> Result<ApiError, ApiError> {
-        #[derive(Deserialize)]
-        struct Row {
-            account_ok: i64,
-        }
-        let row = query!(
-            self.db,
-            "SELECT (is_active = 1 AND account_status = 'active') AS account_ok FROM users WHERE id = ?1",
-            user_id,
-        )
-        .or_internal("binding sessions.refusal")?
-        .first::<Row>(None)
-        .await
-        .or_internal("sessions.refusal")?;
-        Ok(match row {
-            Some(row) if row.account_ok != 0 => ApiError::BadRefreshToken(TokenError::Blacklisted),
-            _ => ApiError::NoActiveAccount,
         })
-    }
+        .collect();
+    Ok(Reply::ok(Value::Array(listed)).no_store().for_user(caller.user.id))
+}
 
-    /// The user's live sessions: not revoked, with a refresh token still usable.
-    pub async fn live(&self, user_id: i64, now: i64, rules: &Rules) -> Result<Vec<SessionRow>, ApiError> {
-        query!(
-            self.db,
-            "SELECT s.id, s.created_at, s.last_used_at, s.user_agent FROM sessions s
-              WHERE s.user_id = ?1 AND s.revoked_at IS NULL AND s.created_at > ?3
-                AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id AND t.used_at IS NULL
-                               AND t.revoked_at IS NULL AND t.expires_at > ?2)
-              ORDER BY s.last_used_at DESC, s.created_at DESC",
-            user_id,
-            now,
-            rules.sessions_born_after(now),
-        )
-        .or_internal("binding sessions.live")?
-        .all()
-        .await
-        .or_internal("sessions.live")?
-        .results()
-        .or_internal("sessions.live rows")
+/// `DELETE sessions/<id>/` → 204; another user's (or an unknown) id is 404.
+pub async fn end_session(req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&req, &ctx);
+    let caller = authenticate(req, ctx).await?;
+    let sid = ctx.param("id").cloned().unwrap_or_default();
+    let scope = Scope::Session { sid: &sid, user_id: caller.user.id };
+    if revoke(ctx, scope, now().timestamp()).await? {
+        Ok(Reply::new(204, Value::Null).for_user(caller.user.id))
+    } else {
+        Err(ApiError::NotFound)
     }
 }
 
-/// How `start` finds the session's user.
-pub enum UserRef<'a> {
-    /// A user whose password was just verified against `password_hash`: the session starts only
-    /// if that is still the stored hash (a concurrent password change wins).
-    Verified { id: i64, password_hash: &'a str },
-    /// The user being inserted in the same batch (register), by its unique email.
-    Email(&'a str),
+/// Revokes sessions in D1 (the source of truth), then blacklists their refresh tokens in KV.
+/// Returns whether any session was live.
+async fn revoke(ctx: &Ctx, scope: Scope<'_>, now: i64) -> std::result::Result<bool, ApiError> {
+    let db = database(ctx)?;
+    let (ended, dead) = Sessions::new(&db).revoke(scope, now).await?;
+    blacklist_all(ctx, dead, now).await?;
+    Ok(ended)
 }
 
-/// Which sessions `revoke` ends.
-#[derive(Clone, Copy)]
-pub enum Scope<'a> {
-    /// One session, if it is the user's.
-    Session { sid: &'a str, user_id: i64 },
-    /// Every session of the user except `keep` (all when `None`).
-    AllBut { keep: Option<&'a str>, user_id: i64 },
-}
-
-/// The configured session rules the SQL applies.
-pub struct Rules {
-    /// Absolute session lifetime (`REFRESH_SESSION_MAX_LIFETIME_SECS`).
-    pub max_lifetime_secs: i64,
-}
-
-impl Rules {
-    /// Sessions created at or before this instant have outlived their absolute lifetime.
-    fn sessions_born_after(&self, now: i64) -> i64 {
-        now.saturating_sub(self.max_lifetime_secs)
+/// Copies refresh tokens D1 has just revoked into the KV fast path.
+pub async fn blacklist_all(ctx: &Ctx, dead: Vec<DeadToken>, now: i64) -> std::result::Result<(), ApiError> {
+    let blacklist = blacklist(ctx)?;
+    for token in dead {
+        blacklist.add(&token.jti, Dead::Revoked, token.expires_at, now).await?;
     }
+    Ok(())
+}
+
+pub fn rules(state: &State) -> Rules {
+    Rules { max_lifetime_secs: state.config.session_max_lifetime_secs }
+}
+
+/// The refresh token in a body: `refresh_token`, or simplejwt's own name `refresh`.
+fn refresh_token_field(data: &Map<String, Value>) -> std::result::Result<String, ApiError> {
+    let name =
+        if !data.contains_key("refresh_token") && data.contains_key("refresh") { "refresh" } else { "refresh_token" };
+    let mut form = Form::new(data);
+    let token = form.required(name, Text::REQUIRED);
+    form.errors.into_result()?;
+    token.ok_or(ApiError::Internal)
+}
+
+fn unix_timestamp(secs: i64) -> Value {
+    chrono::DateTime::from_timestamp(secs, 0).map_or(Value::Null, |at| Value::String(timestamp(at)))
 }

@@ -3,8 +3,8 @@
 
 use worker::{query, D1Database, D1PreparedStatement, D1Result, Request, RouteContext};
 
-use crate::app::http::header;
-use crate::app::{internal, OrInternal};
+use crate::app::http::{client_ip, header};
+use crate::app::support::{internal, OrInternal};
 use crate::config::Backoff;
 use crate::domain::client::rate_limit_key;
 use crate::domain::device::{self, Device, DeviceKey};
@@ -30,11 +30,6 @@ impl Limiter {
             Limiter::Refresh => "REFRESH_RATE_LIMITER",
         }
     }
-}
-
-/// The client's address as Cloudflare saw it. `X-Forwarded-For` is client-controlled and ignored.
-pub fn client_ip(req: &Request) -> String {
-    header(req, "CF-Connecting-IP").unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// Refuses the request with 429 when this IP has used up its budget for `action`.

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
 
-use crate::app::{internal, OrInternal};
+use crate::app::support::{internal, OrInternal};
 use crate::domain::user::{Registration, User};
 use crate::error::ApiError;
 

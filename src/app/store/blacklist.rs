@@ -2,7 +2,7 @@
 
 use worker::kv::KvStore;
 
-use crate::app::OrInternal;
+use crate::app::support::OrInternal;
 use crate::domain::sessions::Dead;
 use crate::domain::tokens::blacklist_ttl_secs;
 use crate::error::ApiError;

@@ -1,0 +1,234 @@
+//! Accounts: register, log in, the profile and the password. Each handler reads its input at the
+//! edge, hands it to the pure core and the storage adapters, and shapes the reply.
+
+use serde_json::{json, Value};
+use worker::{console_log, D1Database, Request};
+
+use crate::app::caller::authenticate;
+use crate::app::http::{header, json_body};
+use crate::app::issue::{token_body, NewSession};
+use crate::app::sessions::blacklist_all;
+use crate::app::store::sessions::{DeadToken, Scope, Sessions, UserRef};
+use crate::app::store::users::{InsertError, Users};
+use crate::app::throttle::{device_of, limit_ip, Limiter, PasswordThrottle};
+use crate::app::{database, first_row, now, random_bytes, Ctx, OrInternal, Outcome};
+use crate::domain::device::Device;
+use crate::domain::password::{check_password, iterations_spent, make_password, new_salt, Verdict};
+use crate::domain::user::{
+    timestamp, Credentials, PasswordChange, ProfileChanges, Registration, User, EMAIL_TAKEN, OLD_PASSWORD_INCORRECT,
+};
+use crate::error::{ApiError, FieldErrors, Reply};
+
+/// `POST register/` → 201 with a token pair and the new profile.
+pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&mut req, &ctx);
+    let state = &ctx.data.state;
+    limit_ip(req, ctx, Limiter::General, "register", state.config.rate_limit_period_secs.unsigned_abs()).await?;
+    let registration = Registration::parse(&json_body(req, &state.config).await?)?;
+    let db = database(ctx)?;
+    let users = Users::new(&db);
+    if users.by_email(&registration.email).await?.is_some() {
+        return Err(FieldErrors::single("email", EMAIL_TAKEN));
+    }
+    let hash = hash_password(&registration.password, state.config.pbkdf2_iterations)?;
+    let uuid = uuid::Builder::from_random_bytes(random_bytes()?).into_uuid().to_string();
+    let now = now();
+    let session = NewSession::begin(state, now.timestamp())?;
+    let start = Sessions::new(&db).start(
+        UserRef::Email(&registration.email),
+        &session.id,
+        header(req, "User-Agent").as_deref(),
+        &session.refresh,
+    )?;
+    let id_start = state.config.user_id_start;
+    let user = match users.insert(&registration, &uuid, &hash, &timestamp(now), id_start, start).await {
+        Ok(user) => user,
+        // Lost a race with a concurrent registration of the same email.
+        Err(InsertError::EmailTaken) => return Err(FieldErrors::single("email", EMAIL_TAKEN)),
+        Err(InsertError::Failed(e)) => return Err(e),
+    };
+    Ok(Reply::new(201, token_body(state, user.id, &session.refresh, Some(&user))?).no_store().for_user(user.id))
+}
+
+/// `POST login/` → 200 with a token pair and the profile; 401 whatever went wrong.
+pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&mut req, &ctx);
+    let state = &ctx.data.state;
+    let config = &state.config;
+    limit_ip(req, ctx, Limiter::Password, "login", config.rate_limit_period_secs.unsigned_abs()).await?;
+    let credentials = Credentials::parse(&json_body(req, config).await?)?;
+    let device = device_of(req, &state.devices);
+    let db = database(ctx)?;
+    let users = Users::new(&db);
+    let throttle = PasswordThrottle::new(&db);
+    let now = now();
+    // The attempt is reserved (counted as a failure) before the password is checked, in the same
+    // batch as the lookup: on the trusted device's own row when the cookie is this account's.
+    let mut throttle_key = device.as_ref().map_or_else(|| credentials.email.clone(), Device::throttle_key);
+    let mut reads = vec![users.by_email_statement(&credentials.email)?];
+    reads.extend(throttle.reserve(&throttle_key, now.timestamp(), &config.login_backoff)?);
+    let results = db.batch(reads).await.or_internal("login lookup")?;
+    let user: Option<User> = first_row(&results, 0)?;
+    let device = device.filter(|device| user.as_ref().is_some_and(|user| user.id == device.user_id));
+    match (&device, results.get(1), results.get(2)) {
+        (None, _, _) if throttle_key != credentials.email => {
+            // Another account's device cookie counts as none.
+            throttle_key = credentials.email.clone();
+            throttle.reserve_now(&throttle_key, now.timestamp(), &config.login_backoff).await?;
+        }
+        (_, Some(count), Some(read)) => PasswordThrottle::reserved(count, read, now.timestamp())?,
+        _ => return Err(ApiError::Internal),
+    }
+    let verdict = match &user {
+        Some(user) => check_password(&credentials.password, &user.password, config.pbkdf2_iterations),
+        None => Verdict::Invalid,
+    };
+    let accepted = match (&user, verdict) {
+        (Some(user), Verdict::Valid { needs_rehash }) if user.can_log_in() => Some(needs_rehash),
+        (Some(user), Verdict::UnsupportedAlgorithm(algorithm)) => {
+            console_log!("login refused for user {}: password hash algorithm {algorithm} is not supported", user.id);
+            None
+        }
+        _ => None,
+    };
+    let (Some(mut user), Some(needs_rehash)) = (user.clone(), accepted) else {
+        // Every failure costs the work of the target hash, whatever was checked (no user, a hash
+        // of another algorithm, a weaker hash): timing tells nobody which emails exist or how
+        // strong their hashes are. black_box: the result is unused and must not be optimised away.
+        let spent = user.as_ref().map_or(0, |user| iterations_spent(&user.password));
+        let missing = config.pbkdf2_iterations.saturating_sub(spent);
+        if missing > 0 {
+            std::hint::black_box(make_password(&credentials.password, "edge-auth-no-such-user", missing));
+        }
+        // The reserved attempt stays counted: that was the failure.
+        return Err(ApiError::LoginFailed);
+    };
+    let new_hash =
+        if needs_rehash { Some(hash_password(&credentials.password, config.pbkdf2_iterations)?) } else { None };
+    user.last_login = Some(timestamp(now));
+    let session = NewSession::begin(state, now.timestamp())?;
+    // One transaction, conditional on the hash just verified: a password changed meanwhile
+    // starts no session and is never overwritten by the re-hash.
+    let verified = UserRef::Verified { id: user.id, password_hash: &user.password };
+    let mut writes =
+        Sessions::new(&db).start(verified, &session.id, header(req, "User-Agent").as_deref(), &session.refresh)?;
+    let last_login = user.last_login.as_deref().unwrap_or_default();
+    writes.push(users.record_login(user.id, last_login, &user.password, new_hash.as_deref())?);
+    writes.push(throttle.clear(&throttle_key)?);
+    let results = db.batch(writes).await.or_internal("login writes")?;
+    let started: Vec<Value> = match results.first() {
+        Some(result) => result.results().or_internal("login session rows")?,
+        None => Vec::new(),
+    };
+    if started.is_empty() {
+        return Err(ApiError::LoginFailed);
+    }
+    let device = match device {
+        Some(device) => device,
+        None => state.devices.issue(user.id, random_bytes()?),
+    };
+    Ok(Reply::ok(token_body(state, user.id, &session.refresh, Some(&user))?)
+        .no_store()
+        .with_header("Set-Cookie", device.set_cookie())
+        .for_user(user.id))
+}
+
+/// `GET|HEAD me/` → the caller's profile.
+pub async fn profile(req: Request, ctx: Ctx) -> Outcome {
+    let caller = authenticate(&req, &ctx).await?;
+    Ok(Reply::ok(caller.user.profile()).no_store().for_user(caller.user.id))
+}
+
+/// `PATCH me/` → changes names, phone number or time zone.
+pub async fn update_profile(mut req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&mut req, &ctx);
+    let mut user = authenticate(req, ctx).await?.user;
+    let changes = ProfileChanges::parse(&json_body(req, &ctx.data.state.config).await?)?;
+    changes.apply(&mut user);
+    Users::new(&database(ctx)?).save_profile(&user).await?;
+    Ok(Reply::ok(user.profile()).no_store().for_user(user.id))
+}
+
+/// `POST change-password/` → new password; every other session ends.
+pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&mut req, &ctx);
+    let state = &ctx.data.state;
+    let config = &state.config;
+    let iterations = config.pbkdf2_iterations;
+    let caller = authenticate(req, ctx).await?;
+    let user = &caller.user;
+    // The old password is a password check like login's: the same per-IP budget and back-off.
+    limit_ip(req, ctx, Limiter::Password, "change-password", config.rate_limit_period_secs.unsigned_abs()).await?;
+    let data = json_body(req, config).await?;
+    let db = database(ctx)?;
+    let throttle = PasswordThrottle::new(&db);
+    let now = now().timestamp();
+    let device = device_of(req, &state.devices).filter(|device| device.user_id == user.id);
+    let throttle_key = device.as_ref().map_or_else(|| user.email.clone(), Device::throttle_key);
+    throttle.reserve_now(&throttle_key, now, &config.login_backoff).await?;
+    let old_password_ok = std::cell::Cell::new(false);
+    let change = PasswordChange::parse(&data, user, |old| {
+        let ok = matches!(check_password(old, &user.password, iterations), Verdict::Valid { .. });
+        old_password_ok.set(ok);
+        ok
+    });
+    let change = match change {
+        Ok(change) => change,
+        Err(error) => {
+            if old_password_ok.get() {
+                db.batch(vec![throttle.clear(&throttle_key)?]).await.or_internal("login_failures.clear")?;
+            }
+            return Err(error);
+        }
+    };
+    let hash = hash_password(&change.new_password, iterations)?;
+    let keep = caller.session_id.as_deref();
+    let mut verified = user.password.clone();
+    for _ in 0..3 {
+        if let Some(dead) = commit_password(&db, user.id, &verified, &hash, keep, &throttle_key, now).await? {
+            blacklist_all(ctx, dead, now).await?;
+            return Ok(Reply::ok(json!({ "message": "Password changed successfully." })).for_user(user.id));
+        }
+        // The stored hash changed since it was read. A login's re-hash of the same password is no
+        // change of password: go on if the old password still verifies against what is stored.
+        match Users::new(&db).password_of(user.id).await? {
+            Some(stored)
+                if matches!(check_password(&change.old_password, &stored, iterations), Verdict::Valid { .. }) =>
+            {
+                verified = stored;
+            }
+            _ => break,
+        }
+    }
+    Err(FieldErrors::single("old_password", OLD_PASSWORD_INCORRECT))
+}
+
+/// Writes `new` where the stored hash is still `verified`, and in the same transaction moves the
+/// cut-off and revokes every session but `keep` (only if that write happened). `None` when the
+/// stored hash was no longer `verified`; else the refresh tokens that died, for KV.
+async fn commit_password(
+    db: &D1Database,
+    user_id: i64,
+    verified: &str,
+    new: &str,
+    keep: Option<&str>,
+    throttle_key: &str,
+    now: i64,
+) -> std::result::Result<Option<Vec<DeadToken>>, ApiError> {
+    let mut writes = vec![Users::new(db).replace_password(user_id, verified, new)?];
+    writes.extend(Sessions::new(db).revoke_statements(Scope::AllBut { keep, user_id }, now, Some(new))?);
+    writes.push(PasswordThrottle::new(db).clear(throttle_key)?);
+    let results = db.batch(writes).await.or_internal("change-password writes")?;
+    let replaced: Vec<Value> = match results.first() {
+        Some(result) => result.results().or_internal("change-password rows")?,
+        None => Vec::new(),
+    };
+    if replaced.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Sessions::revoked(&results, 1)?.1))
+}
+
+fn hash_password(password: &str, iterations: u32) -> std::result::Result<String, ApiError> {
+    Ok(make_password(password, &new_salt(&random_bytes()?), iterations))
+}

@@ -1,0 +1,5 @@
+//! Storage adapters: the SQL and KV calls, beside the code that runs them.
+
+pub mod blacklist;
+pub mod sessions;
+pub mod users;
