@@ -122,11 +122,13 @@ deploy-check: setup ## wrangler deploy --dry-run and the migrations on a throwaw
 # Benchmarks print numbers; they are not tests and enforce nothing. bench/run.mjs: PBKDF2 against
 # its floor and OpenSSL (in node and in workerd), wasm size, cold start, and req/s, p50/p99 and
 # workerd CPU per request of me/, token/refresh/ and login/ under `wrangler dev` on loopback;
-# JSON in bench/results/. bench/wasm is the harness it times (the floor, the hash paths).
+# JSON in bench/results/, from which bench/readme.mjs rewrites the README's figures. bench/wasm is
+# the harness it times (the floor, the hash paths).
 bench: build ## benchmarks (enforce nothing): JSON in bench/results/, README figures regenerated
 	cargo build --release --target $(WASM_TARGET) -p edge-auth-bench-wasm
 	node bench/login_timing.mjs
 	node bench/run.mjs
+	node bench/readme.mjs
 
 fmt: ## cargo fmt --all
 	cargo fmt --all

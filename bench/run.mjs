@@ -66,6 +66,7 @@ function machine() {
     cpu: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "unknown",
     node: process.version,
     workerd: execFileSync(WORKERD, ["--version"], { encoding: "utf8" }).trim(),
+    wrangler: JSON.parse(readFileSync(join(root, "node_modules/wrangler/package.json"), "utf8")).version,
     loadavg_start: os.loadavg().map((x) => round(x)),
   };
 }
