@@ -95,7 +95,8 @@ interop: setup build $(INTEROP_VENV)/.installed ## real Django + simplejwt again
 	node --test --test-concurrency=1 --test-timeout=300000 tests/interop/interop.test.mjs
 
 # examples/client.py and Schemathesis (pinned in tests/fuzz/requirements.txt) against the built worker
-# under `wrangler dev` (tests/fuzz/run.sh: throwaway state, key and port; stopped on exit).
+# under `wrangler dev`, by tests/fuzz/run.sh through tests/harness/local-worker.mjs (a copy of the
+# build, throwaway state, key and port; stopped on exit).
 FUZZ_VENV := tests/fuzz/.venv
 $(FUZZ_VENV)/.installed: tests/fuzz/requirements.txt
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Schemathesis needs Python 3.11+"; exit 1; }
