@@ -27,12 +27,13 @@ NODE_STAMP := node_modules/.installed
 
 .PHONY: help setup build dev test lint unit wasm-test release blackbox interop client fuzz-quick fuzz deploy-check bench fmt clean
 
-help:
-	@echo "make dev    build and serve the worker on 127.0.0.1:$(PORT) (local D1/KV, migrations applied)"
-	@echo "make test   every check: fmt, clippy (host + wasm32), native tests, wasm tests, release build, Miniflare suite"
-	@echo "make fuzz   Schemathesis against wrangler dev for FUZZ_TIME seconds (default 600), every check and phase"
+# Every target carries a `## description`; help prints them and fails on a .PHONY target without one.
+help: ## this list: every target, one line each
+	@awk -F ':.*## ' '/^\.PHONY:/ { n = split($$0, names, " "); for (i = 2; i <= n; i++) phony[names[i]] = 1 } \
+	  /^[a-z][a-z-]*:.*## / { printf "  make %-13s %s\n", $$1, $$2; documented[$$1] = 1 } \
+	  END { for (t in phony) if (!(t in documented)) { printf "  make %-13s (undocumented: add a ## comment)\n", t; bad = 1 } exit bad }' $(MAKEFILE_LIST)
 
-setup: $(WASM_TARGET_STAMP) $(WORKER_BUILD_STAMP) $(WASM_BINDGEN_STAMP) $(NODE_STAMP)
+setup: $(WASM_TARGET_STAMP) $(WORKER_BUILD_STAMP) $(WASM_BINDGEN_STAMP) $(NODE_STAMP) ## install the pinned tools into .tools/ and node_modules/ (what is missing)
 
 $(WASM_TARGET_STAMP):
 	rustup target add $(WASM_TARGET)
@@ -53,34 +54,34 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $@
 
 # The release worker: build/worker/shim.mjs + the wasm module.
-build: setup
+build: setup ## build the release worker into build/ (worker-build --release)
 	worker-build --release
 
 .dev.vars:
 	@umask 077 && printf 'JWT_SIGNING_KEY="%s"\n' "$$(node -e "process.stdout.write(require('crypto').randomBytes(48).toString('base64url'))")" > $@
 	@echo "wrote .dev.vars with a random development signing key"
 
-dev: build .dev.vars
+dev: build .dev.vars ## build and serve the worker on 127.0.0.1:$PORT (default 8787; local D1/KV, migrations applied)
 	wrangler d1 migrations apply DB --local
 	wrangler dev --ip 127.0.0.1 --port $(PORT)
 
-test: lint unit wasm-test release blackbox interop client fuzz-quick deploy-check
+test: lint unit wasm-test release blackbox interop client fuzz-quick deploy-check ## every check: lint unit wasm-test release blackbox interop client fuzz-quick deploy-check
 
-lint: setup
+lint: setup ## cargo fmt --check and clippy (host + wasm32), warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --target $(WASM_TARGET) -- -D warnings
 
-unit:
+unit: ## native unit tests (cargo test)
 	cargo test
 
 # The crypto, randomness and clock paths compiled to wasm32 and run under node.
-wasm-test: setup
+wasm-test: setup ## crypto, randomness and clock tests on wasm32 under node
 	cargo test --target $(WASM_TARGET) --test wasm
 
-release: build
+release: build ## the release build (same as build)
 
-blackbox: setup
+blackbox: setup ## the Miniflare black-box suite (tests/blackbox/) against build/
 	node --test --test-concurrency=1 --test-timeout=300000 tests/blackbox/
 
 # The real Django + simplejwt (pinned in tests/interop/requirements.txt) against the built worker.
@@ -90,11 +91,12 @@ $(INTEROP_VENV)/.installed: tests/interop/requirements.txt
 	$(INTEROP_VENV)/bin/pip install -q --disable-pip-version-check -r $<
 	@touch $@
 
-interop: setup build $(INTEROP_VENV)/.installed
+interop: setup build $(INTEROP_VENV)/.installed ## real Django + simplejwt against the built worker (tests/interop/)
 	node --test --test-concurrency=1 --test-timeout=300000 tests/interop/interop.test.mjs
 
 # examples/client.py and Schemathesis (pinned in tests/fuzz/requirements.txt) against the built worker
-# under `wrangler dev` (tests/fuzz/run.sh: throwaway state, key and port; stopped on exit).
+# under `wrangler dev`, by tests/fuzz/run.sh through tests/harness/local-worker.mjs (a copy of the
+# build, throwaway state, key and port; stopped on exit).
 FUZZ_VENV := tests/fuzz/.venv
 $(FUZZ_VENV)/.installed: tests/fuzz/requirements.txt
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Schemathesis needs Python 3.11+"; exit 1; }
@@ -102,18 +104,18 @@ $(FUZZ_VENV)/.installed: tests/fuzz/requirements.txt
 	$(FUZZ_VENV)/bin/pip install -q --disable-pip-version-check -r $<
 	@touch $@
 
-client: setup build $(FUZZ_VENV)/.installed
+client: setup build $(FUZZ_VENV)/.installed ## examples/client.py against the worker under wrangler dev
 	tests/fuzz/run.sh client
 
-fuzz-quick: setup build $(FUZZ_VENV)/.installed
+fuzz-quick: setup build $(FUZZ_VENV)/.installed ## the client flow, then Schemathesis bounded (~1 min; FUZZ_SEED, FUZZ_EXAMPLES)
 	tests/fuzz/run.sh quick
 
-fuzz: setup build $(FUZZ_VENV)/.installed
+fuzz: setup build $(FUZZ_VENV)/.installed ## Schemathesis, every check and phase, for FUZZ_TIME seconds (default 600)
 	tests/fuzz/run.sh full
 
 # What `wrangler deploy` would upload, built and bundled without deploying (works offline), and the
 # migrations `wrangler d1 migrations apply DB --remote` would run, applied to a throwaway local D1.
-deploy-check: setup
+deploy-check: setup ## wrangler deploy --dry-run and the migrations on a throwaway D1, offline
 	out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
 	  wrangler deploy --dry-run --outdir "$$out/bundle" && \
 	  wrangler d1 migrations apply DB --local --persist-to "$$out/state"
@@ -121,14 +123,16 @@ deploy-check: setup
 # Benchmarks print numbers; they are not tests and enforce nothing. bench/run.mjs: PBKDF2 against
 # its floor and OpenSSL (in node and in workerd), wasm size, cold start, and req/s, p50/p99 and
 # workerd CPU per request of me/, token/refresh/ and login/ under `wrangler dev` on loopback;
-# JSON in bench/results/. bench/wasm is the harness it times (the floor, the hash paths).
-bench: build
+# JSON in bench/results/, from which bench/readme.mjs rewrites the README's figures. bench/wasm is
+# the harness it times (the floor, the hash paths).
+bench: build ## benchmarks (enforce nothing): JSON in bench/results/, README figures regenerated
 	cargo build --release --target $(WASM_TARGET) -p edge-auth-bench-wasm
 	node bench/login_timing.mjs
 	node bench/run.mjs
+	node bench/readme.mjs
 
-fmt:
+fmt: ## cargo fmt --all
 	cargo fmt --all
 
-clean:
+clean: ## remove build/, target/ and .wrangler/
 	rm -rf build target .wrangler

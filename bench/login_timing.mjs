@@ -38,8 +38,11 @@ try {
     weakWrong.push(await time(weak.email, "wrong-password-here"));
     right.push(await time(known.email, known.password));
   }
+  const round1 = (x) => Math.round(x * 10) / 10;
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const result = {
+    date: new Date().toISOString(),
+    node: process.version,
     rounds: ROUNDS,
     pbkdf2_iterations: 1_000_000,
     median_ms: {
@@ -54,6 +57,10 @@ try {
   const weakGap = gapTo(result.median_ms.weak_hash_wrong_password);
   result.gap_percent = gap * 100;
   result.weak_hash_gap_percent = weakGap * 100;
+  result.budgets = [
+    { name: "unknown vs known email", value: round1(result.gap_percent), limit: 10, unit: "%", pass: gap < 0.1 },
+    { name: "weak hash vs known email", value: round1(result.weak_hash_gap_percent), limit: 10, unit: "%", pass: weakGap < 0.1 },
+  ];
   console.log(`login timing, ${ROUNDS} rounds, PBKDF2 1,000,000 iterations (median wall ms):`);
   console.log(`  unknown email              ${result.median_ms.unknown_email.toFixed(1)}`);
   console.log(`  known email, wrong password ${result.median_ms.known_email_wrong_password.toFixed(1)}`);

@@ -6,8 +6,9 @@
 //      (`crypto.pbkdf2Sync`, node only) — all process CPU time;
 //   2. the wasm size, raw and gzip;
 //   3. cold start: a fresh workerd process serving the built worker, spawn to first response;
-//   4. under `wrangler dev` on loopback (local D1 and KV, migrations applied, a bench-only copy of
-//      wrangler.toml without the per-IP limit, a throwaway signing key): PBKDF2 at 1,000,000
+//   4. under `wrangler dev` on loopback, served by tests/harness/local-worker.mjs (a copy of the
+//      build, local D1 and KV with the migrations applied, a copy of wrangler.toml with per-IP
+//      limits no load reaches, a throwaway signing key): PBKDF2 at 1,000,000
 //      inside the worker, and req/s, p50/p99 latency and workerd CPU ms per request for `me/`,
 //      `token/refresh/` and `login/` under a bounded load, then the same for a storage probe (a
 //      bench-only JS worker making the same D1/KV calls) to tell the worker's own CPU apart;
@@ -22,12 +23,12 @@ import { execFileSync, spawn } from "node:child_process";
 import { pbkdf2Sync, randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { freePort, prepareLocalWorker } from "../tests/harness/local-worker.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
@@ -43,7 +44,6 @@ const ITERATIONS = 1_000_000;
 const HARNESS = join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "wasm32-unknown-unknown/release/edge_auth_bench_wasm.wasm");
 const WASM = join(root, "build/index_bg.wasm");
 const WORKERD = join(root, "node_modules/.bin/workerd");
-const WRANGLER = join(root, "node_modules/wrangler/bin/wrangler.js");
 const PREFIX = "/api/v1/drf/auth";
 const CLK_TCK = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
 
@@ -66,6 +66,7 @@ function machine() {
     cpu: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "unknown",
     node: process.version,
     workerd: execFileSync(WORKERD, ["--version"], { encoding: "utf8" }).trim(),
+    wrangler: JSON.parse(readFileSync(join(root, "node_modules/wrangler/package.json"), "utf8")).version,
     loadavg_start: os.loadavg().map((x) => round(x)),
   };
 }
@@ -118,18 +119,6 @@ function wasmSize() {
   const out = { raw_bytes: bytes.length, gzip_bytes: gzipSync(bytes, { level: 9 }).length };
   log(`\nwasm build/index_bg.wasm: ${(out.raw_bytes / 1024).toFixed(1)} KiB raw, ${(out.gzip_bytes / 1024).toFixed(1)} KiB gzip`);
   return out;
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** One HTTP request over `agent`; resolves { status, body, ms } and never rejects. */
@@ -398,82 +387,25 @@ async function load(port, pids, count, concurrency, make, expect) {
 // 4. The worker under wrangler dev.
 
 /**
- * Starts `wrangler dev` on a free loopback port with the bench config in `dir` (`main` set to
- * `mainPath`), the given state directory and vars. Returns the port, the workerd processes
- * (the busiest first, once `warmUp` has run: that one runs the worker and local D1/KV; any other
- * is wrangler's proxy), the start-to-first-response time and `stop()`.
+ * Serves `main` (default: the build) on `site` (tests/harness/local-worker.mjs: its config copy,
+ * key and state) with `vars`, ready at the first response to `firstStatus.path`, which must have
+ * `firstStatus.status`. Returns the port, the workerd processes (the busiest first, once `warmUp`
+ * has run: that one runs the worker and local D1/KV; any other is wrangler's proxy), the
+ * start-to-first-response time and `stop()`.
  */
-async function startDev(dir, mainPath, state, vars, firstStatus, warmUp) {
-  const config = readFileSync(join(dir, "wrangler.toml"), "utf8").replace(/^main\s*=.*$/m, `main = ${JSON.stringify(mainPath)}`);
-  writeFileSync(join(dir, "wrangler.toml"), config);
-  const port = await freePort();
-  const inspectorPort = await freePort();
-  const args = [
-    WRANGLER, "dev", "-c", join(dir, "wrangler.toml"), "--ip", "127.0.0.1", "--port", String(port),
-    "--inspector-port", String(inspectorPort), "--persist-to", state, "--log-level", "warn",
-    "--show-interactive-dev-session=false",
-    ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-  ];
-  const started = performance.now();
-  // Its own process group, so stop() ends wrangler and the workerd processes it started, only.
-  const dev = spawn(process.execPath, args, { cwd: dir, env: wranglerEnv, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  devGroups.add(dev.pid);
-  let output = "";
-  dev.stdout.on("data", (d) => (output += d));
-  dev.stderr.on("data", (d) => (output += d));
-  const stop = async () => {
-    try {
-      process.kill(-dev.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-    if (dev.exitCode === null && dev.signalCode === null) {
-      const exited = new Promise((resolve) => dev.once("exit", resolve));
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-dev.pid, "SIGKILL"); // wrangler did not stop within 10 s
-        } catch {
-          // gone meanwhile
-        }
-      }, 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    devGroups.delete(dev.pid);
-  };
+async function startDev(site, main, vars, firstStatus, warmUp) {
+  // --log-level warn: no line per request for wrangler to write while the load runs.
+  const server = await site.serve({ main, vars, ready: firstStatus, logLevel: "warn", timeoutMs: 60_000 });
   try {
-    const first = await waitForResponse(port, 60_000, 10, dev, firstStatus.path);
-    const startMs = performance.now() - started;
-    if (first.status !== firstStatus.status) throw new Error(`unexpected first response ${first.status} ${first.body}`);
-    await warmUp(port);
-    const pids = descendants(dev.pid).filter((p) => p.comm.startsWith("workerd")).map((p) => p.pid);
+    await warmUp(server.port);
+    const pids = descendants(server.pid).filter((p) => p.comm.startsWith("workerd")).map((p) => p.pid);
     if (pids.length === 0) throw new Error("no workerd process found under wrangler dev");
     pids.sort((a, b) => cpuTicks(b) - cpuTicks(a));
-    return { port, pids, startMs, stop, output: () => output };
+    return { port: server.port, pids, startMs: server.startMs, stop: server.stop };
   } catch (e) {
-    await stop();
-    throw new Error(`${e.stack}\n--- wrangler dev output ---\n${output.slice(-4000)}`);
+    await server.stop();
+    throw new Error(`${e.stack}\n--- wrangler dev output ---\n${server.log().slice(-4000)}`);
   }
-}
-
-const wranglerEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
-
-// wrangler runs in its own process group (see startDev), out of reach of a terminal's Ctrl-C:
-// end the running one, and only it, and remove the temporary state when this script is interrupted.
-const devGroups = new Set();
-const tempDirs = new Set();
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => {
-    for (const pid of devGroups) {
-      try {
-        process.kill(-pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
-    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-    process.exit(130);
-  });
 }
 
 function logLoad(name, r) {
@@ -518,36 +450,19 @@ const PROBE = `export default {
 `;
 
 async function workerBench() {
-  const dir = mkdtempSync(join(os.tmpdir(), "edge-auth-bench-"));
-  tempDirs.add(dir);
-  const state = join(dir, "state");
-  // A bench-only copy of wrangler.toml: absolute paths, no build step (make bench built already),
-  // and a per-IP limit no load reaches. The developer's wrangler.toml and .dev.vars are untouched.
-  const config = readFileSync(join(root, "wrangler.toml"), "utf8")
-    .replace(/^main\s*=\s*"([^"]+)"/m, (_, p) => `main = ${JSON.stringify(join(root, p))}`)
-    .replace(/^migrations_dir\s*=\s*"([^"]+)"/m, (_, p) => `migrations_dir = ${JSON.stringify(join(root, p))}`)
-    .replace(/^\[build\]\n(?:[^[\n][^\n]*\n|\n)*/m, "")
-    .replace(/simple\s*=\s*\{\s*limit\s*=\s*\d+/g, "simple = { limit = 100000000");
-  writeFileSync(join(dir, "wrangler.toml"), config);
-  // A throwaway signing key, in a .dev.vars beside the bench config (wrangler reads it from there).
-  writeFileSync(join(dir, ".dev.vars"), `JWT_SIGNING_KEY="${randomBytes(48).toString("base64url")}"\n`, { mode: 0o600 });
+  // A bench-only copy of wrangler.toml (absolute paths, no build step, a per-IP limit no load
+  // reaches), a throwaway signing key and state with the migrations applied. The developer's
+  // wrangler.toml and .dev.vars are untouched.
+  const site = await prepareLocalWorker({ ipLimit: 100_000_000 });
+  const { dir, state } = site;
   const vars = {
     // New hashes (none are made in the loads) and unknown emails at a low cost, so minting the
     // refresh tokens is quick; the users' stored hashes set the cost of their logins.
     PBKDF2_ITERATIONS: "1",
     LOGIN_BACKOFF_THRESHOLD: "1000000000",
   };
-  const wrangler = (args) =>
-    execFileSync(process.execPath, [WRANGLER, ...args, "-c", join(dir, "wrangler.toml")], {
-      cwd: dir,
-      env: wranglerEnv,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    });
   const out = {};
   try {
-    wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
-
     // Two users: "heavy" with a 1,000,000-iteration hash (the production cost), "light" with a
     // 1-iteration one. Logins for both take the same path; the difference is PBKDF2 alone.
     const password = "correct-horse-battery-staple";
@@ -561,12 +476,12 @@ async function workerBench() {
       })
       .join("\n");
     writeFileSync(join(dir, "seed.sql"), seed + "\n");
-    wrangler(["d1", "execute", "DB", "--local", "--persist-to", state, "--file", join(dir, "seed.sql")]);
+    site.wrangler(["d1", "execute", "DB", "--local", "--persist-to", state, "--file", join(dir, "seed.sql")]);
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
     let port;
     const login = (email, pw) => request(agent, port, "POST", `${PREFIX}/login/`, { body: { email, password: pw } });
-    const server = await startDev(dir, join(root, "build/worker/shim.mjs"), state, vars, { path: `${PREFIX}/me/`, status: 401 }, async (p) => {
+    const server = await startDev(site, undefined, vars, { path: `${PREFIX}/me/`, status: 401 }, async (p) => {
       port = p;
       for (let i = 0; i < 20; i++) await login(users.light, password);
       for (let i = 0; i < 2; i++) await login(users.heavy, "wrong-password-here");
@@ -641,7 +556,7 @@ async function workerBench() {
 
     // The storage probe on the same state, for the platform's share of those figures.
     writeFileSync(join(dir, "probe.mjs"), PROBE);
-    const probe = await startDev(dir, join(dir, "probe.mjs"), state, {}, { path: "/noop", status: 401 }, async (p) => {
+    const probe = await startDev(site, join(dir, "probe.mjs"), {}, { path: "/noop", status: 401 }, async (p) => {
       const warm = new http.Agent({ keepAlive: true, maxSockets: 1 });
       for (const path of ["/noop", "/me", "/refresh"]) for (let i = 0; i < 20; i++) await request(warm, p, "GET", path);
       warm.destroy();
@@ -667,7 +582,7 @@ async function workerBench() {
     log(`  estimated worker's own CPU per request (edge-auth minus probe): ` +
       Object.entries(out.worker_own_cpu_ms_estimate).filter(([k]) => k !== "what").map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(", "));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await site.dispose();
   }
   return out;
 }

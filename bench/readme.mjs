@@ -1,0 +1,171 @@
+// Writes the benchmark figures into README.md from bench/results/*.json, so that the README says
+// what was measured and nothing else: `make bench` runs it after bench/login_timing.mjs and
+// bench/run.mjs. It replaces the text between each pair of markers
+//   <!-- bench:begin NAME --> … <!-- bench:end NAME -->
+// (NAME: `figures` from latest.json, `login-timing` from login-timing.json) and leaves the rest of
+// the README alone. Every budget is shown as measured, PASS or FAIL. Deterministic: the same JSON
+// gives the same text.
+//
+//   node bench/readme.mjs           rewrite README.md (prints whether it changed)
+//   node bench/readme.mjs --check   exit 1 if README.md is not what the JSON gives
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const README = `${root}README.md`;
+const WIDTH = 100; // the README's line length
+const readJson = (name) => JSON.parse(readFileSync(`${root}bench/results/${name}`, "utf8"));
+
+const fixed = (x, digits) => x.toFixed(digits);
+const grouped = (x) => x.toLocaleString("en");
+/** Milliseconds: one decimal below 1000 ms, whole above; two decimals below 10 ms. */
+const ms = (x) => (x >= 1000 ? fixed(x, 0) : x < 10 ? fixed(x, 2) : fixed(x, 1));
+const ratio = (x) => `${fixed(x, 2)}×`;
+const day = (iso) => iso.slice(0, 10);
+const verdict = (pass) => (pass ? "**PASS**" : "**FAIL**");
+
+/** The date a results file was last committed, for files written before they recorded their date. */
+function committed(name) {
+  try {
+    const date = execFileSync("git", ["log", "-1", "--format=%cs", "--", `bench/results/${name}`], { cwd: root, encoding: "utf8" }).trim();
+    return date || null;
+  } catch {
+    return null;
+  }
+}
+
+function figures(r) {
+  const m = r.machine;
+  const h = r.hash;
+  const w = r.hash_workerd;
+  const dev = r.worker;
+  const lines = [];
+  lines.push(
+    `\`make bench\` on ${day(r.date)} (\`bench/results/latest.json\`): ${m.nproc} cores (\`nproc\`), ` +
+      `"${m.cpu}" (\`/proc/cpuinfo\` model name), node ${m.node}, ${m.workerd}` +
+      `${m.wrangler ? `, wrangler ${m.wrangler}` : ""}, load average ${m.loadavg_start[0]} at the start. ${r.note}`,
+    "",
+    `PBKDF2-HMAC-SHA256, ${grouped(h.iterations)} iterations (median CPU ms of ${h.rounds} in node, ${w.rounds} in workerd):`,
+    "",
+    `| | ${h.engine} | ${w.engine} |`,
+    "|---|---|---|",
+    `| \`pbkdf2-fast\` (the worker's) | ${fixed(h.pbkdf2_fast.cpu_ms_median, 1)} (${ratio(h.fast_over_floor)} floor) | ` +
+      `${fixed(w.pbkdf2_fast.cpu_ms_median, 1)} (${ratio(w.fast_over_floor)} floor) |`,
+    `| floor: ${grouped(2 * h.iterations)} × \`sha2::compress256\` | ${fixed(h.floor_2x_compress256.cpu_ms_median, 1)} | ` +
+      `${fixed(w.floor_2x_compress256.cpu_ms_median, 1)} |`,
+    `| RustCrypto \`pbkdf2\` 0.12 at opt-level 3 (before) | ${fixed(h.pbkdf2_rustcrypto.cpu_ms_median, 1)} (${ratio(h.rustcrypto_over_floor)} floor) | ` +
+      `${fixed(w.pbkdf2_rustcrypto.cpu_ms_median, 1)} (${ratio(w.rustcrypto_over_floor)} floor) |`,
+    `| OpenSSL (\`crypto.pbkdf2Sync\`) | ${fixed(h.openssl_pbkdf2Sync.cpu_ms_median, 1)} (\`pbkdf2-fast\` takes ${ratio(h.fast_over_openssl)}) | – |`,
+    `| inside the worker, under \`wrangler dev\` (median of ${dev.pbkdf2_in_worker.rounds}) | – | ` +
+      `${fixed(dev.pbkdf2_in_worker.cpu_ms, 1)} CPU, ${fixed(dev.pbkdf2_in_worker.wall_ms, 1)} wall |`,
+    "",
+    `Under \`wrangler dev\` (${dev.workerd_processes} workerd processes, first response ` +
+      `${grouped(dev.wrangler_dev_start_to_first_response_ms)} ms after start; workerd CPU per request includes local ` +
+      `D1/KV/rate limiter and HTTP; ${dev.load_note}):`,
+    "",
+    "| endpoint | requests, in flight | req/s | p50 ms | p99 ms | workerd CPU ms/req | storage probe | worker's own (estimate) |",
+    "|---|---|---|---|---|---|---|---|",
+  );
+  const probeOf = { "me/ without a token": "probe: no storage", "me/": "probe: as me/", "token/refresh/": "probe: as token/refresh/" };
+  const label = { "me/ without a token": "`me/` without a token (401)", "login/": `\`login/\` (${grouped(h.iterations)} iterations)` };
+  for (const [name, e] of Object.entries(dev.endpoints)) {
+    const probe = dev.probe?.[probeOf[name]];
+    const own = dev.worker_own_cpu_ms_estimate?.[name];
+    const unexpected = e.all_expected ? "" : ` (statuses ${Object.entries(e.statuses).map(([s, n]) => `${s}: ${n}`).join(", ")})`;
+    lines.push(
+      `| ${label[name] ?? `\`${name}\``} | ${e.requests}, ${e.concurrency}${unexpected} | ` +
+        `${e.req_per_s >= 10 ? fixed(e.req_per_s, 0) : fixed(e.req_per_s, 1)} | ${ms(e.p50_ms)} | ${ms(e.p99_ms)} | ` +
+        `${ms(e.cpu_ms_per_request)} | ${probe ? ms(probe.cpu_ms_per_request) : "–"} | ${own === undefined ? "–" : ms(own)} |`,
+    );
+  }
+  lines.push(
+    "",
+    `Wasm: ${grouped(r.wasm.raw_bytes)} bytes raw, ${grouped(r.wasm.gzip_bytes)} gzip. Cold start (fresh workerd, spawn to ` +
+      `first response, median of ${r.cold_start.samples_ms.length}): ${fixed(r.cold_start.ms_median, 1)} ms.`,
+    "",
+    "Budgets, as measured (printed by `bench/run.mjs`, not enforced):",
+    "",
+  );
+  for (const b of r.budgets) lines.push(`- ${verdict(b.pass)} ${b.name}: ${b.value} ${b.unit} (budget ≤ ${b.limit} ${b.unit})`);
+  return lines.join("\n");
+}
+
+function loginTiming(t) {
+  const m = t.median_ms;
+  const when = t.date ? `${day(t.date)}` : `committed ${committed("login-timing.json") ?? "on an unrecorded date"}`;
+  const where = t.node ? `node ${t.node}, ` : "";
+  // bench/login_timing.mjs's budget: every gap under 10%.
+  const gaps = t.budgets ?? [
+    { name: "unknown vs known email", value: t.gap_percent, limit: 10, pass: t.gap_percent < 10 },
+    { name: "weak hash vs known email", value: t.weak_hash_gap_percent, limit: 10, pass: t.weak_hash_gap_percent < 10 },
+  ];
+  return (
+    `Latest (\`bench/results/login-timing.json\`, ${when}; ${where}Miniflare, median wall of ${t.rounds} rounds at ` +
+    `PBKDF2 ${grouped(t.pbkdf2_iterations)}): unknown email ${fixed(m.unknown_email, 0)} ms, known email with a wrong ` +
+    `password ${fixed(m.known_email_wrong_password, 0)} ms, weak hash ${fixed(m.weak_hash_wrong_password, 0)} ms, right ` +
+    `password ${fixed(m.known_email_right_password, 0)} ms; ` +
+    gaps.map((g) => `${verdict(g.pass)} ${g.name}: a ${fixed(g.value, 1)}% gap (budget < ${g.limit}%)`).join(", ") +
+    "."
+  );
+}
+
+/** Wraps prose and list lines at WIDTH (tables stay one row a line), each line prefixed by `indent`. */
+function wrap(body, indent) {
+  const out = [];
+  for (const line of body.split("\n")) {
+    if (line === "" || line.startsWith("|")) {
+      out.push(line && indent + line);
+      continue;
+    }
+    const hanging = indent + (line.startsWith("- ") ? "  " : "");
+    let current = indent;
+    // Keep "≤ 1 ms" on one line: a comparison with its number, a number with its unit.
+    const words = [];
+    for (const word of line.split(" ")) {
+      const last = words.length - 1;
+      if (last >= 0 && (/^[≤<]$/.test(words[last]) || /^(ms|KB)\b/.test(word))) words[last] += ` ${word}`;
+      else words.push(word);
+    }
+    for (const word of words) {
+      if (current.trim() && current.length + 1 + word.length > WIDTH) {
+        out.push(current);
+        current = hanging + word;
+      } else {
+        current += (current.trim() ? " " : "") + word;
+      }
+    }
+    out.push(current);
+  }
+  return out.join("\n");
+}
+
+/** `text` with the lines between `<!-- bench:begin NAME -->` and its end marker replaced by `body`. */
+function replaceBetween(text, name, body) {
+  const begin = new RegExp(`^([ \\t]*)<!-- bench:begin ${name} -->\n`, "m");
+  const end = new RegExp(`^[ \\t]*<!-- bench:end ${name} -->$`, "m");
+  const open = begin.exec(text);
+  const close = end.exec(text);
+  if (!open || !close || close.index < open.index || text.split(`<!-- bench:begin ${name} -->`).length !== 2) {
+    throw new Error(`README.md needs exactly one <!-- bench:begin ${name} --> … <!-- bench:end ${name} --> pair`);
+  }
+  const indent = open[1];
+  const note = `${indent}<!-- generated by bench/readme.mjs from bench/results/: edit the script, not this text -->`;
+  const start = open.index + open[0].length;
+  return `${text.slice(0, start)}${note}\n${wrap(body, indent)}\n${text.slice(close.index)}`;
+}
+
+const before = readFileSync(README, "utf8");
+let after = replaceBetween(before, "figures", figures(readJson("latest.json")));
+after = replaceBetween(after, "login-timing", loginTiming(readJson("login-timing.json")));
+if (process.argv.includes("--check")) {
+  if (after !== before) {
+    console.error("README.md's benchmark figures differ from bench/results/*.json: run `node bench/readme.mjs`");
+    process.exit(1);
+  }
+} else if (after !== before) {
+  writeFileSync(README, after);
+  console.log("README.md: benchmark figures rewritten from bench/results/");
+} else {
+  console.log("README.md: benchmark figures already match bench/results/");
+}
