@@ -31,7 +31,9 @@ against_server() {
 
     # Schemathesis loads the document the worker serves under the prefix; its `servers` entry
     # names that prefix, so the operations are called there. hooks.py authenticates as a fresh user.
-    local args=(--checks all --request-timeout 30 --workers 2)
+    # One worker: with two threads, Hypothesis failed describing strategies in 2 of 3 runs (its
+    # lambda-source cache and CPython 3.11's AST recursion check are not safe across threads).
+    local args=(--checks all --request-timeout 30 --workers 1)
     if [[ $mode == quick ]]; then
         args+=(--phases examples,coverage,fuzzing --max-examples "${FUZZ_EXAMPLES:-100}")
     else
@@ -54,13 +56,14 @@ against_server() {
     }
     local status=0
     schemathesis 2>&1 | tee "$LOCAL_WORKER_DIR/schemathesis.out" || status=$?
-    # CPython 3.11 can raise "SystemError: AST constructor recursion depth mismatch" inside Hypothesis
-    # while it describes a strategy (a CPython bug fixed in 3.12, no request involved): Schemathesis
+    # Hypothesis can fail while it describes a strategy's lambdas (its lambda_sources cache, and
+    # CPython 3.11's "AST constructor recursion depth mismatch"; no request involved): Schemathesis
     # reports it as a runtime error of the run. Only then, and only without a fixed seed, run once more.
     if ((status != 0)) && [[ -z ${FUZZ_SEED:-} ]] &&
-        grep -q "AST constructor recursion depth mismatch" "$LOCAL_WORKER_DIR/schemathesis.out" &&
+        grep -qE "AST constructor recursion depth mismatch|hypothesis/internal/lambda_sources.py" \
+            "$LOCAL_WORKER_DIR/schemathesis.out" &&
         ! grep -q "^Failures:" "$LOCAL_WORKER_DIR/schemathesis.out"; then
-        echo "== schemathesis: CPython's AST recursion bug stopped the run (no API failure reported); once more"
+        echo "== schemathesis: Hypothesis failed describing a strategy (no API failure reported); once more"
         status=0
         schemathesis || status=$?
     fi
