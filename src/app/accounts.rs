@@ -62,23 +62,22 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     let users = Users::new(&db);
     let throttle = PasswordThrottle::new(&db);
     let now = now();
-    // The attempt is reserved (counted as a failure) before the password is checked, in the same
-    // batch as the lookup: on the trusted device's own row when the cookie is this account's.
+    // The attempt is reserved (counted as a failure) before the password is checked: on the
+    // trusted device's own row when the cookie is this account's. Its row is read with the user.
     let mut throttle_key = device.as_ref().map_or_else(|| credentials.email.clone(), Device::throttle_key);
-    let mut reads = vec![users.by_email_statement(&credentials.email)?];
-    reads.extend(throttle.reserve(&throttle_key, now.timestamp(), &config.login_backoff)?);
-    let results = db.batch(reads).await.or_internal("login lookup")?;
-    let user: Option<User> = first_row(&results, 0)?;
+    let reads = db
+        .batch(vec![users.by_email_statement(&credentials.email)?, throttle.read(&throttle_key)?])
+        .await
+        .or_internal("login lookup")?;
+    let user: Option<User> = first_row(&reads, 0)?;
+    let mut seen = PasswordThrottle::row(reads.get(1))?;
     let device = device.filter(|device| user.as_ref().is_some_and(|user| user.id == device.user_id));
-    match (&device, results.get(1), results.get(2)) {
-        (None, _, _) if throttle_key != credentials.email => {
-            // Another account's device cookie counts as none.
-            throttle_key = credentials.email.clone();
-            throttle.reserve_now(&throttle_key, now.timestamp(), &config.login_backoff).await?;
-        }
-        (_, Some(count), Some(read)) => PasswordThrottle::reserved(count, read, now.timestamp())?,
-        _ => return Err(ApiError::Internal),
+    if device.is_none() && throttle_key != credentials.email {
+        // Another account's device cookie counts as none.
+        throttle_key = credentials.email.clone();
+        seen = throttle.read(&throttle_key)?.first(None).await.or_internal("login_failures.read")?;
     }
+    throttle.reserve(&throttle_key, seen, now.timestamp(), &config.login_backoff).await?;
     let verdict = match &user {
         Some(user) => check_password(&credentials.password, &user.password, config.pbkdf2_iterations),
         None => Verdict::Invalid,
@@ -165,7 +164,8 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
     let now = now().timestamp();
     let device = device_of(req, &state.devices).filter(|device| device.user_id == user.id);
     let throttle_key = device.as_ref().map_or_else(|| user.email.clone(), Device::throttle_key);
-    throttle.reserve_now(&throttle_key, now, &config.login_backoff).await?;
+    let seen = throttle.read(&throttle_key)?.first(None).await.or_internal("login_failures.read")?;
+    throttle.reserve(&throttle_key, seen, now, &config.login_backoff).await?;
     let old_password_ok = std::cell::Cell::new(false);
     let change = PasswordChange::parse(&data, user, |old| {
         let ok = matches!(check_password(old, &user.password, iterations), Verdict::Valid { .. });

@@ -8,6 +8,7 @@ use crate::app::support::{internal, OrInternal};
 use crate::config::Backoff;
 use crate::domain::client::rate_limit_key;
 use crate::domain::device::{self, Device, DeviceKey};
+use crate::domain::sessions::LoginFailures;
 use crate::error::ApiError;
 
 /// The per-IP rate limiting bindings (`[[ratelimits]]` in wrangler.toml). Each must exist: a
@@ -58,6 +59,11 @@ pub fn device_of(req: &Request, key: &DeviceKey) -> Option<Device> {
     header(req, "Cookie").as_deref().and_then(device::from_cookie_header).and_then(|value| key.verify(value))
 }
 
+/// How often a reservation reads and decides again when concurrent attempts changed the row
+/// first. Each retry means another attempt was counted, so past the threshold the row is blocked
+/// and the loop ends; the bound only guards against a row that never settles.
+const RESERVE_TRIES: usize = 32;
+
 /// The back-off row of one account (its email) or one trusted device.
 pub struct PasswordThrottle<'a> {
     db: &'a D1Database,
@@ -68,60 +74,83 @@ impl<'a> PasswordThrottle<'a> {
         PasswordThrottle { db }
     }
 
-    /// Reserves one attempt for `key` before the password is checked: the first statement counts
-    /// it as a failure (decayed count + 1, with the back-off that count calls for) unless `key` is
-    /// blocked, in which case it changes nothing; the second reads the row back. Run both in one
-    /// batch and read them with `reserved`. The rule is `LoginFailures::reserve`'s. (D1 binds JS
-    /// numbers as REAL: the decay's division is cast back to whole windows.)
-    pub fn reserve(&self, key: &str, now: i64, policy: &Backoff) -> Result<Vec<D1PreparedStatement>, ApiError> {
-        let count = query!(
-            self.db,
-            "INSERT INTO login_failures (email, failures, last_failure_at, blocked_until)
-             VALUES (?1, 1, ?2, CASE WHEN 1 >= ?4 THEN ?2 + MIN(?6, ?5) ELSE 0 END)
-             ON CONFLICT (email) DO UPDATE SET
-               failures = MAX(0, failures - CAST(MAX(0, ?2 - last_failure_at) / ?3 AS INTEGER)) + 1,
-               last_failure_at = ?2,
-               blocked_until = CASE
-                 WHEN MAX(0, failures - CAST(MAX(0, ?2 - last_failure_at) / ?3 AS INTEGER)) + 1 >= ?4
-                 THEN ?2 + MIN(?6, ?5 * (1 << MIN(MAX(0, failures - CAST(MAX(0, ?2 - last_failure_at) / ?3 AS INTEGER)) + 1 - ?4, 32)))
-                 ELSE 0 END
-             WHERE blocked_until <= ?2
-             RETURNING failures",
-            key,
-            now,
-            policy.window_secs,
-            policy.threshold,
-            policy.base_secs,
-            policy.max_secs,
-        )
+    /// Reads `key`'s row (batch it with the user lookup; read it with `row`).
+    pub fn read(&self, key: &str) -> Result<D1PreparedStatement, ApiError> {
+        query!(self.db, "SELECT failures, last_failure_at, blocked_until FROM login_failures WHERE email = ?1", key)
+            .or_internal("binding login_failures.read")
+    }
+
+    /// The row `read` found, if any.
+    pub fn row(read: Option<&D1Result>) -> Result<Option<LoginFailures>, ApiError> {
+        match read {
+            Some(result) => {
+                Ok(result.results::<LoginFailures>().or_internal("login_failures rows")?.into_iter().next())
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Reserves one attempt for `key` before the password is checked, by the one rule
+    /// (`LoginFailures::reserve`): computed here from the row as read (`seen`), written only if the
+    /// row is still that one (compare-and-set), else read again and decided again. Concurrent
+    /// attempts are thus serialised: exactly as many pass as the rule lets through, the rest see
+    /// the block. 429 while blocked, and also if the row kept changing under this request.
+    pub async fn reserve(
+        &self,
+        key: &str,
+        seen: Option<LoginFailures>,
+        now: i64,
+        policy: &Backoff,
+    ) -> Result<(), ApiError> {
+        let mut seen = seen;
+        for _ in 0..RESERVE_TRIES {
+            let next = seen.unwrap_or_default().reserve(now, policy).map_err(ApiError::Throttled)?;
+            if self.compare_and_set(key, seen.as_ref(), &next).await? {
+                return Ok(());
+            }
+            seen = self.read(key)?.first::<LoginFailures>(None).await.or_internal("login_failures.read")?;
+        }
+        Err(ApiError::Throttled(1))
+    }
+
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<&LoginFailures>,
+        next: &LoginFailures,
+    ) -> Result<bool, ApiError> {
+        let statement = match expected {
+            None => query!(
+                self.db,
+                "INSERT INTO login_failures (email, failures, last_failure_at, blocked_until) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (email) DO NOTHING RETURNING email",
+                key,
+                next.failures,
+                next.last_failure_at,
+                next.blocked_until,
+            ),
+            Some(old) => query!(
+                self.db,
+                "UPDATE login_failures SET failures = ?2, last_failure_at = ?3, blocked_until = ?4
+                  WHERE email = ?1 AND failures = ?5 AND last_failure_at = ?6 AND blocked_until = ?7
+                 RETURNING email",
+                key,
+                next.failures,
+                next.last_failure_at,
+                next.blocked_until,
+                old.failures,
+                old.last_failure_at,
+                old.blocked_until,
+            ),
+        }
         .or_internal("binding login_failures.reserve")?;
-        let read = query!(self.db, "SELECT blocked_until FROM login_failures WHERE email = ?1", key)
-            .or_internal("binding login_failures.read")?;
-        Ok(vec![count, read])
-    }
-
-    /// The outcome of `reserve`'s two statements: `Err(Throttled)` when the key was blocked.
-    pub fn reserved(count: &D1Result, read: &D1Result, now: i64) -> Result<(), ApiError> {
-        let counted: Vec<serde_json::Value> = count.results().or_internal("login_failures.reserve rows")?;
-        if !counted.is_empty() {
-            return Ok(());
-        }
-        #[derive(serde::Deserialize)]
-        struct Row {
-            blocked_until: i64,
-        }
-        let rows: Vec<Row> = read.results().or_internal("login_failures.read rows")?;
-        let wait = rows.first().map_or(1, |row| (row.blocked_until - now).max(1));
-        Err(ApiError::Throttled(wait.unsigned_abs()))
-    }
-
-    /// Reserves one attempt on its own (one batch).
-    pub async fn reserve_now(&self, key: &str, now: i64, policy: &Backoff) -> Result<(), ApiError> {
-        let results = self.db.batch(self.reserve(key, now, policy)?).await.or_internal("login_failures.reserve")?;
-        match (results.first(), results.get(1)) {
-            (Some(count), Some(read)) => Self::reserved(count, read, now),
-            _ => Err(ApiError::Internal),
-        }
+        let written: Vec<serde_json::Value> = statement
+            .all()
+            .await
+            .or_internal("login_failures.reserve")?
+            .results()
+            .or_internal("login_failures rows")?;
+        Ok(!written.is_empty())
     }
 
     /// Forgets `key`'s failures after a right password (batch it with what the success writes).

@@ -111,8 +111,8 @@ impl LoginFailures {
 
     /// Reserves one attempt at `now`, before the password is checked: refused with the wait
     /// while blocked; otherwise the record with this attempt counted as a failure (a right
-    /// password then clears it). Failures decay by one per quiet `window_secs`. D1 applies
-    /// exactly this rule in one statement (`app::throttle`); this is its specification.
+    /// password then clears it). Failures decay by one per quiet `window_secs`. The one rule:
+    /// `app::throttle` writes what this returns with a compare-and-set.
     pub fn reserve(&self, now: i64, policy: &Backoff) -> Result<LoginFailures, u64> {
         if let Some(wait) = self.retry_after(now) {
             return Err(wait);
