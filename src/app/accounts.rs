@@ -1,17 +1,19 @@
 //! Accounts: register, log in, the profile and the password. Each handler reads its input at the
 //! edge, hands it to the pure core and the storage adapters, and shapes the reply.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use worker::{console_log, D1Database, Request};
 
 use crate::app::caller::authenticate;
 use crate::app::http::{header, json_body};
 use crate::app::issue::{token_body, NewSession};
 use crate::app::sessions::blacklist_all;
-use crate::app::store::sessions::{DeadToken, Scope, Sessions, UserRef};
+use crate::app::store::revocation::{DeadToken, Scope};
+use crate::app::store::sessions::{Sessions, UserRef};
 use crate::app::store::users::{InsertError, Users};
 use crate::app::throttle::{device_of, limit_ip, Limiter, PasswordThrottle};
 use crate::app::{database, first_row, now, random_bytes, Ctx, OrInternal, Outcome};
+use crate::config::Config;
 use crate::domain::device::Device;
 use crate::domain::password::{check_password, iterations_spent, make_password, new_salt, Verdict};
 use crate::domain::user::{
@@ -57,63 +59,112 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     let config = &state.config;
     limit_ip(req, ctx, Limiter::Password, "login", config.rate_limit_period_secs.unsigned_abs()).await?;
     let credentials = Credentials::parse(&json_body(req, config).await?)?;
-    let device = device_of(req, &state.devices);
     let db = database(ctx)?;
-    let users = Users::new(&db);
-    let throttle = PasswordThrottle::new(&db);
     let now = now();
-    // The attempt is reserved (counted as a failure) before the password is checked: on the
-    // trusted device's own row when the cookie is this account's. Its row is read with the user.
-    let mut throttle_key = device.as_ref().map_or_else(|| credentials.email.clone(), Device::throttle_key);
+    let attempt = reserve_attempt(&db, device_of(req, &state.devices), &credentials.email, now, config).await?;
+    let (mut user, needs_rehash) = verify(attempt.user, &credentials.password, config.pbkdf2_iterations)?;
+    user.last_login = Some(timestamp(now));
+    let session = NewSession::begin(state, now.timestamp())?;
+    let user_agent = header(req, "User-Agent");
+    let new_hash =
+        if needs_rehash { Some(hash_password(&credentials.password, config.pbkdf2_iterations)?) } else { None };
+    let login =
+        Login { user: &user, new_hash: new_hash.as_deref(), session: &session, user_agent: user_agent.as_deref() };
+    record_login(&db, login, &attempt.throttle_key).await?;
+    let device = match attempt.device {
+        Some(device) => device,
+        None => state.devices.issue(user.id, random_bytes()?),
+    };
+    Ok(Reply::ok(token_body(state, user.id, &session.refresh, Some(&user))?)
+        .no_store()
+        .with_header("Set-Cookie", device.set_cookie())
+        .for_user(user.id))
+}
+
+/// A login attempt, reserved: the user the email names (if any), the trusted device (if its
+/// cookie is that user's) and the back-off row the attempt was counted in.
+struct Attempt {
+    user: Option<User>,
+    device: Option<Device>,
+    throttle_key: String,
+}
+
+/// Looks the user up and reserves the attempt (counted as a failure) before the password is
+/// checked: on the trusted device's own row when the cookie is this account's, else the email's.
+async fn reserve_attempt(
+    db: &D1Database,
+    device: Option<Device>,
+    email: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    config: &Config,
+) -> Result<Attempt, ApiError> {
+    let throttle = PasswordThrottle::new(db);
+    let mut throttle_key = device.as_ref().map_or_else(|| email.to_owned(), Device::throttle_key);
     let reads = db
-        .batch(vec![users.by_email_statement(&credentials.email)?, throttle.read(&throttle_key)?])
+        .batch(vec![Users::new(db).by_email_statement(email)?, throttle.read(&throttle_key)?])
         .await
         .or_internal("login lookup")?;
     let user: Option<User> = first_row(&reads, 0)?;
     let mut seen = PasswordThrottle::row(reads.get(1))?;
     let device = device.filter(|device| user.as_ref().is_some_and(|user| user.id == device.user_id));
-    if device.is_none() && throttle_key != credentials.email {
+    if device.is_none() && throttle_key != email {
         // Another account's device cookie counts as none.
-        throttle_key = credentials.email.clone();
+        throttle_key = email.to_owned();
         seen = throttle.read(&throttle_key)?.first(None).await.or_internal("login_failures.read")?;
     }
     throttle.reserve(&throttle_key, seen, now.timestamp(), &config.login_backoff).await?;
+    Ok(Attempt { user, device, throttle_key })
+}
+
+/// The user, if `password` is theirs and they may log in, and whether their hash needs
+/// re-hashing. Every failure costs the work of the target hash, whatever was checked (no user, a
+/// hash of another algorithm, a weaker hash): timing tells nobody which emails exist or how
+/// strong their hashes are. The reserved attempt stays counted: that was the failure.
+fn verify(user: Option<User>, password: &str, target_iterations: u32) -> Result<(User, bool), ApiError> {
     let verdict = match &user {
-        Some(user) => check_password(&credentials.password, &user.password, config.pbkdf2_iterations),
+        Some(user) => check_password(password, &user.password, target_iterations),
         None => Verdict::Invalid,
     };
-    let accepted = match (&user, verdict) {
-        (Some(user), Verdict::Valid { needs_rehash }) if user.can_log_in() => Some(needs_rehash),
+    match (user, verdict) {
+        (Some(user), Verdict::Valid { needs_rehash }) if user.can_log_in() => return Ok((user, needs_rehash)),
         (Some(user), Verdict::UnsupportedAlgorithm(algorithm)) => {
             console_log!("login refused for user {}: password hash algorithm {algorithm} is not supported", user.id);
-            None
+            spend_the_rest(password, 0, target_iterations);
         }
-        _ => None,
-    };
-    let (Some(mut user), Some(needs_rehash)) = (user.clone(), accepted) else {
-        // Every failure costs the work of the target hash, whatever was checked (no user, a hash
-        // of another algorithm, a weaker hash): timing tells nobody which emails exist or how
-        // strong their hashes are. black_box: the result is unused and must not be optimised away.
-        let spent = user.as_ref().map_or(0, |user| iterations_spent(&user.password));
-        let missing = config.pbkdf2_iterations.saturating_sub(spent);
-        if missing > 0 {
-            std::hint::black_box(make_password(&credentials.password, "edge-auth-no-such-user", missing));
-        }
-        // The reserved attempt stays counted: that was the failure.
-        return Err(ApiError::LoginFailed);
-    };
-    let new_hash =
-        if needs_rehash { Some(hash_password(&credentials.password, config.pbkdf2_iterations)?) } else { None };
-    user.last_login = Some(timestamp(now));
-    let session = NewSession::begin(state, now.timestamp())?;
-    // One transaction, conditional on the hash just verified: a password changed meanwhile
-    // starts no session and is never overwritten by the re-hash.
+        (Some(user), _) => spend_the_rest(password, iterations_spent(&user.password), target_iterations),
+        (None, _) => spend_the_rest(password, 0, target_iterations),
+    }
+    Err(ApiError::LoginFailed)
+}
+
+/// The dummy hash that tops a failed check up to the target's work. black_box: the result is
+/// unused and must not be optimised away.
+fn spend_the_rest(password: &str, spent: u32, target_iterations: u32) {
+    let missing = target_iterations.saturating_sub(spent);
+    if missing > 0 {
+        std::hint::black_box(make_password(password, "edge-auth-no-such-user", missing));
+    }
+}
+
+/// What a successful login writes.
+struct Login<'a> {
+    user: &'a User,
+    new_hash: Option<&'a str>,
+    session: &'a NewSession,
+    user_agent: Option<&'a str>,
+}
+
+/// Starts the session, records the login (and the re-hash) and clears the back-off, in one
+/// transaction conditional on the hash just verified: a password changed meanwhile starts no
+/// session and is never overwritten by the re-hash (the login then fails).
+async fn record_login(db: &D1Database, login: Login<'_>, throttle_key: &str) -> Result<(), ApiError> {
+    let user = login.user;
     let verified = UserRef::Verified { id: user.id, password_hash: &user.password };
-    let mut writes =
-        Sessions::new(&db).start(verified, &session.id, header(req, "User-Agent").as_deref(), &session.refresh)?;
+    let session = login.session;
+    let mut writes = Sessions::new(db).start(verified, &session.id, login.user_agent, &session.refresh)?;
     let last_login = user.last_login.as_deref().unwrap_or_default();
-    writes.push(users.record_login(user.id, last_login, &user.password, new_hash.as_deref())?);
-    writes.push(throttle.clear(&throttle_key)?);
+    writes.push(Users::new(db).record_login(user.id, last_login, &user.password, login.new_hash)?);
+    writes.push(PasswordThrottle::new(db).clear(throttle_key)?);
     let results = db.batch(writes).await.or_internal("login writes")?;
     let started: Vec<Value> = match results.first() {
         Some(result) => result.results().or_internal("login session rows")?,
@@ -122,14 +173,7 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     if started.is_empty() {
         return Err(ApiError::LoginFailed);
     }
-    let device = match device {
-        Some(device) => device,
-        None => state.devices.issue(user.id, random_bytes()?),
-    };
-    Ok(Reply::ok(token_body(state, user.id, &session.refresh, Some(&user))?)
-        .no_store()
-        .with_header("Set-Cookie", device.set_cookie())
-        .for_user(user.id))
+    Ok(())
 }
 
 /// `GET|HEAD me/` → the caller's profile.
@@ -153,35 +197,17 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
     let (req, ctx) = (&mut req, &ctx);
     let state = &ctx.data.state;
     let config = &state.config;
-    let iterations = config.pbkdf2_iterations;
     let caller = authenticate(req, ctx).await?;
     let user = &caller.user;
     // The old password is a password check like login's: the same per-IP budget and back-off.
     limit_ip(req, ctx, Limiter::Password, "change-password", config.rate_limit_period_secs.unsigned_abs()).await?;
     let data = json_body(req, config).await?;
     let db = database(ctx)?;
-    let throttle = PasswordThrottle::new(&db);
     let now = now().timestamp();
     let device = device_of(req, &state.devices).filter(|device| device.user_id == user.id);
     let throttle_key = device.as_ref().map_or_else(|| user.email.clone(), Device::throttle_key);
-    let seen = throttle.read(&throttle_key)?.first(None).await.or_internal("login_failures.read")?;
-    throttle.reserve(&throttle_key, seen, now, &config.login_backoff).await?;
-    let old_password_ok = std::cell::Cell::new(false);
-    let change = PasswordChange::parse(&data, user, |old| {
-        let ok = matches!(check_password(old, &user.password, iterations), Verdict::Valid { .. });
-        old_password_ok.set(ok);
-        ok
-    });
-    let change = match change {
-        Ok(change) => change,
-        Err(error) => {
-            if old_password_ok.get() {
-                db.batch(vec![throttle.clear(&throttle_key)?]).await.or_internal("login_failures.clear")?;
-            }
-            return Err(error);
-        }
-    };
-    let hash = hash_password(&change.new_password, iterations)?;
+    let change = check_change(&db, &data, user, &throttle_key, now, config).await?;
+    let hash = hash_password(&change.new_password, config.pbkdf2_iterations)?;
     let keep = caller.session_id.as_deref();
     let mut verified = user.password.clone();
     for _ in 0..3 {
@@ -192,15 +218,39 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
         // The stored hash changed since it was read. A login's re-hash of the same password is no
         // change of password: go on if the old password still verifies against what is stored.
         match Users::new(&db).password_of(user.id).await? {
-            Some(stored)
-                if matches!(check_password(&change.old_password, &stored, iterations), Verdict::Valid { .. }) =>
-            {
-                verified = stored;
-            }
+            Some(stored) if is_valid(&change.old_password, &stored, config.pbkdf2_iterations) => verified = stored,
             _ => break,
         }
     }
     Err(FieldErrors::single("old_password", OLD_PASSWORD_INCORRECT))
+}
+
+/// Reserves the attempt on the back-off (before the old password is checked), then reads and
+/// checks the change; a right old password clears the reservation even when another field fails.
+async fn check_change(
+    db: &D1Database,
+    data: &Map<String, Value>,
+    user: &User,
+    throttle_key: &str,
+    now: i64,
+    config: &Config,
+) -> Result<PasswordChange, ApiError> {
+    let throttle = PasswordThrottle::new(db);
+    let seen = throttle.read(throttle_key)?.first(None).await.or_internal("login_failures.read")?;
+    throttle.reserve(throttle_key, seen, now, &config.login_backoff).await?;
+    let old_password_ok = std::cell::Cell::new(false);
+    let change = PasswordChange::parse(data, user, |old| {
+        old_password_ok.set(is_valid(old, &user.password, config.pbkdf2_iterations));
+        old_password_ok.get()
+    });
+    if change.is_err() && old_password_ok.get() {
+        db.batch(vec![throttle.clear(throttle_key)?]).await.or_internal("login_failures.clear")?;
+    }
+    change
+}
+
+fn is_valid(password: &str, stored: &str, target_iterations: u32) -> bool {
+    matches!(check_password(password, stored, target_iterations), Verdict::Valid { .. })
 }
 
 /// Writes `new` where the stored hash is still `verified`, and in the same transaction moves the

@@ -7,11 +7,12 @@ use crate::app::caller::authenticate;
 use crate::app::http::{header, json_body};
 use crate::app::issue::{successor_of, token_body};
 use crate::app::state::State;
-use crate::app::store::sessions::{Account, DeadToken, Rules, Scope, Sessions};
+use crate::app::store::revocation::{DeadToken, Scope};
+use crate::app::store::sessions::{Account, Rules, Sessions};
 use crate::app::throttle::{limit_ip, Limiter};
 use crate::app::{blacklist, database, now, random_bytes, Ctx, Outcome};
 use crate::domain::fields::{Form, Text};
-use crate::domain::sessions::{on_replay, Dead, Replay};
+use crate::domain::sessions::{on_replay, Dead, Replay, TokenRecord};
 use crate::domain::tokens::{hex, TokenClaims, TokenError, TokenType};
 use crate::domain::user::timestamp;
 use crate::error::{ApiError, Reply};
@@ -31,36 +32,13 @@ pub async fn refresh(mut req: Request, ctx: Ctx) -> Outcome {
     if blacklist.lookup(&old.jti).await?.is_some_and(Dead::settles) {
         return Err(ApiError::BadRefreshToken(TokenError::Blacklisted));
     }
-    let db = database(ctx)?;
-    let sessions = Sessions::new(&db);
-    let rules = rules(state);
     let user_agent = header(req, "User-Agent");
-    let mut new = successor_of(state, &old, user_id, now)?;
-    let mut won = match &old.session_id {
-        Some(_) => sessions.rotate(&old, &new, now, &rules).await?,
-        None => sessions.adopt(&old, &new, user_id, user_agent.as_deref(), now).await?,
-    };
-    // Someone consumed this token before us, or it is dead: D1 decides which.
-    let mut known = if won { None } else { sessions.record(&old.jti, now, &rules).await? };
-    if !won && known.is_none() && old.session_id.is_some() {
-        // A validly signed token with one of our session ids but a jti we never issued: simplejwt's
-        // refresh view rotated it out of one of ours (it keeps extra claims). Adopted as a new
-        // session only while the session it names lives.
-        new = successor_of(state, &TokenClaims { session_id: None, ..old.clone() }, user_id, now)?;
-        won = sessions.adopt(&old, &new, user_id, user_agent.as_deref(), now).await?;
-        if !won {
-            known = sessions.record(&old.jti, now, &rules).await?;
+    let record = match consume(ctx, &old, user_id, user_agent.as_deref(), now).await? {
+        Consumed::Won(new) => {
+            blacklist.add(&old.jti, Dead::Rotated { at: now }, old.expires_at, now).await?;
+            return Ok(Reply::ok(token_body(state, user_id, &new, None)?).no_store().for_user(user_id));
         }
-    }
-    if won {
-        blacklist.add(&old.jti, Dead::Rotated { at: now }, old.expires_at, now).await?;
-        return Ok(Reply::ok(token_body(state, user_id, &new, None)?).no_store().for_user(user_id));
-    }
-    let record = match known {
-        // Not adopted and not recorded: its user cannot use it, or it is dead.
-        None => return Err(sessions.refusal(user_id).await?),
-        Some(Account::Unusable) => return Err(ApiError::NoActiveAccount),
-        Some(Account::Usable(record)) => record,
+        Consumed::Before(record) => record,
     };
     match on_replay(&record, now, config.reuse_interval_secs) {
         Replay::SameSuccessor(successor) => {
@@ -72,11 +50,57 @@ pub async fn refresh(mut req: Request, ctx: Ctx) -> Outcome {
                 record.session_id,
                 record.user_id
             );
-            let scope = Scope::Session { sid: &record.session_id, user_id: record.user_id };
-            revoke(ctx, scope, now).await?;
+            revoke(ctx, Scope::Session { sid: &record.session_id, user_id: record.user_id }, now).await?;
             Err(ApiError::BadRefreshToken(TokenError::Blacklisted))
         }
         Replay::Refuse => Err(ApiError::BadRefreshToken(TokenError::Blacklisted)),
+    }
+}
+
+/// What became of a refresh token presented for rotation.
+enum Consumed {
+    /// This request consumed it: here is its successor.
+    Won(TokenClaims),
+    /// It was consumed or revoked before: its record decides (`on_replay`).
+    Before(TokenRecord),
+}
+
+/// Consumes `old` in D1: rotated within its session, or adopted as a new session when it was
+/// minted elsewhere. Errors when D1 refuses it for its user (gone, inactive) or as dead.
+async fn consume(
+    ctx: &Ctx,
+    old: &TokenClaims,
+    user_id: i64,
+    user_agent: Option<&str>,
+    now: i64,
+) -> Result<Consumed, ApiError> {
+    let state = &ctx.data.state;
+    let db = database(ctx)?;
+    let sessions = Sessions::new(&db);
+    let rules = rules(state);
+    let mut new = successor_of(state, old, user_id, now)?;
+    let mut won = match &old.session_id {
+        Some(_) => sessions.rotate(old, &new, now, &rules).await?,
+        None => sessions.adopt(old, &new, user_id, user_agent, now).await?,
+    };
+    // Someone consumed this token before us, or it is dead: D1 decides which.
+    let mut known = if won { None } else { sessions.record(&old.jti, now, &rules).await? };
+    if !won && known.is_none() && old.session_id.is_some() {
+        // A validly signed token with one of our session ids but a jti we never issued: simplejwt's
+        // refresh view rotated it out of one of ours (it keeps extra claims). Adopted as a new
+        // session only while the session it names lives.
+        new = successor_of(state, &TokenClaims { session_id: None, ..old.clone() }, user_id, now)?;
+        won = sessions.adopt(old, &new, user_id, user_agent, now).await?;
+        if !won {
+            known = sessions.record(&old.jti, now, &rules).await?;
+        }
+    }
+    match known {
+        _ if won => Ok(Consumed::Won(new)),
+        // Not adopted and not recorded: its user cannot use it, or it is dead.
+        None => Err(sessions.refusal(user_id).await?),
+        Some(Account::Unusable) => Err(ApiError::NoActiveAccount),
+        Some(Account::Usable(record)) => Ok(Consumed::Before(record)),
     }
 }
 
@@ -95,6 +119,19 @@ pub async fn logout(mut req: Request, ctx: Ctx) -> Outcome {
     if claims.user_id != Some(caller.user.id) {
         return Err(ApiError::TokenNotOwned);
     }
+    if !end_session_of(ctx, &claims, caller.user.id, now).await? {
+        return Err(ApiError::BadLogoutToken(TokenError::Blacklisted));
+    }
+    blacklist.add(&claims.jti, Dead::Revoked, claims.expires_at, now).await?;
+    Ok(Reply::ok(json!({ "message": "Successfully logged out." })).for_user(caller.user.id))
+}
+
+/// Ends the session of a refresh token being logged out. `false` when the token was already
+/// dead: revoked, or rotated and presented after the reuse interval (a replay: the session ends
+/// all the same, and the answer is refresh/'s). Inside the interval a rotated token stands for its
+/// successor, as on refresh/.
+async fn end_session_of(ctx: &Ctx, claims: &TokenClaims, user_id: i64, now: i64) -> Result<bool, ApiError> {
+    let state = &ctx.data.state;
     let db = database(ctx)?;
     let sessions = Sessions::new(&db);
     let record = match sessions.record(&claims.jti, now, &rules(state)).await? {
@@ -102,32 +139,20 @@ pub async fn logout(mut req: Request, ctx: Ctx) -> Outcome {
         _ => None,
     };
     // A token of ours names its session; one minted by Django may have been adopted into one.
-    let sid = claims.session_id.clone().or_else(|| record.as_ref().map(|record| record.session_id.clone()));
-    let ended = match sid {
-        Some(sid) => {
-            // A rotated token is dead (simplejwt answers 'blacklisted'). Inside the reuse interval
-            // it stands for its successor, as on refresh/; after it, it is a replay: the session
-            // ends all the same, and the answer is refresh/'s.
-            let replayed_late = record.as_ref().is_some_and(|record| {
-                on_replay(record, now, state.config.reuse_interval_secs) == Replay::RevokeSession
-            });
-            let live = revoke(ctx, Scope::Session { sid: &sid, user_id: caller.user.id }, now).await?;
-            if replayed_late {
-                console_log!("refresh token reuse at logout: revoked session {sid} of user {}", caller.user.id);
-            }
-            live && !replayed_late
-        }
+    let Some(sid) = claims.session_id.clone().or_else(|| record.as_ref().map(|record| record.session_id.clone()))
+    else {
         // A Django token never seen here: recorded dead in D1 (KV is only the fast path).
-        None => {
-            sessions.revoke_foreign(&claims, caller.user.id, &hex(&random_bytes::<16>()?), now).await?;
-            true
-        }
+        sessions.revoke_foreign(claims, user_id, &hex(&random_bytes::<16>()?), now).await?;
+        return Ok(true);
     };
-    if !ended {
-        return Err(ApiError::BadLogoutToken(TokenError::Blacklisted));
+    let replayed_late = record
+        .as_ref()
+        .is_some_and(|record| on_replay(record, now, state.config.reuse_interval_secs) == Replay::RevokeSession);
+    let live = revoke(ctx, Scope::Session { sid: &sid, user_id }, now).await?;
+    if replayed_late {
+        console_log!("refresh token reuse at logout: revoked session {sid} of user {user_id}");
     }
-    blacklist.add(&claims.jti, Dead::Revoked, claims.expires_at, now).await?;
-    Ok(Reply::ok(json!({ "message": "Successfully logged out." })).for_user(caller.user.id))
+    Ok(live && !replayed_late)
 }
 
 /// `POST logout-all/` → ends every session of the caller.

@@ -1,5 +1,7 @@
 //! Storage adapters: the SQL and KV calls, beside the code that runs them.
 
 pub mod blacklist;
+pub mod revocation;
+pub mod rotation;
 pub mod sessions;
 pub mod users;
