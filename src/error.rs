@@ -5,6 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::domain::fields::FieldErrors;
 use crate::domain::tokens::TokenError;
 
 /// Carries the served user's id from a handler to the access log; removed before sending.
@@ -40,46 +41,6 @@ impl Reply {
     /// Token-bearing responses must not be stored by browsers or proxies.
     pub fn no_store(self) -> Reply {
         self.with_header("Cache-Control", "no-store").with_header("Pragma", "no-cache")
-    }
-}
-
-/// DRF's field-error shape: field name → messages, every failing field at once.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct FieldErrors(Map<String, Value>);
-
-impl FieldErrors {
-    pub fn new() -> FieldErrors {
-        FieldErrors::default()
-    }
-
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        let entry = self.0.entry(field.to_owned()).or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(messages) = entry {
-            messages.push(Value::String(message.into()));
-        }
-    }
-
-    pub fn has(&self, field: &str) -> bool {
-        self.0.contains_key(field)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// `Ok(())` when nothing failed, else the whole set as one 400.
-    pub fn into_result(self) -> Result<(), ApiError> {
-        if self.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Fields(self))
-        }
-    }
-
-    pub fn single(field: &str, message: impl Into<String>) -> ApiError {
-        let mut errors = FieldErrors::new();
-        errors.add(field, message);
-        ApiError::Fields(errors)
     }
 }
 
@@ -132,6 +93,13 @@ pub enum ApiError {
     Misconfigured,
 }
 
+/// A form's failing fields are DRF's 400: `{"field": ["message", …]}`.
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> ApiError {
+        ApiError::Fields(errors)
+    }
+}
+
 const BEARER_CHALLENGE: &str = "Bearer realm=\"api\"";
 
 impl ApiError {
@@ -164,7 +132,9 @@ impl ApiError {
 
     pub fn body(&self) -> Value {
         match self {
-            ApiError::Fields(errors) => Value::Object(errors.0.clone()),
+            ApiError::Fields(errors) => Value::Object(
+                errors.iter().map(|(field, messages)| (field.to_owned(), json!(messages))).collect::<Map<_, _>>(),
+            ),
             ApiError::NotAnObject(kind) => json!({
                 "non_field_errors": [format!("Invalid data. Expected a dictionary, but got {kind}.")]
             }),

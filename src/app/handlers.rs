@@ -14,7 +14,7 @@ use crate::app::throttle::{device_of, limit_ip, Limiter, PasswordThrottle};
 use crate::app::users::{InsertError, TokenUser, Users};
 use crate::app::{now, random_bytes, OrInternal};
 use crate::domain::device::Device;
-use crate::domain::fields::{Form, Text};
+use crate::domain::fields::{FieldErrors, Form, Text};
 use crate::domain::health::{bearer_matches, wants_deep};
 use crate::domain::password::{check_password, iterations_spent, make_password, new_salt, Verdict};
 use crate::domain::sessions::{on_replay, Dead, Replay};
@@ -22,7 +22,7 @@ use crate::domain::tokens::{hex, TokenClaims, TokenError, TokenType};
 use crate::domain::user::{
     timestamp, Credentials, PasswordChange, ProfileChanges, Registration, User, EMAIL_TAKEN, OLD_PASSWORD_INCORRECT,
 };
-use crate::error::{ApiError, FieldErrors, Reply};
+use crate::error::{ApiError, Reply};
 use crate::routes::{openapi_document, Endpoint};
 
 type Ctx = RouteContext<Rc<State>>;
@@ -141,7 +141,7 @@ async fn register_user(req: &mut Request, ctx: &Ctx) -> Outcome {
     let db = database(ctx)?;
     let users = Users::new(&db);
     if users.by_email(&registration.email).await?.is_some() {
-        return Err(FieldErrors::single("email", EMAIL_TAKEN));
+        return Err(FieldErrors::single("email", EMAIL_TAKEN).into());
     }
     let hash = hash_password(&registration.password, state.config.pbkdf2_iterations)?;
     let uuid = uuid::Builder::from_random_bytes(random_bytes()?).into_uuid().to_string();
@@ -157,7 +157,7 @@ async fn register_user(req: &mut Request, ctx: &Ctx) -> Outcome {
     let user = match users.insert(&registration, &uuid, &hash, &timestamp(now), id_start, start).await {
         Ok(user) => user,
         // Lost a race with a concurrent registration of the same email.
-        Err(InsertError::EmailTaken) => return Err(FieldErrors::single("email", EMAIL_TAKEN)),
+        Err(InsertError::EmailTaken) => return Err(FieldErrors::single("email", EMAIL_TAKEN).into()),
         Err(InsertError::Failed(e)) => return Err(e),
     };
     Ok(Reply::new(201, token_body(state, user.id, &session.refresh, Some(&user))?).no_store().for_user(user.id))
@@ -395,7 +395,7 @@ async fn replace_password(req: &mut Request, ctx: &Ctx) -> Outcome {
             if old_password_ok.get() {
                 db.batch(vec![throttle.clear(&throttle_key)?]).await.or_internal("login_failures.clear")?;
             }
-            return Err(error);
+            return Err(error.into());
         }
     };
     let hash = hash_password(&change.new_password, iterations)?;
@@ -417,7 +417,7 @@ async fn replace_password(req: &mut Request, ctx: &Ctx) -> Outcome {
             _ => break,
         }
     }
-    Err(FieldErrors::single("old_password", OLD_PASSWORD_INCORRECT))
+    Err(FieldErrors::single("old_password", OLD_PASSWORD_INCORRECT).into())
 }
 
 /// Writes `new` where the stored hash is still `verified`, and in the same transaction moves the

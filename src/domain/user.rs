@@ -4,9 +4,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::domain::fields::{Form, Optional, Text, NAME_MAX, PHONE_MAX};
+use crate::domain::fields::{FieldErrors, Form, Optional, Text, NAME_MAX, PHONE_MAX};
 use crate::domain::password_rules::{validate_password, UserAttributes};
-use crate::error::{ApiError, FieldErrors};
 
 pub const PASSWORDS_DO_NOT_MATCH: &str = "Passwords do not match.";
 pub const OLD_PASSWORD_INCORRECT: &str = "Old password is incorrect.";
@@ -112,7 +111,7 @@ pub struct Registration {
 
 impl Registration {
     /// Reads and checks a registration; every failing field is reported at once.
-    pub fn parse(data: &Map<String, Value>) -> Result<Registration, ApiError> {
+    pub fn parse(data: &Map<String, Value>) -> Result<Registration, FieldErrors> {
         let mut form = Form::new(data);
         let email = form.email("email");
         let password = form.required("password", Text::REQUIRED);
@@ -136,9 +135,10 @@ impl Registration {
                 errors.add("password_confirm", PASSWORDS_DO_NOT_MATCH);
             }
         }
-        errors.into_result()?;
+        // A field reads as `None` only when its error was recorded, so `errors` is never empty
+        // in the fallback arm.
         match (email, password, first_name, last_name) {
-            (Some(email), Some(password), Some(first_name), Some(last_name)) => Ok(Registration {
+            (Some(email), Some(password), Some(first_name), Some(last_name)) if errors.is_empty() => Ok(Registration {
                 email,
                 password,
                 first_name,
@@ -152,8 +152,7 @@ impl Registration {
                     Optional::Absent | Optional::Null => "UTC".to_owned(),
                 },
             }),
-            // Unreachable: a missing field above is an error, returned by `into_result`.
-            _ => Err(ApiError::Internal),
+            _ => Err(errors),
         }
     }
 }
@@ -166,14 +165,13 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    pub fn parse(data: &Map<String, Value>) -> Result<Credentials, ApiError> {
+    pub fn parse(data: &Map<String, Value>) -> Result<Credentials, FieldErrors> {
         let mut form = Form::new(data);
         let email = form.email("email");
         let password = form.required("password", Text::REQUIRED);
-        form.errors.into_result()?;
         match (email, password) {
-            (Some(email), Some(password)) => Ok(Credentials { email, password }),
-            _ => Err(ApiError::Internal),
+            (Some(email), Some(password)) if form.errors.is_empty() => Ok(Credentials { email, password }),
+            _ => Err(form.errors),
         }
     }
 }
@@ -189,7 +187,7 @@ pub struct ProfileChanges {
 }
 
 impl ProfileChanges {
-    pub fn parse(data: &Map<String, Value>) -> Result<ProfileChanges, ApiError> {
+    pub fn parse(data: &Map<String, Value>) -> Result<ProfileChanges, FieldErrors> {
         let mut form = Form::new(data);
         let set = |field: Optional<String>| match field {
             Optional::Set(value) => Some(value),
@@ -237,7 +235,7 @@ impl PasswordChange {
         data: &Map<String, Value>,
         user: &User,
         old_password_ok: impl FnOnce(&str) -> bool,
-    ) -> Result<PasswordChange, ApiError> {
+    ) -> Result<PasswordChange, FieldErrors> {
         let mut form = Form::new(data);
         let old_password = form.required("old_password", Text::REQUIRED);
         let new_password = form.required("new_password", Text::REQUIRED);
@@ -258,10 +256,11 @@ impl PasswordChange {
                 }
             }
         }
-        errors.into_result()?;
         match (old_password, new_password) {
-            (Some(old_password), Some(new_password)) => Ok(PasswordChange { old_password, new_password }),
-            _ => Err(ApiError::Internal),
+            (Some(old_password), Some(new_password)) if errors.is_empty() => {
+                Ok(PasswordChange { old_password, new_password })
+            }
+            _ => Err(errors),
         }
     }
 }
@@ -296,9 +295,9 @@ mod tests {
         }
     }
 
-    fn field_errors(result: Result<impl std::fmt::Debug, ApiError>) -> Value {
+    fn field_errors(result: Result<impl std::fmt::Debug, FieldErrors>) -> Value {
         match result {
-            Err(ApiError::Fields(errors)) => ApiError::Fields(errors).body(),
+            Err(errors) => errors.iter().map(|(field, messages)| (field.to_owned(), json!(messages))).collect(),
             other => panic!("expected field errors, got {other:?}"),
         }
     }
