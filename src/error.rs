@@ -5,6 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::domain::body::BodyError;
 use crate::domain::fields::FieldErrors;
 use crate::domain::tokens::TokenError;
 
@@ -48,12 +49,9 @@ impl Reply {
 pub enum ApiError {
     /// 400: field validation failed (DRF serializer errors).
     Fields(FieldErrors),
-    /// 400: the body is JSON but not an object; carries Python's type name (`list`, `str`, `int`…).
-    NotAnObject(&'static str),
-    /// 400: the body is JSON `null`.
-    NoData,
-    /// 400: the body is not JSON; carries the parser's reason (no input echoed).
-    MalformedJson(String),
+    /// 400 (not JSON, `null`, not an object), 413 (over the limit) or 415 (not
+    /// `application/json`): the body cannot be read as a JSON object.
+    Body(BodyError),
     /// 401: no `Authorization: Bearer …` header.
     NotAuthenticated,
     /// 401: `Authorization: Bearer` with no token or more than one.
@@ -81,10 +79,6 @@ pub enum ApiError {
     NotFound,
     /// 405: the path exists, the method does not; carries the method and the `Allow` list.
     MethodNotAllowed { method: String, allow: &'static str },
-    /// 413: body over the configured limit.
-    PayloadTooLarge,
-    /// 415: a body that is not `application/json`; carries the type as sent.
-    UnsupportedMediaType(String),
     /// 429: throttled; carries seconds until the next attempt may succeed.
     Throttled(u64),
     /// 500: storage or platform failure (cause logged where it happened).
@@ -100,15 +94,19 @@ impl From<FieldErrors> for ApiError {
     }
 }
 
+impl From<BodyError> for ApiError {
+    fn from(error: BodyError) -> ApiError {
+        ApiError::Body(error)
+    }
+}
+
 const BEARER_CHALLENGE: &str = "Bearer realm=\"api\"";
 
 impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::Fields(_)
-            | ApiError::NotAnObject(_)
-            | ApiError::NoData
-            | ApiError::MalformedJson(_)
+            | ApiError::Body(BodyError::NotAnObject(_) | BodyError::NoData | BodyError::Malformed(_))
             | ApiError::BadLogoutToken(_)
             | ApiError::TokenNotOwned => 400,
             ApiError::NotAuthenticated
@@ -122,8 +120,8 @@ impl ApiError {
             | ApiError::BadRefreshToken(_) => 401,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed { .. } => 405,
-            ApiError::PayloadTooLarge => 413,
-            ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::Body(BodyError::TooLarge) => 413,
+            ApiError::Body(BodyError::UnsupportedMediaType(_)) => 415,
             ApiError::Throttled(_) => 429,
             ApiError::Internal => 500,
             ApiError::Misconfigured => 503,
@@ -135,11 +133,13 @@ impl ApiError {
             ApiError::Fields(errors) => Value::Object(
                 errors.iter().map(|(field, messages)| (field.to_owned(), json!(messages))).collect::<Map<_, _>>(),
             ),
-            ApiError::NotAnObject(kind) => json!({
+            ApiError::Body(BodyError::NotAnObject(kind)) => json!({
                 "non_field_errors": [format!("Invalid data. Expected a dictionary, but got {kind}.")]
             }),
-            ApiError::NoData => json!({ "non_field_errors": ["No data provided"] }),
-            ApiError::MalformedJson(reason) => json!({ "detail": format!("JSON parse error - {reason}") }),
+            ApiError::Body(BodyError::NoData) => json!({ "non_field_errors": ["No data provided"] }),
+            ApiError::Body(BodyError::Malformed(reason)) => {
+                json!({ "detail": format!("JSON parse error - {reason}") })
+            }
             ApiError::NotAuthenticated => json!({ "detail": "Authentication credentials were not provided." }),
             ApiError::BadAccessToken(why) => json!({
                 "detail": "Given token not valid for any token type",
@@ -174,8 +174,8 @@ impl ApiError {
             ApiError::MethodNotAllowed { method, .. } => {
                 json!({ "detail": format!("Method \"{method}\" not allowed.") })
             }
-            ApiError::PayloadTooLarge => json!({ "detail": "Request body too large." }),
-            ApiError::UnsupportedMediaType(kind) => {
+            ApiError::Body(BodyError::TooLarge) => json!({ "detail": "Request body too large." }),
+            ApiError::Body(BodyError::UnsupportedMediaType(kind)) => {
                 json!({ "detail": format!("Unsupported media type \"{kind}\" in request.") })
             }
             ApiError::Throttled(secs) => json!({
@@ -291,6 +291,25 @@ mod tests {
         assert_eq!(ApiError::Internal.into_reply().body, json!({"detail": "A server error occurred."}));
         assert_eq!(ApiError::Misconfigured.into_reply().status, 503);
         assert_eq!(ApiError::Misconfigured.body(), json!({"detail": "Server misconfigured."}));
+    }
+
+    #[test]
+    fn unreadable_bodies_answer_as_drf_does() {
+        let reply = |error: BodyError| ApiError::from(error).into_reply();
+        assert_eq!(reply(BodyError::NoData).status, 400);
+        assert_eq!(reply(BodyError::NoData).body, json!({"non_field_errors": ["No data provided"]}));
+        assert_eq!(
+            reply(BodyError::NotAnObject("list")).body,
+            json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]})
+        );
+        assert_eq!(reply(BodyError::Malformed("Bad".into())).status, 400);
+        assert_eq!(reply(BodyError::Malformed("Bad".into())).body, json!({"detail": "JSON parse error - Bad"}));
+        assert_eq!(reply(BodyError::TooLarge).status, 413);
+        assert_eq!(reply(BodyError::TooLarge).body, json!({"detail": "Request body too large."}));
+        let unsupported = reply(BodyError::UnsupportedMediaType("text/plain".into()));
+        assert_eq!(unsupported.status, 415);
+        assert_eq!(unsupported.body, json!({"detail": "Unsupported media type \"text/plain\" in request."}));
+        assert!(unsupported.headers.is_empty());
     }
 
     #[test]
