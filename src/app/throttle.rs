@@ -5,9 +5,9 @@ use worker::{query, D1Database, D1PreparedStatement, D1Result, Request, RouteCon
 
 use crate::app::http::header;
 use crate::app::{internal, OrInternal};
-use crate::config::Backoff;
 use crate::domain::client::rate_limit_key;
 use crate::domain::device::{self, Device, DeviceKey};
+use crate::domain::sessions::Backoff;
 use crate::error::ApiError;
 
 /// The per-IP rate limiting bindings (`[[ratelimits]]` in wrangler.toml). Each must exist: a

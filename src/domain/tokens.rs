@@ -18,8 +18,6 @@ use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::config::{ConfigError, SigningKey};
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenType {
     Access,
@@ -98,6 +96,15 @@ impl Default for ClaimNames {
     }
 }
 
+/// Why configured Ed25519 key material is unusable: which part, and why (never the key itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyError {
+    /// The private seed.
+    Seed(&'static str),
+    /// The list of previous public keys.
+    PreviousKeys(&'static str),
+}
+
 /// The optional Ed25519 keys: the current one signs (and is published with its `kid`); it and
 /// the previous public keys verify, so tokens survive a key rotation.
 pub struct Ed25519Keys {
@@ -110,15 +117,15 @@ impl Ed25519Keys {
     /// `seed`: the 32-byte private seed, base64url (padding optional). `kid`: the published key
     /// id (default: the RFC 7638 thumbprint). `previous`: `kid=base64url-public-key` pairs,
     /// comma-separated, still accepted for verification.
-    pub fn from_config(seed: &str, kid: Option<&str>, previous: Option<&str>) -> Result<Ed25519Keys, ConfigError> {
-        let bad = |reason| ConfigError::BadSecret { name: "JWT_ED25519_PRIVATE_KEY", reason };
+    pub fn from_config(seed: &str, kid: Option<&str>, previous: Option<&str>) -> Result<Ed25519Keys, KeyError> {
+        let bad = KeyError::Seed;
         let seed = decode_b64url(seed).ok_or(bad("not base64url"))?;
         let seed = Seed::from_slice(&seed).map_err(|_| bad("must be a 32-byte Ed25519 seed"))?;
         let pair = KeyPair::from_seed(seed);
         let kid = kid.map_or_else(|| thumbprint(&pair.pk), str::to_owned);
         let mut verifying = vec![(kid.clone(), pair.pk)];
         for entry in previous.unwrap_or_default().split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let bad = |reason| ConfigError::BadVar { name: "JWT_ED25519_PREVIOUS_KEYS", reason };
+            let bad = KeyError::PreviousKeys;
             let (kid, key) = entry.split_once('=').ok_or(bad("each entry is kid=base64url-public-key"))?;
             let key = decode_b64url(key.trim()).ok_or(bad("public key is not base64url"))?;
             let key = PublicKey::from_slice(&key).map_err(|_| bad("public key must be 32 bytes"))?;
@@ -155,9 +162,10 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    pub fn new(key: &SigningKey, access_ttl_secs: i64, refresh_ttl_secs: i64) -> Tokens {
+    /// `hs256_key`: the shared HS256 secret (its length is checked where it is configured).
+    pub fn new(hs256_key: &[u8], access_ttl_secs: i64, refresh_ttl_secs: i64) -> Tokens {
         Tokens {
-            hs256: Hs256Key::new(key.as_bytes()),
+            hs256: Hs256Key::new(hs256_key),
             ed25519: None,
             names: ClaimNames::default(),
             issuer: None,
@@ -351,12 +359,8 @@ mod tests {
     const NOW: i64 = 1_750_000_000;
     const JTI: [u8; 16] = [0xab; 16];
 
-    fn key(secret: &str) -> SigningKey {
-        SigningKey::from_secret(Some(secret.to_owned())).unwrap()
-    }
-
     fn tokens() -> Tokens {
-        Tokens::new(&key("test-signing-key-0123456789abcdef"), 1800, 604_800)
+        Tokens::new(b"test-signing-key-0123456789abcdef", 1800, 604_800)
     }
 
     fn part(token: &str, index: usize) -> Value {
@@ -464,7 +468,7 @@ mod tests {
 
     #[test]
     fn a_token_signed_with_another_key_is_invalid() {
-        let theirs = Tokens::new(&key("another-signing-key-0123456789abcdef"), 1800, 604_800);
+        let theirs = Tokens::new(b"another-signing-key-0123456789abcdef", 1800, 604_800);
         let token = theirs.mint(TokenType::Access, 1, None, JTI, NOW).token;
         assert_eq!(tokens().verify(&token, TokenType::Access, NOW), Err(TokenError::Invalid));
     }
@@ -602,10 +606,14 @@ mod tests {
 
     #[test]
     fn bad_ed25519_configuration_is_refused() {
-        assert!(Ed25519Keys::from_config("not base64!", None, None).is_err());
-        assert!(Ed25519Keys::from_config("AAAA", None, None).is_err());
-        assert!(Ed25519Keys::from_config(SEED, None, Some("no-equals-sign")).is_err());
-        assert!(Ed25519Keys::from_config(SEED, Some("k1"), Some("k0=AAAA")).is_err());
+        let refused = |seed, previous| Ed25519Keys::from_config(seed, None, previous).err();
+        assert_eq!(refused("not base64!", None), Some(KeyError::Seed("not base64url")));
+        assert_eq!(refused("AAAA", None), Some(KeyError::Seed("must be a 32-byte Ed25519 seed")));
+        assert_eq!(
+            refused(SEED, Some("no-equals-sign")),
+            Some(KeyError::PreviousKeys("each entry is kid=base64url-public-key"))
+        );
+        assert_eq!(refused(SEED, Some("k0=AAAA")), Some(KeyError::PreviousKeys("public key must be 32 bytes")));
         let keys = Ed25519Keys::from_config(SEED, Some("k1"), None).unwrap();
         assert_eq!(tokens().with_ed25519(keys).jwks()["keys"][0]["kid"], "k1");
     }
