@@ -143,7 +143,7 @@ async fn register_user(req: &mut Request, ctx: &Ctx) -> Outcome {
     if users.by_email(&registration.email).await?.is_some() {
         return Err(FieldErrors::single("email", EMAIL_TAKEN).into());
     }
-    let hash = hash_password(&registration.password, state.config.pbkdf2_iterations)?;
+    let hash = hash_password(registration.password.expose(), state.config.pbkdf2_iterations)?;
     let uuid = uuid::Builder::from_random_bytes(random_bytes()?).into_uuid().to_string();
     let now = now();
     let session = NewSession::begin(state, now.timestamp())?;
@@ -191,7 +191,7 @@ async fn log_in(req: &mut Request, ctx: &Ctx) -> Outcome {
         _ => return Err(ApiError::Internal),
     }
     let verdict = match &user {
-        Some(user) => check_password(&credentials.password, &user.password, config.pbkdf2_iterations),
+        Some(user) => check_password(credentials.password.expose(), &user.password, config.pbkdf2_iterations),
         None => Verdict::Invalid,
     };
     let accepted = match (&user, verdict) {
@@ -209,13 +209,13 @@ async fn log_in(req: &mut Request, ctx: &Ctx) -> Outcome {
         let spent = user.as_ref().map_or(0, |user| iterations_spent(&user.password));
         let missing = config.pbkdf2_iterations.saturating_sub(spent);
         if missing > 0 {
-            std::hint::black_box(make_password(&credentials.password, "edge-auth-no-such-user", missing));
+            std::hint::black_box(make_password(credentials.password.expose(), "edge-auth-no-such-user", missing));
         }
         // The reserved attempt stays counted: that was the failure.
         return Err(ApiError::LoginFailed);
     };
     let new_hash =
-        if needs_rehash { Some(hash_password(&credentials.password, config.pbkdf2_iterations)?) } else { None };
+        if needs_rehash { Some(hash_password(credentials.password.expose(), config.pbkdf2_iterations)?) } else { None };
     user.last_login = Some(timestamp(now));
     let session = NewSession::begin(state, now.timestamp())?;
     // One transaction, conditional on the hash just verified: a password changed meanwhile
@@ -398,7 +398,7 @@ async fn replace_password(req: &mut Request, ctx: &Ctx) -> Outcome {
             return Err(error.into());
         }
     };
-    let hash = hash_password(&change.new_password, iterations)?;
+    let hash = hash_password(change.new_password.expose(), iterations)?;
     let keep = caller.session_id.as_deref();
     let mut verified = user.password.clone();
     for _ in 0..3 {
@@ -410,7 +410,10 @@ async fn replace_password(req: &mut Request, ctx: &Ctx) -> Outcome {
         // change of password: go on if the old password still verifies against what is stored.
         match Users::new(&db).password_of(user.id).await? {
             Some(stored)
-                if matches!(check_password(&change.old_password, &stored, iterations), Verdict::Valid { .. }) =>
+                if matches!(
+                    check_password(change.old_password.expose(), &stored, iterations),
+                    Verdict::Valid { .. }
+                ) =>
             {
                 verified = stored;
             }

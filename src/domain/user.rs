@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::fields::{FieldErrors, Form, Optional, Text, NAME_MAX, PHONE_MAX};
 use crate::domain::password_rules::{validate_password, UserAttributes};
+use crate::domain::secrets::Password;
 
 pub const PASSWORDS_DO_NOT_MATCH: &str = "Passwords do not match.";
 pub const OLD_PASSWORD_INCORRECT: &str = "Old password is incorrect.";
@@ -99,10 +100,10 @@ const NAME: Text = Text { allow_blank: true, allow_null: false, max_length: Some
 const PHONE: Text = Text { allow_blank: true, allow_null: true, max_length: Some(PHONE_MAX) };
 
 /// What `register/` needs to create a user, every rule checked.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Registration {
     pub email: String,
-    pub password: String,
+    pub password: Password,
     pub first_name: String,
     pub last_name: String,
     pub phone_number: Option<String>,
@@ -140,7 +141,7 @@ impl Registration {
         match (email, password, first_name, last_name) {
             (Some(email), Some(password), Some(first_name), Some(last_name)) if errors.is_empty() => Ok(Registration {
                 email,
-                password,
+                password: Password::new(password),
                 first_name,
                 last_name,
                 phone_number: match phone_number {
@@ -158,10 +159,10 @@ impl Registration {
 }
 
 /// `login/`'s credentials.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Credentials {
     pub email: String,
-    pub password: String,
+    pub password: Password,
 }
 
 impl Credentials {
@@ -170,7 +171,9 @@ impl Credentials {
         let email = form.email("email");
         let password = form.required("password", Text::REQUIRED);
         match (email, password) {
-            (Some(email), Some(password)) if form.errors.is_empty() => Ok(Credentials { email, password }),
+            (Some(email), Some(password)) if form.errors.is_empty() => {
+                Ok(Credentials { email, password: Password::new(password) })
+            }
             _ => Err(form.errors),
         }
     }
@@ -222,10 +225,10 @@ impl ProfileChanges {
 }
 
 /// A `change-password/` request, before the old password is checked against the stored hash.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct PasswordChange {
-    pub old_password: String,
-    pub new_password: String,
+    pub old_password: Password,
+    pub new_password: Password,
 }
 
 impl PasswordChange {
@@ -257,9 +260,10 @@ impl PasswordChange {
             }
         }
         match (old_password, new_password) {
-            (Some(old_password), Some(new_password)) if errors.is_empty() => {
-                Ok(PasswordChange { old_password, new_password })
-            }
+            (Some(old_password), Some(new_password)) if errors.is_empty() => Ok(PasswordChange {
+                old_password: Password::new(old_password),
+                new_password: Password::new(new_password),
+            }),
             _ => Err(errors),
         }
     }
@@ -354,6 +358,32 @@ mod tests {
         assert_eq!(registration.email, "ada@example.com");
         assert_eq!(registration.timezone, "UTC");
         assert_eq!(registration.phone_number, None);
+    }
+
+    #[test]
+    fn parsed_forms_never_print_their_passwords() {
+        let data = object(json!({
+            "email": "ada@example.com", "password": "correct-horse-battery", "password_confirm": "correct-horse-battery",
+            "first_name": "Ada", "last_name": "Lovelace"
+        }));
+        let registration = Registration::parse(&data).unwrap();
+        assert_eq!(registration.password.expose(), "correct-horse-battery");
+        let printed = format!("{registration:?} {registration:#?}");
+        assert!(!printed.contains("correct-horse"), "{printed}");
+        assert!(printed.contains("ada@example.com"), "{printed}");
+
+        let credentials = Credentials::parse(&data).unwrap();
+        assert_eq!(credentials.password.expose(), "correct-horse-battery");
+        assert!(!format!("{credentials:?}").contains("correct-horse"));
+
+        let data = object(json!({
+            "old_password": "old-secret-123", "new_password": "correct-horse-battery",
+            "new_password_confirm": "correct-horse-battery"
+        }));
+        let change = PasswordChange::parse(&data, &ada(), |_| true).unwrap();
+        assert_eq!(change.old_password.expose(), "old-secret-123");
+        let printed = format!("{change:?}");
+        assert!(!printed.contains("old-secret") && !printed.contains("correct-horse"), "{printed}");
     }
 
     #[test]
@@ -468,7 +498,7 @@ mod tests {
             json!({"old_password": ["Old password is incorrect."]})
         );
         let ok = PasswordChange::parse(&data, &ada(), |old| old == "wrong").unwrap();
-        assert_eq!(ok.new_password, "correct-horse-battery");
+        assert_eq!(ok.new_password.expose(), "correct-horse-battery");
     }
 
     #[test]
