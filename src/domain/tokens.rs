@@ -18,6 +18,8 @@ use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::domain::secrets::Token;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenType {
     Access,
@@ -77,7 +79,8 @@ pub struct TokenClaims {
 /// A freshly minted token and what it says.
 #[derive(Clone, Debug)]
 pub struct Minted {
-    pub token: String,
+    /// The signed JWT; `Debug` shows only its claims.
+    pub token: Token,
     pub claims: TokenClaims,
 }
 
@@ -235,7 +238,7 @@ impl Tokens {
             issued_at: now,
             expires_at: now + self.ttl(token_type),
         };
-        Minted { token: self.sign(&claims), claims }
+        Minted { token: Token::new(self.sign(&claims)), claims }
     }
 
     /// Signs exactly these claims. Both algorithms are deterministic, so the same claims give
@@ -385,9 +388,9 @@ mod tests {
     #[test]
     fn minted_tokens_carry_simplejwt_s_header_and_claims() {
         let minted = tokens().mint(TokenType::Access, 42, None, JTI, NOW);
-        assert_eq!(part(&minted.token, 0), json!({"alg": "HS256", "typ": "JWT"}));
+        assert_eq!(part(minted.token.expose(), 0), json!({"alg": "HS256", "typ": "JWT"}));
         assert_eq!(
-            part(&minted.token, 1),
+            part(minted.token.expose(), 1),
             json!({
                 "token_type": "access",
                 "exp": NOW + 1800,
@@ -402,17 +405,20 @@ mod tests {
     fn a_minted_token_verifies_as_its_own_type_until_it_expires() {
         let t = tokens();
         let refresh = t.mint(TokenType::Refresh, 7, Some("s1"), JTI, NOW);
-        let claims = t.verify(&refresh.token, TokenType::Refresh, NOW + 604_799).unwrap();
+        let claims = t.verify(refresh.token.expose(), TokenType::Refresh, NOW + 604_799).unwrap();
         assert_eq!(claims, refresh.claims);
-        assert_eq!(t.verify(&refresh.token, TokenType::Refresh, NOW + 604_800), Err(TokenError::Expired));
+        assert_eq!(t.verify(refresh.token.expose(), TokenType::Refresh, NOW + 604_800), Err(TokenError::Expired));
     }
 
     #[test]
     fn the_session_id_travels_in_the_sid_claim() {
         let t = tokens();
         let minted = t.mint(TokenType::Access, 3, Some("0123abcd"), JTI, NOW);
-        assert_eq!(part(&minted.token, 1)["sid"], "0123abcd");
-        assert_eq!(t.verify(&minted.token, TokenType::Access, NOW).unwrap().session_id.as_deref(), Some("0123abcd"));
+        assert_eq!(part(minted.token.expose(), 1)["sid"], "0123abcd");
+        assert_eq!(
+            t.verify(minted.token.expose(), TokenType::Access, NOW).unwrap().session_id.as_deref(),
+            Some("0123abcd")
+        );
     }
 
     #[test]
@@ -421,9 +427,9 @@ mod tests {
         let strict =
             tokens().with_issuer_and_audience(Some("https://auth.example.com".into()), Some("edge-api".into()));
         let minted = strict.mint(TokenType::Access, 3, None, JTI, NOW);
-        assert_eq!(part(&minted.token, 1)["iss"], "https://auth.example.com");
-        assert_eq!(part(&minted.token, 1)["aud"], "edge-api");
-        assert!(strict.verify(&minted.token, TokenType::Access, NOW).is_ok());
+        assert_eq!(part(minted.token.expose(), 1)["iss"], "https://auth.example.com");
+        assert_eq!(part(minted.token.expose(), 1)["aud"], "edge-api");
+        assert!(strict.verify(minted.token.expose(), TokenType::Access, NOW).is_ok());
         let claims = |extra: Value| {
             let mut payload = json!({"token_type": "access", "exp": NOW + 60, "iat": NOW, "jti": "ab", "user_id": "3"});
             payload.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
@@ -454,28 +460,29 @@ mod tests {
     fn signing_the_same_claims_again_gives_the_same_token() {
         let t = tokens();
         let minted = t.mint(TokenType::Refresh, 3, Some("s"), JTI, NOW);
-        assert_eq!(t.sign(&minted.claims), minted.token);
+        assert_eq!(t.sign(&minted.claims), minted.token.expose());
+        assert!(!format!("{minted:?}").contains(minted.token.expose()));
     }
 
     #[test]
     fn a_token_of_the_other_type_is_refused() {
         let t = tokens();
         let access = t.mint(TokenType::Access, 7, None, JTI, NOW);
-        assert_eq!(t.verify(&access.token, TokenType::Refresh, NOW), Err(TokenError::WrongType));
+        assert_eq!(t.verify(access.token.expose(), TokenType::Refresh, NOW), Err(TokenError::WrongType));
         let refresh = t.mint(TokenType::Refresh, 7, Some("s1"), JTI, NOW);
-        assert_eq!(t.verify(&refresh.token, TokenType::Access, NOW), Err(TokenError::WrongType));
+        assert_eq!(t.verify(refresh.token.expose(), TokenType::Access, NOW), Err(TokenError::WrongType));
     }
 
     #[test]
     fn a_token_signed_with_another_key_is_invalid() {
         let theirs = Tokens::new(b"another-signing-key-0123456789abcdef", 1800, 604_800);
-        let token = theirs.mint(TokenType::Access, 1, None, JTI, NOW).token;
+        let token = theirs.mint(TokenType::Access, 1, None, JTI, NOW).token.expose().to_owned();
         assert_eq!(tokens().verify(&token, TokenType::Access, NOW), Err(TokenError::Invalid));
     }
 
     #[test]
     fn a_tampered_payload_is_invalid() {
-        let token = tokens().mint(TokenType::Access, 1, None, JTI, NOW).token;
+        let token = tokens().mint(TokenType::Access, 1, None, JTI, NOW).token.expose().to_owned();
         let mut segments: Vec<String> = token.split('.').map(str::to_owned).collect();
         let mut payload = part(&token, 1);
         payload["user_id"] = json!("2");
@@ -543,13 +550,13 @@ mod tests {
         let names = ClaimNames { user_id: "sub".into(), token_type: "type".into(), jti: "id".into() };
         let t = tokens().with_claim_names(names);
         let minted = t.mint(TokenType::Access, 42, None, JTI, NOW);
-        let payload = part(&minted.token, 1);
+        let payload = part(minted.token.expose(), 1);
         assert_eq!((payload["sub"].clone(), payload["type"].clone()), (json!("42"), json!("access")));
         assert_eq!(payload["id"], "abababababababababababababababab");
         assert!(payload.get("user_id").is_none() && payload.get("token_type").is_none());
-        assert_eq!(t.verify(&minted.token, TokenType::Access, NOW).unwrap().user_id, Some(42));
+        assert_eq!(t.verify(minted.token.expose(), TokenType::Access, NOW).unwrap().user_id, Some(42));
         // A token with simplejwt's names has no `type` claim on this side.
-        let simplejwt = tokens().mint(TokenType::Access, 42, None, JTI, NOW).token;
+        let simplejwt = tokens().mint(TokenType::Access, 42, None, JTI, NOW).token.expose().to_owned();
         assert_eq!(t.verify(&simplejwt, TokenType::Access, NOW), Err(TokenError::NoId));
     }
 
@@ -564,26 +571,26 @@ mod tests {
     fn ed25519_tokens_name_their_key_and_verify_against_the_published_set() {
         let t = ed_tokens(SEED, None);
         let minted = t.mint(TokenType::Access, 5, Some("s"), JTI, NOW);
-        let header = part(&minted.token, 0);
+        let header = part(minted.token.expose(), 0);
         assert_eq!(header["alg"], "EdDSA");
         let jwks = t.jwks();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
         assert_eq!(header["kid"], jwks["keys"][0]["kid"]);
         assert_eq!(jwks["keys"][0]["kty"], "OKP");
         assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
-        assert_eq!(t.verify(&minted.token, TokenType::Access, NOW).unwrap().user_id, Some(5));
+        assert_eq!(t.verify(minted.token.expose(), TokenType::Access, NOW).unwrap().user_id, Some(5));
     }
 
     #[test]
     fn hs256_tokens_from_the_django_side_still_verify_when_signing_with_ed25519() {
-        let django = tokens().mint(TokenType::Refresh, 5, None, JTI, NOW).token;
+        let django = tokens().mint(TokenType::Refresh, 5, None, JTI, NOW).token.expose().to_owned();
         assert!(ed_tokens(SEED, None).verify(&django, TokenType::Refresh, NOW).is_ok());
     }
 
     #[test]
     fn a_previous_key_keeps_verifying_during_rotation() {
         let old = ed_tokens(OLD_SEED, None);
-        let old_token = old.mint(TokenType::Access, 5, None, JTI, NOW).token;
+        let old_token = old.mint(TokenType::Access, 5, None, JTI, NOW).token.expose().to_owned();
         let old_key = &old.jwks()["keys"][0];
         let previous = format!("{}={}", old_key["kid"].as_str().unwrap(), old_key["x"].as_str().unwrap());
         let rotated = ed_tokens(SEED, Some(&previous));
@@ -595,7 +602,7 @@ mod tests {
 
     #[test]
     fn ed25519_tokens_are_refused_without_ed25519_keys_or_when_tampered() {
-        let token = ed_tokens(SEED, None).mint(TokenType::Access, 5, None, JTI, NOW).token;
+        let token = ed_tokens(SEED, None).mint(TokenType::Access, 5, None, JTI, NOW).token.expose().to_owned();
         assert_eq!(tokens().verify(&token, TokenType::Access, NOW), Err(TokenError::Invalid));
         let mut segments: Vec<String> = token.split('.').map(str::to_owned).collect();
         let mut payload = part(&token, 1);
