@@ -4,7 +4,8 @@
 
 use std::fmt;
 
-use crate::domain::tokens::ClaimNames;
+use crate::domain::sessions::Backoff;
+use crate::domain::tokens::{ClaimNames, KeyError};
 
 /// The first id edge-auth assigns to a new user unless `USER_ID_START` says otherwise (and the
 /// default of `import-django --user-id-start`): Django's ids stay below it.
@@ -44,17 +45,6 @@ pub struct Config {
     pub issuer: Option<String>,
     /// `aud` written into tokens and required on incoming ones, when set (simplejwt's `AUDIENCE`).
     pub audience: Option<String>,
-}
-
-/// Per-account back-off after failed password checks: from the `threshold`-th failure on, each
-/// further attempt waits `base_secs` × 2^(failures − threshold), at most `max_secs`. Failures
-/// decay, one per `window_secs` without an attempt, instead of resetting after a quiet window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Backoff {
-    pub threshold: u32,
-    pub base_secs: i64,
-    pub max_secs: i64,
-    pub window_secs: i64,
 }
 
 impl Default for Config {
@@ -98,6 +88,16 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::BadVar { name, reason } => write!(f, "var {name}: {reason}"),
             ConfigError::BadSecret { name, reason } => write!(f, "secret {name}: {reason}"),
+        }
+    }
+}
+
+/// The Ed25519 key errors, named by the secret or var that carried the key.
+impl From<KeyError> for ConfigError {
+    fn from(error: KeyError) -> ConfigError {
+        match error {
+            KeyError::Seed(reason) => ConfigError::BadSecret { name: "JWT_ED25519_PRIVATE_KEY", reason },
+            KeyError::PreviousKeys(reason) => ConfigError::BadVar { name: "JWT_ED25519_PREVIOUS_KEYS", reason },
         }
     }
 }
@@ -377,5 +377,17 @@ mod tests {
         let key = SigningKey::from_secret(Some("k".repeat(32))).unwrap();
         assert_eq!(key.as_bytes().len(), 32);
         assert!(!format!("{key:?}").contains("kkkk"));
+    }
+
+    #[test]
+    fn ed25519_key_errors_name_the_secret_or_var_that_carried_the_key() {
+        assert_eq!(
+            ConfigError::from(KeyError::Seed("not base64url")).to_string(),
+            "secret JWT_ED25519_PRIVATE_KEY: not base64url"
+        );
+        assert_eq!(
+            ConfigError::from(KeyError::PreviousKeys("public key must be 32 bytes")).to_string(),
+            "var JWT_ED25519_PREVIOUS_KEYS: public key must be 32 bytes"
+        );
     }
 }

@@ -5,6 +5,8 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::domain::body::BodyError;
+use crate::domain::fields::FieldErrors;
 use crate::domain::tokens::TokenError;
 
 /// A response before it meets the platform: status, JSON body, extra headers, and the user it
@@ -42,56 +44,13 @@ impl Reply {
     }
 }
 
-/// DRF's field-error shape: field name → messages, every failing field at once.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct FieldErrors(Map<String, Value>);
-
-impl FieldErrors {
-    pub fn new() -> FieldErrors {
-        FieldErrors::default()
-    }
-
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        let entry = self.0.entry(field.to_owned()).or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(messages) = entry {
-            messages.push(Value::String(message.into()));
-        }
-    }
-
-    pub fn has(&self, field: &str) -> bool {
-        self.0.contains_key(field)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// `Ok(())` when nothing failed, else the whole set as one 400.
-    pub fn into_result(self) -> Result<(), ApiError> {
-        if self.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Fields(self))
-        }
-    }
-
-    pub fn single(field: &str, message: impl Into<String>) -> ApiError {
-        let mut errors = FieldErrors::new();
-        errors.add(field, message);
-        ApiError::Fields(errors)
-    }
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub enum ApiError {
     /// 400: field validation failed (DRF serializer errors).
     Fields(FieldErrors),
-    /// 400: the body is JSON but not an object; carries Python's type name (`list`, `str`, `int`…).
-    NotAnObject(&'static str),
-    /// 400: the body is JSON `null`.
-    NoData,
-    /// 400: the body is not JSON; carries the parser's reason (no input echoed).
-    MalformedJson(String),
+    /// 400 (not JSON, `null`, not an object), 413 (over the limit) or 415 (not
+    /// `application/json`): the body cannot be read as a JSON object.
+    Body(BodyError),
     /// 401: no `Authorization: Bearer …` header.
     NotAuthenticated,
     /// 401: `Authorization: Bearer` with no token or more than one.
@@ -119,10 +78,6 @@ pub enum ApiError {
     NotFound,
     /// 405: the path exists, the method does not; carries the method and the `Allow` list.
     MethodNotAllowed { method: String, allow: String },
-    /// 413: body over the configured limit.
-    PayloadTooLarge,
-    /// 415: a body that is not `application/json`; carries the type as sent.
-    UnsupportedMediaType(String),
     /// 429: throttled; carries seconds until the next attempt may succeed.
     Throttled(u64),
     /// 500: storage or platform failure (cause logged where it happened).
@@ -131,15 +86,26 @@ pub enum ApiError {
     Misconfigured,
 }
 
+/// A form's failing fields are DRF's 400: `{"field": ["message", …]}`.
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> ApiError {
+        ApiError::Fields(errors)
+    }
+}
+
+impl From<BodyError> for ApiError {
+    fn from(error: BodyError) -> ApiError {
+        ApiError::Body(error)
+    }
+}
+
 const BEARER_CHALLENGE: &str = "Bearer realm=\"api\"";
 
 impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::Fields(_)
-            | ApiError::NotAnObject(_)
-            | ApiError::NoData
-            | ApiError::MalformedJson(_)
+            | ApiError::Body(BodyError::NotAnObject(_) | BodyError::NoData | BodyError::Malformed(_))
             | ApiError::BadLogoutToken(_)
             | ApiError::TokenNotOwned => 400,
             ApiError::NotAuthenticated
@@ -153,8 +119,8 @@ impl ApiError {
             | ApiError::BadRefreshToken(_) => 401,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed { .. } => 405,
-            ApiError::PayloadTooLarge => 413,
-            ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::Body(BodyError::TooLarge) => 413,
+            ApiError::Body(BodyError::UnsupportedMediaType(_)) => 415,
             ApiError::Throttled(_) => 429,
             ApiError::Internal => 500,
             ApiError::Misconfigured => 503,
@@ -163,12 +129,16 @@ impl ApiError {
 
     pub fn body(&self) -> Value {
         match self {
-            ApiError::Fields(errors) => Value::Object(errors.0.clone()),
-            ApiError::NotAnObject(kind) => json!({
+            ApiError::Fields(errors) => Value::Object(
+                errors.iter().map(|(field, messages)| (field.to_owned(), json!(messages))).collect::<Map<_, _>>(),
+            ),
+            ApiError::Body(BodyError::NotAnObject(kind)) => json!({
                 "non_field_errors": [format!("Invalid data. Expected a dictionary, but got {kind}.")]
             }),
-            ApiError::NoData => json!({ "non_field_errors": ["No data provided"] }),
-            ApiError::MalformedJson(reason) => json!({ "detail": format!("JSON parse error - {reason}") }),
+            ApiError::Body(BodyError::NoData) => json!({ "non_field_errors": ["No data provided"] }),
+            ApiError::Body(BodyError::Malformed(reason)) => {
+                json!({ "detail": format!("JSON parse error - {reason}") })
+            }
             ApiError::NotAuthenticated => json!({ "detail": "Authentication credentials were not provided." }),
             ApiError::BadAccessToken(why) => json!({
                 "detail": "Given token not valid for any token type",
@@ -203,8 +173,8 @@ impl ApiError {
             ApiError::MethodNotAllowed { method, .. } => {
                 json!({ "detail": format!("Method \"{method}\" not allowed.") })
             }
-            ApiError::PayloadTooLarge => json!({ "detail": "Request body too large." }),
-            ApiError::UnsupportedMediaType(kind) => {
+            ApiError::Body(BodyError::TooLarge) => json!({ "detail": "Request body too large." }),
+            ApiError::Body(BodyError::UnsupportedMediaType(kind)) => {
                 json!({ "detail": format!("Unsupported media type \"{kind}\" in request.") })
             }
             ApiError::Throttled(secs) => json!({
@@ -320,6 +290,25 @@ mod tests {
         assert_eq!(ApiError::Internal.into_reply().body, json!({"detail": "A server error occurred."}));
         assert_eq!(ApiError::Misconfigured.into_reply().status, 503);
         assert_eq!(ApiError::Misconfigured.body(), json!({"detail": "Server misconfigured."}));
+    }
+
+    #[test]
+    fn unreadable_bodies_answer_as_drf_does() {
+        let reply = |error: BodyError| ApiError::from(error).into_reply();
+        assert_eq!(reply(BodyError::NoData).status, 400);
+        assert_eq!(reply(BodyError::NoData).body, json!({"non_field_errors": ["No data provided"]}));
+        assert_eq!(
+            reply(BodyError::NotAnObject("list")).body,
+            json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]})
+        );
+        assert_eq!(reply(BodyError::Malformed("Bad".into())).status, 400);
+        assert_eq!(reply(BodyError::Malformed("Bad".into())).body, json!({"detail": "JSON parse error - Bad"}));
+        assert_eq!(reply(BodyError::TooLarge).status, 413);
+        assert_eq!(reply(BodyError::TooLarge).body, json!({"detail": "Request body too large."}));
+        let unsupported = reply(BodyError::UnsupportedMediaType("text/plain".into()));
+        assert_eq!(unsupported.status, 415);
+        assert_eq!(unsupported.body, json!({"detail": "Unsupported media type \"text/plain\" in request."}));
+        assert!(unsupported.headers.is_empty());
     }
 
     #[test]

@@ -15,11 +15,12 @@ use crate::app::throttle::{device_of, limit_ip, Limiter, PasswordThrottle};
 use crate::app::{database, first_row, now, random_bytes, Ctx, OrInternal, Outcome};
 use crate::config::Config;
 use crate::domain::device::Device;
+use crate::domain::fields::FieldErrors;
 use crate::domain::password::{check_password, iterations_spent, make_password, new_salt, Verdict};
 use crate::domain::user::{
     timestamp, Credentials, PasswordChange, ProfileChanges, Registration, User, EMAIL_TAKEN, OLD_PASSWORD_INCORRECT,
 };
-use crate::error::{ApiError, FieldErrors, Reply};
+use crate::error::{ApiError, Reply};
 
 /// `POST register/` → 201 with a token pair and the new profile.
 pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
@@ -30,9 +31,9 @@ pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
     let db = database(ctx)?;
     let users = Users::new(&db);
     if users.by_email(&registration.email).await?.is_some() {
-        return Err(FieldErrors::single("email", EMAIL_TAKEN));
+        return Err(FieldErrors::single("email", EMAIL_TAKEN).into());
     }
-    let hash = hash_password(&registration.password, state.config.pbkdf2_iterations)?;
+    let hash = hash_password(registration.password.expose(), state.config.pbkdf2_iterations)?;
     let uuid = uuid::Builder::from_random_bytes(random_bytes()?).into_uuid().to_string();
     let now = now();
     let session = NewSession::begin(state, now.timestamp())?;
@@ -46,7 +47,7 @@ pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
     let user = match users.insert(&registration, &uuid, &hash, &timestamp(now), id_start, start).await {
         Ok(user) => user,
         // Lost a race with a concurrent registration of the same email.
-        Err(InsertError::EmailTaken) => return Err(FieldErrors::single("email", EMAIL_TAKEN)),
+        Err(InsertError::EmailTaken) => return Err(FieldErrors::single("email", EMAIL_TAKEN).into()),
         Err(InsertError::Failed(e)) => return Err(e),
     };
     Ok(Reply::new(201, token_body(state, user.id, &session.refresh, Some(&user))?).no_store().for_user(user.id))
@@ -62,12 +63,12 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     let db = database(ctx)?;
     let now = now();
     let attempt = reserve_attempt(&db, device_of(req, &state.devices), &credentials.email, now, config).await?;
-    let (mut user, needs_rehash) = verify(attempt.user, &credentials.password, config.pbkdf2_iterations)?;
+    let (mut user, needs_rehash) = verify(attempt.user, credentials.password.expose(), config.pbkdf2_iterations)?;
     user.last_login = Some(timestamp(now));
     let session = NewSession::begin(state, now.timestamp())?;
     let user_agent = header(req, "User-Agent");
     let new_hash =
-        if needs_rehash { Some(hash_password(&credentials.password, config.pbkdf2_iterations)?) } else { None };
+        if needs_rehash { Some(hash_password(credentials.password.expose(), config.pbkdf2_iterations)?) } else { None };
     let login =
         Login { user: &user, new_hash: new_hash.as_deref(), session: &session, user_agent: user_agent.as_deref() };
     record_login(&db, login, &attempt.throttle_key).await?;
@@ -207,7 +208,7 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
     let device = device_of(req, &state.devices).filter(|device| device.user_id == user.id);
     let throttle_key = device.as_ref().map_or_else(|| user.email.clone(), Device::throttle_key);
     let change = check_change(&db, &data, user, &throttle_key, now, config).await?;
-    let hash = hash_password(&change.new_password, config.pbkdf2_iterations)?;
+    let hash = hash_password(change.new_password.expose(), config.pbkdf2_iterations)?;
     let keep = caller.session_id.as_deref();
     let mut verified = user.password.clone();
     for _ in 0..3 {
@@ -218,11 +219,13 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
         // The stored hash changed since it was read. A login's re-hash of the same password is no
         // change of password: go on if the old password still verifies against what is stored.
         match Users::new(&db).password_of(user.id).await? {
-            Some(stored) if is_valid(&change.old_password, &stored, config.pbkdf2_iterations) => verified = stored,
+            Some(stored) if is_valid(change.old_password.expose(), &stored, config.pbkdf2_iterations) => {
+                verified = stored
+            }
             _ => break,
         }
     }
-    Err(FieldErrors::single("old_password", OLD_PASSWORD_INCORRECT))
+    Err(FieldErrors::single("old_password", OLD_PASSWORD_INCORRECT).into())
 }
 
 /// Reserves the attempt on the back-off (before the old password is checked), then reads and
@@ -246,7 +249,7 @@ async fn check_change(
     if change.is_err() && old_password_ok.get() {
         db.batch(vec![throttle.clear(throttle_key)?]).await.or_internal("login_failures.clear")?;
     }
-    change
+    Ok(change?)
 }
 
 fn is_valid(password: &str, stored: &str, target_iterations: u32) -> bool {

@@ -12,7 +12,7 @@ use crate::app::state::State;
 use crate::app::support::random_bytes;
 use crate::app::{Ctx, Handler, Routed};
 use crate::config::Config;
-use crate::domain::body::{parse_json_object, LimitedBody};
+use crate::domain::body::{parse_json_object, BodyError, LimitedBody};
 use crate::domain::tokens::hex;
 use crate::error::{ApiError, Reply};
 use crate::routes::{
@@ -165,10 +165,10 @@ pub async fn json_body(req: &mut Request, config: &Config) -> std::result::Resul
             body.push(&chunk.map_err(unreadable)?)?;
         }
     }
-    parse_json_object(header(req, "Content-Type").as_deref(), body.bytes())
+    Ok(parse_json_object(header(req, "Content-Type").as_deref(), body.bytes())?)
 }
 
 fn unreadable(e: worker::Error) -> ApiError {
     console_error!("reading request body: {e}");
-    ApiError::MalformedJson("Could not read the request body".into())
+    ApiError::Body(BodyError::Malformed("Could not read the request body".into()))
 }

@@ -56,7 +56,7 @@ pub fn token_body(
         refresh.issued_at.max(now().timestamp()),
     );
     let mut body = json!({
-        "access_token": access.token,
+        "access_token": access.token.expose(),
         "refresh_token": state.tokens.sign(&refresh),
         "token_type": "bearer",
         "expires_in": state.tokens.ttl(TokenType::Access),

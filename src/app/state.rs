@@ -39,7 +39,7 @@ impl State {
     fn build(env: &Env) -> Result<State, ConfigError> {
         let config = Config::from_vars(|name| env.var(name).ok().map(|v| v.to_string()))?;
         let key = SigningKey::from_secret(env.secret("JWT_SIGNING_KEY").ok().map(|s| s.to_string()))?;
-        let mut tokens = Tokens::new(&key, config.access_ttl_secs, config.refresh_ttl_secs)
+        let mut tokens = Tokens::new(key.as_bytes(), config.access_ttl_secs, config.refresh_ttl_secs)
             .with_claim_names(config.claim_names.clone())
             .with_issuer_and_audience(config.issuer.clone(), config.audience.clone());
         let text = |name: &str| env.secret(name).ok().map(|s| s.to_string()).filter(|s| !s.is_empty());

@@ -5,10 +5,9 @@ use worker::{query, D1Database, D1PreparedStatement, D1Result, Request, RouteCon
 
 use crate::app::http::{client_ip, header};
 use crate::app::support::{internal, OrInternal};
-use crate::config::Backoff;
 use crate::domain::client::rate_limit_key;
 use crate::domain::device::{self, Device, DeviceKey};
-use crate::domain::sessions::LoginFailures;
+use crate::domain::sessions::{Backoff, LoginFailures};
 use crate::error::ApiError;
 
 /// The per-IP rate limiting bindings (`[[ratelimits]]` in wrangler.toml). Each must exist: a

@@ -2,7 +2,20 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+/// Why a body cannot be read as a JSON object; `crate::error` words each as DRF does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BodyError {
+    /// Over the configured limit (declared or as read).
+    TooLarge,
+    /// A non-empty body that is not `application/json`; carries the type as sent.
+    UnsupportedMediaType(String),
+    /// Not JSON; carries the parser's reason (no input echoed).
+    Malformed(String),
+    /// JSON `null`.
+    NoData,
+    /// JSON but not an object; carries Python's type name (`list`, `str`, `int`…).
+    NotAnObject(&'static str),
+}
 
 /// A request body gathered chunk by chunk, never holding more than the limit.
 ///
@@ -18,10 +31,10 @@ pub struct LimitedBody {
 impl LimitedBody {
     /// Starts a body, refusing it unread when its `Content-Length` is over `limit`. A length
     /// that is not a number is ignored here: the limit still holds while reading.
-    pub fn new(limit: usize, content_length: Option<&str>) -> Result<LimitedBody, ApiError> {
+    pub fn new(limit: usize, content_length: Option<&str>) -> Result<LimitedBody, BodyError> {
         let declared = content_length.and_then(|len| len.trim().parse::<u64>().ok());
         if declared.is_some_and(|len| len > limit as u64) {
-            return Err(ApiError::PayloadTooLarge);
+            return Err(BodyError::TooLarge);
         }
         // Reserve what was declared (it is within the limit), nothing for a chunked body.
         let capacity = declared.map_or(0, |len| len as usize);
@@ -30,9 +43,9 @@ impl LimitedBody {
 
     /// Appends a chunk, or refuses the body when the chunk takes it over the limit (nothing of
     /// that chunk is kept).
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), ApiError> {
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), BodyError> {
         if chunk.len() > self.limit - self.bytes.len() {
-            return Err(ApiError::PayloadTooLarge);
+            return Err(BodyError::TooLarge);
         }
         self.bytes.extend_from_slice(chunk);
         Ok(())
@@ -48,21 +61,21 @@ impl LimitedBody {
 /// As DRF does: an empty body is an empty object whatever its type; a non-empty body must be
 /// `application/json` (parameters allowed) or it is 415 naming the type as sent; bad JSON is 400
 /// with the parser's reason; JSON that is not an object is 400 naming Python's type for it.
-pub fn parse_json_object(content_type: Option<&str>, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+pub fn parse_json_object(content_type: Option<&str>, body: &[u8]) -> Result<Map<String, Value>, BodyError> {
     if body.is_empty() {
         return Ok(Map::new());
     }
     let sent = content_type.unwrap_or("");
     let media_type = sent.split(';').next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("application/json") {
-        return Err(ApiError::UnsupportedMediaType(sent.to_owned()));
+        return Err(BodyError::UnsupportedMediaType(sent.to_owned()));
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(parse_reason(&e)))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| BodyError::Malformed(parse_reason(&e)))?;
     match value {
         Value::Object(map) => Ok(map),
         // DRF's serializer meets `None` before its type check.
-        Value::Null => Err(ApiError::NoData),
-        other => Err(ApiError::NotAnObject(python_type_name(&other))),
+        Value::Null => Err(BodyError::NoData),
+        other => Err(BodyError::NotAnObject(python_type_name(&other))),
     }
 }
 
@@ -98,9 +111,9 @@ mod tests {
 
     #[test]
     fn a_declared_length_over_the_limit_is_refused_unread() {
-        assert_eq!(LimitedBody::new(10, Some("11")).unwrap_err(), ApiError::PayloadTooLarge);
-        assert_eq!(LimitedBody::new(10, Some(" 33554432 ")).unwrap_err(), ApiError::PayloadTooLarge);
-        assert_eq!(LimitedBody::new(10, Some("18446744073709551615")).unwrap_err(), ApiError::PayloadTooLarge);
+        assert_eq!(LimitedBody::new(10, Some("11")).unwrap_err(), BodyError::TooLarge);
+        assert_eq!(LimitedBody::new(10, Some(" 33554432 ")).unwrap_err(), BodyError::TooLarge);
+        assert_eq!(LimitedBody::new(10, Some("18446744073709551615")).unwrap_err(), BodyError::TooLarge);
         assert!(LimitedBody::new(10, Some("10")).is_ok());
         assert!(LimitedBody::new(10, None).is_ok());
         // Not a number: read, and the limit is enforced on what actually arrives.
@@ -121,11 +134,11 @@ mod tests {
     fn the_chunk_that_crosses_the_limit_is_refused_and_not_kept() {
         let mut body = LimitedBody::new(10, None).unwrap();
         body.push(b"123456").unwrap();
-        assert_eq!(body.push(b"12345"), Err(ApiError::PayloadTooLarge));
+        assert_eq!(body.push(b"12345"), Err(BodyError::TooLarge));
         assert_eq!(body.bytes(), b"123456");
         // A chunk far over the limit on its own is refused as well.
         let mut body = LimitedBody::new(10, Some("4")).unwrap();
-        assert_eq!(body.push(&[b'x'; 4096]), Err(ApiError::PayloadTooLarge));
+        assert_eq!(body.push(&[b'x'; 4096]), Err(BodyError::TooLarge));
     }
 
     #[test]
@@ -133,7 +146,7 @@ mod tests {
         // A lying Content-Length does not raise the limit.
         let mut body = LimitedBody::new(10, Some("2")).unwrap();
         body.push(b"1234567890").unwrap();
-        assert_eq!(body.push(b"1"), Err(ApiError::PayloadTooLarge));
+        assert_eq!(body.push(b"1"), Err(BodyError::TooLarge));
     }
 
     #[test]
@@ -153,23 +166,23 @@ mod tests {
     fn other_content_types_are_unsupported_and_named_as_sent() {
         assert_eq!(
             parse_json_object(Some("text/plain"), b"hi"),
-            Err(ApiError::UnsupportedMediaType("text/plain".into()))
+            Err(BodyError::UnsupportedMediaType("text/plain".into()))
         );
         assert_eq!(
             parse_json_object(Some("application/x-www-form-urlencoded"), b"a=b"),
-            Err(ApiError::UnsupportedMediaType("application/x-www-form-urlencoded".into()))
+            Err(BodyError::UnsupportedMediaType("application/x-www-form-urlencoded".into()))
         );
-        assert_eq!(parse_json_object(None, b"{}"), Err(ApiError::UnsupportedMediaType(String::new())));
+        assert_eq!(parse_json_object(None, b"{}"), Err(BodyError::UnsupportedMediaType(String::new())));
     }
 
     #[test]
     fn malformed_json_is_a_parse_error_with_a_reason() {
-        let Err(ApiError::MalformedJson(reason)) = parse_json_object(JSON, b"{\"email\": ") else {
+        let Err(BodyError::Malformed(reason)) = parse_json_object(JSON, b"{\"email\": ") else {
             panic!("expected a parse error")
         };
         assert!(reason.starts_with("EOF while parsing"), "{reason}");
-        assert!(matches!(parse_json_object(JSON, b"{'a': 1}"), Err(ApiError::MalformedJson(_))));
-        assert!(matches!(parse_json_object(JSON, b"{} trailing"), Err(ApiError::MalformedJson(_))));
+        assert!(matches!(parse_json_object(JSON, b"{'a': 1}"), Err(BodyError::Malformed(_))));
+        assert!(matches!(parse_json_object(JSON, b"{} trailing"), Err(BodyError::Malformed(_))));
     }
 
     #[test]
@@ -177,13 +190,12 @@ mod tests {
         for (body, kind) in
             [(&b"[1, 2]"[..], "list"), (b"\"text\"", "str"), (b"42", "int"), (b"4.2", "float"), (b"true", "bool")]
         {
-            assert_eq!(parse_json_object(JSON, body), Err(ApiError::NotAnObject(kind)));
+            assert_eq!(parse_json_object(JSON, body), Err(BodyError::NotAnObject(kind)));
         }
     }
 
     #[test]
     fn a_json_null_is_no_data_as_drf_says() {
-        assert_eq!(parse_json_object(JSON, b"null"), Err(ApiError::NoData));
-        assert_eq!(ApiError::NoData.into_reply().body, serde_json::json!({"non_field_errors": ["No data provided"]}));
+        assert_eq!(parse_json_object(JSON, b"null"), Err(BodyError::NoData));
     }
 }

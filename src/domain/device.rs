@@ -9,6 +9,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use crate::domain::secrets::Token;
 use crate::domain::tokens::hex;
 
 /// The cookie's name.
@@ -26,7 +27,8 @@ pub struct DeviceKey([u8; 32]);
 pub struct Device {
     pub user_id: i64,
     nonce: String,
-    value: String,
+    /// The signed cookie value: a bearer credential for the back-off, so `Debug` hides it.
+    value: Token,
 }
 
 impl DeviceKey {
@@ -42,7 +44,7 @@ impl DeviceKey {
         let nonce = hex(&nonce);
         let body = format!("{VERSION}.{user_id}.{nonce}");
         let tag = Base64UrlUnpadded::encode_string(&self.mac(&body).finalize().into_bytes());
-        Device { user_id, nonce, value: format!("{body}.{tag}") }
+        Device { user_id, nonce, value: Token::new(format!("{body}.{tag}")) }
     }
 
     /// The device a cookie value stands for, if this key signed it (compared in constant time).
@@ -56,7 +58,7 @@ impl DeviceKey {
         else {
             return None;
         };
-        Some(Device { user_id: user_id.parse().ok()?, nonce: nonce.to_owned(), value: value.to_owned() })
+        Some(Device { user_id: user_id.parse().ok()?, nonce: nonce.to_owned(), value: Token::new(value.to_owned()) })
     }
 
     fn mac(&self, body: &str) -> Hmac<Sha256> {
@@ -76,7 +78,7 @@ impl Device {
     /// The `Set-Cookie` value that (re)issues this device: HttpOnly and Secure, sent cross-site
     /// (`SameSite=None`) because frontends call the API from their own origin.
     pub fn set_cookie(&self) -> String {
-        format!("{COOKIE}={}; Path=/; Max-Age={MAX_AGE_SECS}; HttpOnly; Secure; SameSite=None", self.value)
+        format!("{COOKIE}={}; Path=/; Max-Age={MAX_AGE_SECS}; HttpOnly; Secure; SameSite=None", self.value.expose())
     }
 }
 
@@ -98,7 +100,7 @@ mod tests {
     #[test]
     fn an_issued_cookie_verifies_for_its_user_and_device() {
         let device = key().issue(42, NONCE);
-        let verified = key().verify(&device.value).unwrap();
+        let verified = key().verify(device.value.expose()).unwrap();
         assert_eq!(verified, device);
         assert_eq!(verified.user_id, 42);
         assert_eq!(verified.throttle_key(), format!("device:{}", hex(&NONCE)));
@@ -106,10 +108,19 @@ mod tests {
     }
 
     #[test]
+    fn debug_hides_the_cookie_value() {
+        let device = key().issue(42, NONCE);
+        let tag = device.value.expose().rsplit_once('.').unwrap().1.to_owned();
+        assert!(!format!("{device:?}").contains(&tag));
+        assert!(device.set_cookie().contains(device.value.expose()));
+    }
+
+    #[test]
     fn a_tampered_or_foreign_cookie_is_no_device() {
-        let value = key().issue(42, NONCE).value;
+        let value = key().issue(42, NONCE).value.expose().to_owned();
         let other_user = value.replacen(".42.", ".43.", 1);
-        let other_key = DeviceKey::derive(b"another-signing-key-0123456789abcdef").issue(42, NONCE).value;
+        let other_key =
+            DeviceKey::derive(b"another-signing-key-0123456789abcdef").issue(42, NONCE).value.expose().to_owned();
         let mut flipped = value.clone().into_bytes();
         let last = flipped.len() - 2;
         flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };

@@ -5,7 +5,6 @@ use serde_json::{Map, Value};
 
 use crate::domain::email::{Email, EMAIL_MAX};
 use crate::domain::password_rules::py_isspace;
-use crate::error::FieldErrors;
 
 pub const REQUIRED: &str = "This field is required.";
 pub const BLANK: &str = "This field may not be blank.";
@@ -49,7 +48,51 @@ enum Read {
     Failed,
 }
 
-/// Reads fields from one request object; errors accumulate until `finish`.
+/// Every failing field of one request with its messages, in the order met (DRF's serializer
+/// errors, `{"field": ["message", …]}`); `crate::error` turns them into the 400 body.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldErrors(Vec<(String, Vec<String>)>);
+
+impl FieldErrors {
+    pub fn new() -> FieldErrors {
+        FieldErrors::default()
+    }
+
+    /// One failing field: for a rule checked after the form (an e-mail already taken).
+    pub fn single(field: &str, message: impl Into<String>) -> FieldErrors {
+        let mut errors = FieldErrors::new();
+        errors.add(field, message);
+        errors
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        let message = message.into();
+        match self.0.iter_mut().find(|(name, _)| name == field) {
+            Some((_, messages)) => messages.push(message),
+            None => self.0.push((field.to_owned(), vec![message])),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Each failing field with its messages, in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.0.iter().map(|(field, messages)| (field.as_str(), messages.as_slice()))
+    }
+
+    /// `Ok(())` when nothing failed, else every failure at once.
+    pub fn into_result(self) -> Result<(), FieldErrors> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+}
+
+/// Reads fields from one request object; errors accumulate in `errors` for the caller to return.
 pub struct Form<'a> {
     data: &'a Map<String, Value>,
     pub errors: FieldErrors,
@@ -188,10 +231,25 @@ mod tests {
     }
 
     fn errors_of(form: Form) -> Value {
-        match form.errors.into_result() {
-            Ok(()) => json!({}),
-            Err(e) => e.body(),
-        }
+        form.errors.iter().map(|(field, messages)| (field.to_owned(), json!(messages))).collect()
+    }
+
+    #[test]
+    fn field_errors_keep_every_message_per_field_in_order() {
+        let mut errors = FieldErrors::new();
+        errors.add("password", "too short");
+        errors.add("email", "invalid");
+        errors.add("password", "entirely numeric");
+        let fields: Vec<_> = errors.iter().collect();
+        assert_eq!(
+            fields,
+            vec![
+                ("password", &["too short".to_owned(), "entirely numeric".to_owned()][..]),
+                ("email", &["invalid".to_owned()][..]),
+            ]
+        );
+        assert_eq!(errors.clone().into_result(), Err(errors));
+        assert_eq!(FieldErrors::new().into_result(), Ok(()));
     }
 
     #[test]

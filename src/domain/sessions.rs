@@ -7,7 +7,6 @@
 //! reuse interval returns that same successor (a retry, or two tabs racing); later, it is reuse
 //! of a stolen token and the whole session is revoked.
 
-use crate::config::Backoff;
 use crate::domain::tokens::{TokenClaims, TokenType};
 
 /// A refresh token's D1 record, read after its conditional consume did not succeed.
@@ -93,6 +92,18 @@ impl Dead {
     pub fn settles(self) -> bool {
         self == Dead::Revoked
     }
+}
+
+/// Per-account back-off after failed password checks: from the `threshold`-th failure on, each
+/// further attempt waits `base_secs` × 2^(failures − threshold), at most `max_secs`. Failures
+/// decay, one per `window_secs` without an attempt, instead of resetting after a quiet window.
+/// `config` reads it from the environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub threshold: u32,
+    pub base_secs: i64,
+    pub max_secs: i64,
+    pub window_secs: i64,
 }
 
 /// Failed logins recorded for one email address.

@@ -18,7 +18,7 @@ use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::config::{ConfigError, SigningKey};
+use crate::domain::secrets::Token;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenType {
@@ -79,7 +79,8 @@ pub struct TokenClaims {
 /// A freshly minted token and what it says.
 #[derive(Clone, Debug)]
 pub struct Minted {
-    pub token: String,
+    /// The signed JWT; `Debug` shows only its claims.
+    pub token: Token,
     pub claims: TokenClaims,
 }
 
@@ -98,6 +99,15 @@ impl Default for ClaimNames {
     }
 }
 
+/// Why configured Ed25519 key material is unusable: which part, and why (never the key itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyError {
+    /// The private seed.
+    Seed(&'static str),
+    /// The list of previous public keys.
+    PreviousKeys(&'static str),
+}
+
 /// The optional Ed25519 keys: the current one signs (and is published with its `kid`); it and
 /// the previous public keys verify, so tokens survive a key rotation.
 pub struct Ed25519Keys {
@@ -110,15 +120,15 @@ impl Ed25519Keys {
     /// `seed`: the 32-byte private seed, base64url (padding optional). `kid`: the published key
     /// id (default: the RFC 7638 thumbprint). `previous`: `kid=base64url-public-key` pairs,
     /// comma-separated, still accepted for verification.
-    pub fn from_config(seed: &str, kid: Option<&str>, previous: Option<&str>) -> Result<Ed25519Keys, ConfigError> {
-        let bad = |reason| ConfigError::BadSecret { name: "JWT_ED25519_PRIVATE_KEY", reason };
+    pub fn from_config(seed: &str, kid: Option<&str>, previous: Option<&str>) -> Result<Ed25519Keys, KeyError> {
+        let bad = KeyError::Seed;
         let seed = decode_b64url(seed).ok_or(bad("not base64url"))?;
         let seed = Seed::from_slice(&seed).map_err(|_| bad("must be a 32-byte Ed25519 seed"))?;
         let pair = KeyPair::from_seed(seed);
         let kid = kid.map_or_else(|| thumbprint(&pair.pk), str::to_owned);
         let mut verifying = vec![(kid.clone(), pair.pk)];
         for entry in previous.unwrap_or_default().split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let bad = |reason| ConfigError::BadVar { name: "JWT_ED25519_PREVIOUS_KEYS", reason };
+            let bad = KeyError::PreviousKeys;
             let (kid, key) = entry.split_once('=').ok_or(bad("each entry is kid=base64url-public-key"))?;
             let key = decode_b64url(key.trim()).ok_or(bad("public key is not base64url"))?;
             let key = PublicKey::from_slice(&key).map_err(|_| bad("public key must be 32 bytes"))?;
@@ -155,9 +165,10 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    pub fn new(key: &SigningKey, access_ttl_secs: i64, refresh_ttl_secs: i64) -> Tokens {
+    /// `hs256_key`: the shared HS256 secret (its length is checked where it is configured).
+    pub fn new(hs256_key: &[u8], access_ttl_secs: i64, refresh_ttl_secs: i64) -> Tokens {
         Tokens {
-            hs256: Hs256Key::new(key.as_bytes()),
+            hs256: Hs256Key::new(hs256_key),
             ed25519: None,
             names: ClaimNames::default(),
             issuer: None,
@@ -227,7 +238,7 @@ impl Tokens {
             issued_at: now,
             expires_at: now + self.ttl(token_type),
         };
-        Minted { token: self.sign(&claims), claims }
+        Minted { token: Token::new(self.sign(&claims)), claims }
     }
 
     /// Signs exactly these claims. Both algorithms are deterministic, so the same claims give
@@ -351,12 +362,8 @@ mod tests {
     const NOW: i64 = 1_750_000_000;
     const JTI: [u8; 16] = [0xab; 16];
 
-    fn key(secret: &str) -> SigningKey {
-        SigningKey::from_secret(Some(secret.to_owned())).unwrap()
-    }
-
     fn tokens() -> Tokens {
-        Tokens::new(&key("test-signing-key-0123456789abcdef"), 1800, 604_800)
+        Tokens::new(b"test-signing-key-0123456789abcdef", 1800, 604_800)
     }
 
     fn part(token: &str, index: usize) -> Value {
@@ -381,9 +388,9 @@ mod tests {
     #[test]
     fn minted_tokens_carry_simplejwt_s_header_and_claims() {
         let minted = tokens().mint(TokenType::Access, 42, None, JTI, NOW);
-        assert_eq!(part(&minted.token, 0), json!({"alg": "HS256", "typ": "JWT"}));
+        assert_eq!(part(minted.token.expose(), 0), json!({"alg": "HS256", "typ": "JWT"}));
         assert_eq!(
-            part(&minted.token, 1),
+            part(minted.token.expose(), 1),
             json!({
                 "token_type": "access",
                 "exp": NOW + 1800,
@@ -398,17 +405,20 @@ mod tests {
     fn a_minted_token_verifies_as_its_own_type_until_it_expires() {
         let t = tokens();
         let refresh = t.mint(TokenType::Refresh, 7, Some("s1"), JTI, NOW);
-        let claims = t.verify(&refresh.token, TokenType::Refresh, NOW + 604_799).unwrap();
+        let claims = t.verify(refresh.token.expose(), TokenType::Refresh, NOW + 604_799).unwrap();
         assert_eq!(claims, refresh.claims);
-        assert_eq!(t.verify(&refresh.token, TokenType::Refresh, NOW + 604_800), Err(TokenError::Expired));
+        assert_eq!(t.verify(refresh.token.expose(), TokenType::Refresh, NOW + 604_800), Err(TokenError::Expired));
     }
 
     #[test]
     fn the_session_id_travels_in_the_sid_claim() {
         let t = tokens();
         let minted = t.mint(TokenType::Access, 3, Some("0123abcd"), JTI, NOW);
-        assert_eq!(part(&minted.token, 1)["sid"], "0123abcd");
-        assert_eq!(t.verify(&minted.token, TokenType::Access, NOW).unwrap().session_id.as_deref(), Some("0123abcd"));
+        assert_eq!(part(minted.token.expose(), 1)["sid"], "0123abcd");
+        assert_eq!(
+            t.verify(minted.token.expose(), TokenType::Access, NOW).unwrap().session_id.as_deref(),
+            Some("0123abcd")
+        );
     }
 
     #[test]
@@ -417,9 +427,9 @@ mod tests {
         let strict =
             tokens().with_issuer_and_audience(Some("https://auth.example.com".into()), Some("edge-api".into()));
         let minted = strict.mint(TokenType::Access, 3, None, JTI, NOW);
-        assert_eq!(part(&minted.token, 1)["iss"], "https://auth.example.com");
-        assert_eq!(part(&minted.token, 1)["aud"], "edge-api");
-        assert!(strict.verify(&minted.token, TokenType::Access, NOW).is_ok());
+        assert_eq!(part(minted.token.expose(), 1)["iss"], "https://auth.example.com");
+        assert_eq!(part(minted.token.expose(), 1)["aud"], "edge-api");
+        assert!(strict.verify(minted.token.expose(), TokenType::Access, NOW).is_ok());
         let claims = |extra: Value| {
             let mut payload = json!({"token_type": "access", "exp": NOW + 60, "iat": NOW, "jti": "ab", "user_id": "3"});
             payload.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
@@ -450,28 +460,29 @@ mod tests {
     fn signing_the_same_claims_again_gives_the_same_token() {
         let t = tokens();
         let minted = t.mint(TokenType::Refresh, 3, Some("s"), JTI, NOW);
-        assert_eq!(t.sign(&minted.claims), minted.token);
+        assert_eq!(t.sign(&minted.claims), minted.token.expose());
+        assert!(!format!("{minted:?}").contains(minted.token.expose()));
     }
 
     #[test]
     fn a_token_of_the_other_type_is_refused() {
         let t = tokens();
         let access = t.mint(TokenType::Access, 7, None, JTI, NOW);
-        assert_eq!(t.verify(&access.token, TokenType::Refresh, NOW), Err(TokenError::WrongType));
+        assert_eq!(t.verify(access.token.expose(), TokenType::Refresh, NOW), Err(TokenError::WrongType));
         let refresh = t.mint(TokenType::Refresh, 7, Some("s1"), JTI, NOW);
-        assert_eq!(t.verify(&refresh.token, TokenType::Access, NOW), Err(TokenError::WrongType));
+        assert_eq!(t.verify(refresh.token.expose(), TokenType::Access, NOW), Err(TokenError::WrongType));
     }
 
     #[test]
     fn a_token_signed_with_another_key_is_invalid() {
-        let theirs = Tokens::new(&key("another-signing-key-0123456789abcdef"), 1800, 604_800);
-        let token = theirs.mint(TokenType::Access, 1, None, JTI, NOW).token;
+        let theirs = Tokens::new(b"another-signing-key-0123456789abcdef", 1800, 604_800);
+        let token = theirs.mint(TokenType::Access, 1, None, JTI, NOW).token.expose().to_owned();
         assert_eq!(tokens().verify(&token, TokenType::Access, NOW), Err(TokenError::Invalid));
     }
 
     #[test]
     fn a_tampered_payload_is_invalid() {
-        let token = tokens().mint(TokenType::Access, 1, None, JTI, NOW).token;
+        let token = tokens().mint(TokenType::Access, 1, None, JTI, NOW).token.expose().to_owned();
         let mut segments: Vec<String> = token.split('.').map(str::to_owned).collect();
         let mut payload = part(&token, 1);
         payload["user_id"] = json!("2");
@@ -539,13 +550,13 @@ mod tests {
         let names = ClaimNames { user_id: "sub".into(), token_type: "type".into(), jti: "id".into() };
         let t = tokens().with_claim_names(names);
         let minted = t.mint(TokenType::Access, 42, None, JTI, NOW);
-        let payload = part(&minted.token, 1);
+        let payload = part(minted.token.expose(), 1);
         assert_eq!((payload["sub"].clone(), payload["type"].clone()), (json!("42"), json!("access")));
         assert_eq!(payload["id"], "abababababababababababababababab");
         assert!(payload.get("user_id").is_none() && payload.get("token_type").is_none());
-        assert_eq!(t.verify(&minted.token, TokenType::Access, NOW).unwrap().user_id, Some(42));
+        assert_eq!(t.verify(minted.token.expose(), TokenType::Access, NOW).unwrap().user_id, Some(42));
         // A token with simplejwt's names has no `type` claim on this side.
-        let simplejwt = tokens().mint(TokenType::Access, 42, None, JTI, NOW).token;
+        let simplejwt = tokens().mint(TokenType::Access, 42, None, JTI, NOW).token.expose().to_owned();
         assert_eq!(t.verify(&simplejwt, TokenType::Access, NOW), Err(TokenError::NoId));
     }
 
@@ -560,26 +571,26 @@ mod tests {
     fn ed25519_tokens_name_their_key_and_verify_against_the_published_set() {
         let t = ed_tokens(SEED, None);
         let minted = t.mint(TokenType::Access, 5, Some("s"), JTI, NOW);
-        let header = part(&minted.token, 0);
+        let header = part(minted.token.expose(), 0);
         assert_eq!(header["alg"], "EdDSA");
         let jwks = t.jwks();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
         assert_eq!(header["kid"], jwks["keys"][0]["kid"]);
         assert_eq!(jwks["keys"][0]["kty"], "OKP");
         assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
-        assert_eq!(t.verify(&minted.token, TokenType::Access, NOW).unwrap().user_id, Some(5));
+        assert_eq!(t.verify(minted.token.expose(), TokenType::Access, NOW).unwrap().user_id, Some(5));
     }
 
     #[test]
     fn hs256_tokens_from_the_django_side_still_verify_when_signing_with_ed25519() {
-        let django = tokens().mint(TokenType::Refresh, 5, None, JTI, NOW).token;
+        let django = tokens().mint(TokenType::Refresh, 5, None, JTI, NOW).token.expose().to_owned();
         assert!(ed_tokens(SEED, None).verify(&django, TokenType::Refresh, NOW).is_ok());
     }
 
     #[test]
     fn a_previous_key_keeps_verifying_during_rotation() {
         let old = ed_tokens(OLD_SEED, None);
-        let old_token = old.mint(TokenType::Access, 5, None, JTI, NOW).token;
+        let old_token = old.mint(TokenType::Access, 5, None, JTI, NOW).token.expose().to_owned();
         let old_key = &old.jwks()["keys"][0];
         let previous = format!("{}={}", old_key["kid"].as_str().unwrap(), old_key["x"].as_str().unwrap());
         let rotated = ed_tokens(SEED, Some(&previous));
@@ -591,7 +602,7 @@ mod tests {
 
     #[test]
     fn ed25519_tokens_are_refused_without_ed25519_keys_or_when_tampered() {
-        let token = ed_tokens(SEED, None).mint(TokenType::Access, 5, None, JTI, NOW).token;
+        let token = ed_tokens(SEED, None).mint(TokenType::Access, 5, None, JTI, NOW).token.expose().to_owned();
         assert_eq!(tokens().verify(&token, TokenType::Access, NOW), Err(TokenError::Invalid));
         let mut segments: Vec<String> = token.split('.').map(str::to_owned).collect();
         let mut payload = part(&token, 1);
@@ -602,10 +613,14 @@ mod tests {
 
     #[test]
     fn bad_ed25519_configuration_is_refused() {
-        assert!(Ed25519Keys::from_config("not base64!", None, None).is_err());
-        assert!(Ed25519Keys::from_config("AAAA", None, None).is_err());
-        assert!(Ed25519Keys::from_config(SEED, None, Some("no-equals-sign")).is_err());
-        assert!(Ed25519Keys::from_config(SEED, Some("k1"), Some("k0=AAAA")).is_err());
+        let refused = |seed, previous| Ed25519Keys::from_config(seed, None, previous).err();
+        assert_eq!(refused("not base64!", None), Some(KeyError::Seed("not base64url")));
+        assert_eq!(refused("AAAA", None), Some(KeyError::Seed("must be a 32-byte Ed25519 seed")));
+        assert_eq!(
+            refused(SEED, Some("no-equals-sign")),
+            Some(KeyError::PreviousKeys("each entry is kid=base64url-public-key"))
+        );
+        assert_eq!(refused(SEED, Some("k0=AAAA")), Some(KeyError::PreviousKeys("public key must be 32 bytes")));
         let keys = Ed25519Keys::from_config(SEED, Some("k1"), None).unwrap();
         assert_eq!(tokens().with_ed25519(keys).jwks()["keys"][0]["kid"], "k1");
     }

@@ -4,9 +4,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::domain::fields::{Form, Optional, Text, NAME_MAX, PHONE_MAX};
+use crate::domain::fields::{FieldErrors, Form, Optional, Text, NAME_MAX, PHONE_MAX};
 use crate::domain::password_rules::{validate_password, UserAttributes};
-use crate::error::{ApiError, FieldErrors};
+use crate::domain::secrets::Password;
 
 pub const PASSWORDS_DO_NOT_MATCH: &str = "Passwords do not match.";
 pub const OLD_PASSWORD_INCORRECT: &str = "Old password is incorrect.";
@@ -100,10 +100,10 @@ const NAME: Text = Text { allow_blank: true, allow_null: false, max_length: Some
 const PHONE: Text = Text { allow_blank: true, allow_null: true, max_length: Some(PHONE_MAX) };
 
 /// What `register/` needs to create a user, every rule checked.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Registration {
     pub email: String,
-    pub password: String,
+    pub password: Password,
     pub first_name: String,
     pub last_name: String,
     pub phone_number: Option<String>,
@@ -112,7 +112,7 @@ pub struct Registration {
 
 impl Registration {
     /// Reads and checks a registration; every failing field is reported at once.
-    pub fn parse(data: &Map<String, Value>) -> Result<Registration, ApiError> {
+    pub fn parse(data: &Map<String, Value>) -> Result<Registration, FieldErrors> {
         let mut form = Form::new(data);
         let email = form.email("email");
         let password = form.required("password", Text::REQUIRED);
@@ -136,11 +136,12 @@ impl Registration {
                 errors.add("password_confirm", PASSWORDS_DO_NOT_MATCH);
             }
         }
-        errors.into_result()?;
+        // A field reads as `None` only when its error was recorded, so `errors` is never empty
+        // in the fallback arm.
         match (email, password, first_name, last_name) {
-            (Some(email), Some(password), Some(first_name), Some(last_name)) => Ok(Registration {
+            (Some(email), Some(password), Some(first_name), Some(last_name)) if errors.is_empty() => Ok(Registration {
                 email,
-                password,
+                password: Password::new(password),
                 first_name,
                 last_name,
                 phone_number: match phone_number {
@@ -152,28 +153,28 @@ impl Registration {
                     Optional::Absent | Optional::Null => "UTC".to_owned(),
                 },
             }),
-            // Unreachable: a missing field above is an error, returned by `into_result`.
-            _ => Err(ApiError::Internal),
+            _ => Err(errors),
         }
     }
 }
 
 /// `login/`'s credentials.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Credentials {
     pub email: String,
-    pub password: String,
+    pub password: Password,
 }
 
 impl Credentials {
-    pub fn parse(data: &Map<String, Value>) -> Result<Credentials, ApiError> {
+    pub fn parse(data: &Map<String, Value>) -> Result<Credentials, FieldErrors> {
         let mut form = Form::new(data);
         let email = form.email("email");
         let password = form.required("password", Text::REQUIRED);
-        form.errors.into_result()?;
         match (email, password) {
-            (Some(email), Some(password)) => Ok(Credentials { email, password }),
-            _ => Err(ApiError::Internal),
+            (Some(email), Some(password)) if form.errors.is_empty() => {
+                Ok(Credentials { email, password: Password::new(password) })
+            }
+            _ => Err(form.errors),
         }
     }
 }
@@ -189,7 +190,7 @@ pub struct ProfileChanges {
 }
 
 impl ProfileChanges {
-    pub fn parse(data: &Map<String, Value>) -> Result<ProfileChanges, ApiError> {
+    pub fn parse(data: &Map<String, Value>) -> Result<ProfileChanges, FieldErrors> {
         let mut form = Form::new(data);
         let set = |field: Optional<String>| match field {
             Optional::Set(value) => Some(value),
@@ -224,10 +225,10 @@ impl ProfileChanges {
 }
 
 /// A `change-password/` request, before the old password is checked against the stored hash.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct PasswordChange {
-    pub old_password: String,
-    pub new_password: String,
+    pub old_password: Password,
+    pub new_password: Password,
 }
 
 impl PasswordChange {
@@ -237,7 +238,7 @@ impl PasswordChange {
         data: &Map<String, Value>,
         user: &User,
         old_password_ok: impl FnOnce(&str) -> bool,
-    ) -> Result<PasswordChange, ApiError> {
+    ) -> Result<PasswordChange, FieldErrors> {
         let mut form = Form::new(data);
         let old_password = form.required("old_password", Text::REQUIRED);
         let new_password = form.required("new_password", Text::REQUIRED);
@@ -258,10 +259,12 @@ impl PasswordChange {
                 }
             }
         }
-        errors.into_result()?;
         match (old_password, new_password) {
-            (Some(old_password), Some(new_password)) => Ok(PasswordChange { old_password, new_password }),
-            _ => Err(ApiError::Internal),
+            (Some(old_password), Some(new_password)) if errors.is_empty() => Ok(PasswordChange {
+                old_password: Password::new(old_password),
+                new_password: Password::new(new_password),
+            }),
+            _ => Err(errors),
         }
     }
 }
@@ -296,9 +299,9 @@ mod tests {
         }
     }
 
-    fn field_errors(result: Result<impl std::fmt::Debug, ApiError>) -> Value {
+    fn field_errors(result: Result<impl std::fmt::Debug, FieldErrors>) -> Value {
         match result {
-            Err(ApiError::Fields(errors)) => ApiError::Fields(errors).body(),
+            Err(errors) => errors.iter().map(|(field, messages)| (field.to_owned(), json!(messages))).collect(),
             other => panic!("expected field errors, got {other:?}"),
         }
     }
@@ -355,6 +358,32 @@ mod tests {
         assert_eq!(registration.email, "ada@example.com");
         assert_eq!(registration.timezone, "UTC");
         assert_eq!(registration.phone_number, None);
+    }
+
+    #[test]
+    fn parsed_forms_never_print_their_passwords() {
+        let data = object(json!({
+            "email": "ada@example.com", "password": "correct-horse-battery", "password_confirm": "correct-horse-battery",
+            "first_name": "Ada", "last_name": "Lovelace"
+        }));
+        let registration = Registration::parse(&data).unwrap();
+        assert_eq!(registration.password.expose(), "correct-horse-battery");
+        let printed = format!("{registration:?} {registration:#?}");
+        assert!(!printed.contains("correct-horse"), "{printed}");
+        assert!(printed.contains("ada@example.com"), "{printed}");
+
+        let credentials = Credentials::parse(&data).unwrap();
+        assert_eq!(credentials.password.expose(), "correct-horse-battery");
+        assert!(!format!("{credentials:?}").contains("correct-horse"));
+
+        let data = object(json!({
+            "old_password": "old-secret-123", "new_password": "correct-horse-battery",
+            "new_password_confirm": "correct-horse-battery"
+        }));
+        let change = PasswordChange::parse(&data, &ada(), |_| true).unwrap();
+        assert_eq!(change.old_password.expose(), "old-secret-123");
+        let printed = format!("{change:?}");
+        assert!(!printed.contains("old-secret") && !printed.contains("correct-horse"), "{printed}");
     }
 
     #[test]
@@ -469,7 +498,7 @@ mod tests {
             json!({"old_password": ["Old password is incorrect."]})
         );
         let ok = PasswordChange::parse(&data, &ada(), |old| old == "wrong").unwrap();
-        assert_eq!(ok.new_password, "correct-horse-battery");
+        assert_eq!(ok.new_password.expose(), "correct-horse-battery");
     }
 
     #[test]
