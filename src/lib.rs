@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod domain;
+pub mod edge;
 pub mod error;
 pub mod routes;
 

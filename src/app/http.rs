@@ -14,11 +14,9 @@ use crate::app::{Ctx, Handler, Routed};
 use crate::config::Config;
 use crate::domain::body::{parse_json_object, BodyError, LimitedBody};
 use crate::domain::tokens::hex;
+use crate::edge::{cors_headers, is_preflight, preflight, AccessLog, SECURITY_HEADERS};
 use crate::error::{ApiError, Reply};
-use crate::routes::{
-    cors_headers, is_preflight, preflight, resolve, AccessLog, Endpoint, Method, Op, Resolution, HEALTH_PATH,
-    JWKS_PATH, SECURITY_HEADERS,
-};
+use crate::routes::{resolve, Endpoint, Method, Op, Resolution, HEALTH_PATH, JWKS_PATH};
 
 /// Runs one request through configuration, CORS, routing and the handler, then stamps the
 /// common headers on whatever came out and writes one structured log line. `handler_for` is the
