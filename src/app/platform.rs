@@ -7,6 +7,7 @@ use crate::app::http::header;
 use crate::app::throttle::{limit_ip, Limiter};
 use crate::app::{blacklist, database, Ctx, Outcome};
 use crate::domain::health::{bearer_matches, wants_deep};
+use crate::domain::secrets::Token;
 use crate::error::Reply;
 use crate::routes::{openapi_document, Endpoint};
 
@@ -20,8 +21,8 @@ pub async fn health(req: Request, ctx: Ctx) -> Outcome {
     if !deep {
         return Ok(Reply::ok(json!({ "status": "ok", "version": version })).no_store());
     }
-    let token = ctx.env.secret("HEALTH_CHECK_TOKEN").ok().map(|s| s.to_string());
-    if !bearer_matches(header(req, "Authorization").as_deref(), token.as_deref()) {
+    let token = ctx.data.state.health_token.as_ref().map(Token::expose);
+    if !bearer_matches(header(req, "Authorization").as_deref(), token) {
         limit_ip(req, ctx, Limiter::General, "health", ctx.data.state.config.rate_limit_period_secs.unsigned_abs())
             .await?;
     }

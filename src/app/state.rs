@@ -7,6 +7,7 @@ use worker::{console_error, Env};
 
 use crate::config::{Config, ConfigError, SigningKey};
 use crate::domain::device::DeviceKey;
+use crate::domain::secrets::Token;
 use crate::domain::tokens::{Ed25519Keys, Tokens};
 
 pub struct State {
@@ -14,6 +15,8 @@ pub struct State {
     pub tokens: Tokens,
     /// Signs the device cookies of the login back-off.
     pub devices: DeviceKey,
+    /// Lets a deep health check past the per-IP limit (secret `HEALTH_CHECK_TOKEN`, optional).
+    pub health_token: Option<Token>,
 }
 
 thread_local! {
@@ -49,6 +52,7 @@ impl State {
             tokens = tokens.with_ed25519(Ed25519Keys::from_config(&seed, kid.as_deref(), previous.as_deref())?);
         }
         let devices = DeviceKey::derive(key.as_bytes());
-        Ok(State { config, tokens, devices })
+        let health_token = text("HEALTH_CHECK_TOKEN").map(Token::new);
+        Ok(State { config, tokens, devices, health_token })
     }
 }
