@@ -6,6 +6,7 @@ pub mod fields;
 pub mod health;
 pub mod password;
 pub mod password_rules;
+pub mod reset_token;
 pub mod secrets;
 pub mod sessions;
 pub mod tokens;
