@@ -424,10 +424,13 @@ const PROBE = `export default {
     const path = new URL(request.url).pathname;
     if (path === "/noop") return Response.json({ detail: "Authentication credentials were not provided." }, { status: 401 });
     if (path === "/me") {
-      // users.rs by_id_in_session: one statement.
+      // store/users.rs by_id_for_token: one statement (the session and the cut-off checked in it),
+      // for the first seeded user (ids start at USER_ID_START).
       const row = await env.DB.prepare(
-        "SELECT u.*, CASE WHEN ?2 IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?2 AND s.user_id = u.id AND s.revoked_at IS NULL) END AS session_live FROM users u WHERE u.id = ?1",
-      ).bind(1, "no-such-session").first();
+        "SELECT u.*, CASE WHEN ?2 IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?2 AND s.user_id = u.id AND s.revoked_at IS NULL) END AS session_live, " +
+          "CASE WHEN ?2 IS NULL THEN u.tokens_valid_after = 0 OR ?3 > u.tokens_valid_after ELSE ?3 >= u.tokens_valid_after OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?2 AND s.user_id = u.id AND s.survived_cutoff = u.tokens_valid_after) END AS fresh " +
+          "FROM users u WHERE u.id = ?1",
+      ).bind(1000000000, "no-such-session", Math.floor(Date.now() / 1000)).first();
       return Response.json(row);
     }
     if (path === "/refresh") {
@@ -437,7 +440,10 @@ const PROBE = `export default {
       await env.TOKEN_BLACKLIST.get(jti);
       const now = Math.floor(Date.now() / 1000);
       await env.DB.batch([
-        env.DB.prepare("UPDATE refresh_tokens SET used_at = ?2, successor_jti = ?3, successor_issued_at = ?2, successor_expires_at = ?4 WHERE jti = ?1 AND used_at IS NULL AND revoked_at IS NULL").bind(jti, now, jti + "n", now + 604800),
+        // store/rotation.rs rotate: the compare-and-set with its session, cut-off and lifetime checks.
+        env.DB.prepare("UPDATE refresh_tokens SET used_at = ?2, successor_jti = ?3, successor_issued_at = ?2, successor_expires_at = ?4 WHERE jti = ?1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?2 " +
+          "AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL AND s.created_at > ?5 " +
+          "AND (?2 >= u.tokens_valid_after OR s.survived_cutoff = u.tokens_valid_after) AND u.is_active = 1 AND u.account_status = 'active') RETURNING jti").bind(jti, now, jti + "n", now + 604800, now - 2592000),
         env.DB.prepare("INSERT INTO refresh_tokens (jti, session_id, parent_jti, issued_at, expires_at) SELECT successor_jti, session_id, jti, successor_issued_at, successor_expires_at FROM refresh_tokens WHERE jti = ?1 AND successor_jti = ?2").bind(jti, jti + "n"),
         env.DB.prepare("UPDATE sessions SET last_used_at = ?3 WHERE id = (SELECT session_id FROM refresh_tokens WHERE jti = ?1 AND successor_jti = ?2)").bind(jti, jti + "n", now),
       ]);
