@@ -427,9 +427,9 @@ const PROBE = `export default {
       // store/users.rs by_id_for_token: one statement (the session and the cut-off checked in it),
       // for the first seeded user (ids start at USER_ID_START).
       const row = await env.DB.prepare(
-        "SELECT u.*, CASE WHEN ?2 IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?2 AND s.user_id = u.id AND s.revoked_at IS NULL) END AS session_live, " +
-          "CASE WHEN ?2 IS NULL THEN u.tokens_valid_after = 0 OR ?3 > u.tokens_valid_after ELSE ?3 >= u.tokens_valid_after OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?2 AND s.user_id = u.id AND s.survived_cutoff = u.tokens_valid_after) END AS fresh " +
-          "FROM users u WHERE u.id = ?1",
+        "SELECT u.*, CASE WHEN ?2 IS NULL THEN NULL ELSE s.id IS NOT NULL AND s.revoked_at IS NULL END AS session_live, " +
+          "CASE WHEN ?2 IS NULL THEN u.tokens_valid_after = 0 OR ?3 > u.tokens_valid_after ELSE ?3 >= u.tokens_valid_after OR s.survived_cutoff IS u.tokens_valid_after END AS fresh " +
+          "FROM users u LEFT JOIN sessions s ON s.id = ?2 AND s.user_id = u.id WHERE u.id = ?1",
       ).bind(1000000000, "no-such-session", Math.floor(Date.now() / 1000)).first();
       return Response.json(row);
     }

@@ -106,12 +106,12 @@ async fn reserve_attempt(
         .await
         .or_internal("login lookup")?;
     let user: Option<User> = first_row(&reads, 0)?;
-    let mut seen = PasswordThrottle::row(reads.get(1))?;
+    let mut seen = first_row(&reads, 1)?;
     let device = device.filter(|device| user.as_ref().is_some_and(|user| user.id == device.user_id));
     if device.is_none() && throttle_key != email {
         // Another account's device cookie counts as none.
         throttle_key = email.to_owned();
-        seen = throttle.read(&throttle_key)?.first(None).await.or_internal("login_failures.read")?;
+        seen = throttle.read_now(&throttle_key).await?;
     }
     throttle.reserve(&throttle_key, seen, now.timestamp(), &config.login_backoff).await?;
     Ok(Attempt { user, device, throttle_key })
@@ -167,14 +167,11 @@ async fn record_login(db: &D1Database, login: Login<'_>, throttle_key: &str) -> 
     writes.push(Users::new(db).record_login(user.id, last_login, &user.password, login.new_hash)?);
     writes.push(PasswordThrottle::new(db).clear(throttle_key)?);
     let results = db.batch(writes).await.or_internal("login writes")?;
-    let started: Vec<Value> = match results.first() {
-        Some(result) => result.results().or_internal("login session rows")?,
-        None => Vec::new(),
-    };
-    if started.is_empty() {
-        return Err(ApiError::LoginFailed);
+    // The session's insert returns its id only where the verified hash was still stored.
+    match first_row::<Value>(&results, 0)? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::LoginFailed),
     }
-    Ok(())
 }
 
 /// `GET|HEAD me/` → the caller's profile.
@@ -239,7 +236,7 @@ async fn check_change(
     config: &Config,
 ) -> Result<PasswordChange, ApiError> {
     let throttle = PasswordThrottle::new(db);
-    let seen = throttle.read(throttle_key)?.first(None).await.or_internal("login_failures.read")?;
+    let seen = throttle.read_now(throttle_key).await?;
     throttle.reserve(throttle_key, seen, now, &config.login_backoff).await?;
     let old_password_ok = std::cell::Cell::new(false);
     let change = PasswordChange::parse(data, user, |old| {
@@ -272,11 +269,7 @@ async fn commit_password(
     writes.extend(Sessions::new(db).revoke_statements(Scope::AllBut { keep, user_id }, now, Some(new))?);
     writes.push(PasswordThrottle::new(db).clear(throttle_key)?);
     let results = db.batch(writes).await.or_internal("change-password writes")?;
-    let replaced: Vec<Value> = match results.first() {
-        Some(result) => result.results().or_internal("change-password rows")?,
-        None => Vec::new(),
-    };
-    if replaced.is_empty() {
+    if first_row::<Value>(&results, 0)?.is_none() {
         return Ok(None);
     }
     Ok(Some(Sessions::revoked(&results, 1)?.1))

@@ -24,7 +24,7 @@ use crate::app::state::State;
 use crate::app::store::blacklist::Blacklist;
 use crate::error::{ApiError, Reply};
 
-pub use support::{now, random_bytes, OrInternal};
+pub use support::{first_row, now, random_bytes, OrInternal};
 
 /// What a handler gives back: a reply, or the error that becomes one.
 pub type Outcome = Result<Reply, ApiError>;
@@ -45,17 +45,6 @@ pub type Ctx = RouteContext<Rc<Routed>>;
 /// Boxes a handler's future, so every handler fits one `Handler` type.
 pub fn boxed(future: impl Future<Output = Outcome> + 'static) -> Pin<Box<dyn Future<Output = Outcome>>> {
     Box::pin(future)
-}
-
-/// The first row of the `index`-th result of a batch, if any.
-pub fn first_row<T: serde::de::DeserializeOwned>(
-    results: &[worker::D1Result],
-    index: usize,
-) -> Result<Option<T>, ApiError> {
-    match results.get(index) {
-        Some(result) => Ok(result.results::<T>().or_internal("reading batch rows")?.into_iter().next()),
-        None => Ok(None),
-    }
 }
 
 pub fn database(ctx: &Ctx) -> Result<D1Database, ApiError> {

@@ -1,5 +1,5 @@
 //! What every adapter needs from the platform: failures logged and turned into a bare 500, the
-//! CSPRNG and the clock. A leaf: it imports no other room of the worker.
+//! CSPRNG, the clock, and the rows a batch returned. A leaf: it imports no other room of the worker.
 
 use worker::console_error;
 
@@ -32,4 +32,15 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
 /// The request's wall-clock time, read once at the edge and handed to the pure core.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
+}
+
+/// The first row of the `index`-th result of a batch, if any.
+pub fn first_row<T: serde::de::DeserializeOwned>(
+    results: &[worker::D1Result],
+    index: usize,
+) -> Result<Option<T>, ApiError> {
+    match results.get(index) {
+        Some(result) => Ok(result.results::<T>().or_internal("reading batch rows")?.into_iter().next()),
+        None => Ok(None),
+    }
 }

@@ -1,7 +1,7 @@
 //! Anti-automation: per-IP limits through the Workers Rate Limiting bindings, and the back-off
 //! after failed password checks, counted in D1 per account or per trusted device.
 
-use worker::{query, D1Database, D1PreparedStatement, D1Result, Request, RouteContext};
+use worker::{query, D1Database, D1PreparedStatement, Request, RouteContext};
 
 use crate::app::http::{client_ip, header};
 use crate::app::support::{internal, OrInternal};
@@ -79,14 +79,9 @@ impl<'a> PasswordThrottle<'a> {
             .or_internal("binding login_failures.read")
     }
 
-    /// The row `read` found, if any.
-    pub fn row(read: Option<&D1Result>) -> Result<Option<LoginFailures>, ApiError> {
-        match read {
-            Some(result) => {
-                Ok(result.results::<LoginFailures>().or_internal("login_failures rows")?.into_iter().next())
-            }
-            None => Ok(None),
-        }
+    /// Reads `key`'s row on its own.
+    pub async fn read_now(&self, key: &str) -> Result<Option<LoginFailures>, ApiError> {
+        self.read(key)?.first(None).await.or_internal("login_failures.read")
     }
 
     /// Reserves one attempt for `key` before the password is checked, by the one rule
@@ -107,7 +102,7 @@ impl<'a> PasswordThrottle<'a> {
             if self.compare_and_set(key, seen.as_ref(), &next).await? {
                 return Ok(());
             }
-            seen = self.read(key)?.first::<LoginFailures>(None).await.or_internal("login_failures.read")?;
+            seen = self.read_now(key).await?;
         }
         Err(ApiError::Throttled(1))
     }
@@ -143,13 +138,7 @@ impl<'a> PasswordThrottle<'a> {
             ),
         }
         .or_internal("binding login_failures.reserve")?;
-        let written: Vec<serde_json::Value> = statement
-            .all()
-            .await
-            .or_internal("login_failures.reserve")?
-            .results()
-            .or_internal("login_failures rows")?;
-        Ok(!written.is_empty())
+        Ok(statement.first::<serde_json::Value>(None).await.or_internal("login_failures.reserve")?.is_some())
     }
 
     /// Forgets `key`'s failures after a right password (batch it with what the success writes).

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use worker::{query, D1PreparedStatement, D1Result};
 
 use crate::app::store::sessions::Sessions;
-use crate::app::support::OrInternal;
+use crate::app::support::{first_row, OrInternal};
 use crate::domain::tokens::TokenClaims;
 use crate::error::ApiError;
 
@@ -98,15 +98,12 @@ impl Sessions<'_> {
 
     /// Reads `revoke_statements`' results, starting at `first` in a batch's results.
     pub fn revoked(results: &[D1Result], first: usize) -> Result<(bool, Vec<DeadToken>), ApiError> {
-        let revoked: Vec<serde_json::Value> = match results.get(first) {
-            Some(result) => result.results().or_internal("sessions.revoke rows")?,
-            None => Vec::new(),
-        };
+        let any_revoked = first_row::<serde_json::Value>(results, first)?.is_some();
         let dead: Vec<DeadToken> = match results.get(first + 1) {
             Some(result) => result.results().or_internal("sessions.revoke token rows")?,
             None => Vec::new(),
         };
-        Ok((!revoked.is_empty(), dead))
+        Ok((any_revoked, dead))
     }
 
     /// Records a refresh token minted elsewhere (no session of ours, never seen) as revoked, so

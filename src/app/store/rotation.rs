@@ -5,7 +5,7 @@ use serde::Deserialize;
 use worker::{query, D1PreparedStatement};
 
 use crate::app::store::sessions::{Rules, Sessions};
-use crate::app::support::OrInternal;
+use crate::app::support::{first_row, OrInternal};
 use crate::domain::tokens::{TokenClaims, TokenError};
 use crate::error::ApiError;
 
@@ -52,11 +52,7 @@ impl Sessions<'_> {
         )
         .or_internal("binding sessions.rotate touch")?;
         let results = self.db.batch(vec![consume, successor, touch]).await.or_internal("sessions.rotate")?;
-        let consumed: Vec<serde_json::Value> = match results.first() {
-            Some(result) => result.results().or_internal("sessions.rotate rows")?,
-            None => Vec::new(),
-        };
-        Ok(!consumed.is_empty())
+        Ok(first_row::<serde_json::Value>(&results, 0)?.is_some())
     }
 
     /// Records a refresh token minted elsewhere (simplejwt; no `sid` of ours) as consumed, in a
@@ -107,11 +103,7 @@ impl Sessions<'_> {
         .or_internal("binding sessions.adopt token")?;
         let successor = self.record_successor(old, new)?;
         let results = self.db.batch(vec![session, consumed, successor]).await.or_internal("sessions.adopt")?;
-        let adopted: Vec<serde_json::Value> = match results.get(1) {
-            Some(result) => result.results().or_internal("sessions.adopt rows")?,
-            None => Vec::new(),
-        };
-        Ok(!adopted.is_empty())
+        Ok(first_row::<serde_json::Value>(&results, 1)?.is_some())
     }
 
     /// Records `new` as a live token of `old`'s session, only if `old` was just consumed in its

@@ -56,15 +56,12 @@ impl<'a> Users<'a> {
         let row = query!(
             self.db,
             "SELECT u.*,
-                    CASE WHEN ?2 IS NULL THEN NULL
-                         ELSE EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?2 AND s.user_id = u.id AND s.revoked_at IS NULL)
-                    END AS session_live,
+                    CASE WHEN ?2 IS NULL THEN NULL ELSE s.id IS NOT NULL AND s.revoked_at IS NULL END AS session_live,
                     CASE WHEN ?2 IS NULL THEN u.tokens_valid_after = 0 OR ?3 > u.tokens_valid_after
-                         ELSE ?3 >= u.tokens_valid_after
-                              OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?2 AND s.user_id = u.id
-                                            AND s.survived_cutoff = u.tokens_valid_after)
+                         ELSE ?3 >= u.tokens_valid_after OR s.survived_cutoff IS u.tokens_valid_after
                     END AS fresh
-               FROM users u WHERE u.id = ?1",
+               FROM users u LEFT JOIN sessions s ON s.id = ?2 AND s.user_id = u.id
+              WHERE u.id = ?1",
             id,
             sid,
             issued_at,
