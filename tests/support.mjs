@@ -55,6 +55,7 @@ async function launch(vars, { ipLimit = 10000, limits = {} } = {}) {
       { simple: { limit: limits[name] ?? ipLimit, period: 60 } },
     ]),
   );
+  const log = new MailLog();
   const mf = new Miniflare({
     rootPath: root,
     scriptPath: "build/worker/shim.mjs",
@@ -68,7 +69,10 @@ async function launch(vars, { ipLimit = 10000, limits = {} } = {}) {
     kvNamespaces: { TOKEN_BLACKLIST: "blacklist-test" },
     ratelimits,
     d1Persist: false,
-    log: process.env.MF_LOG ? new Log(LogLevel.DEBUG) : undefined,
+    // The `send_email` binding's local simulation writes each message to files and logs their
+    // paths: the suite reads the mails from there, as a developer reads them under `wrangler dev`.
+    email: { send_email: [{ name: "EMAIL" }] },
+    log,
     kvPersist: false,
     bindings: {
       JWT_SIGNING_KEY: SIGNING_KEY,
@@ -84,14 +88,87 @@ async function launch(vars, { ipLimit = 10000, limits = {} } = {}) {
     const statements = sql.split(";").map((s) => s.trim()).filter(Boolean);
     await db.batch(statements.map((s) => db.prepare(s)));
   }
-  return new Worker(mf, db);
+  return new Worker(mf, db, log);
+}
+
+/**
+ * Miniflare's log, kept: each "send_email binding called with MessageBuilder" entry becomes a
+ * mail `{ from, to, subject, text, html }` (its parts read from the files it names). Printed too
+ * when MF_LOG is set.
+ */
+class MailLog extends Log {
+  constructor() {
+    super(process.env.MF_LOG ? LogLevel.DEBUG : LogLevel.INFO);
+    this.mails = [];
+    this.waiters = new Set();
+  }
+
+  log(message) {
+    if (process.env.MF_LOG) super.log(message);
+    const mail = parseMail(message);
+    if (!mail) return;
+    this.mails.push(mail);
+    for (const wake of this.waiters) wake();
+  }
+}
+
+/** The mail a "send_email binding called with MessageBuilder:" log entry describes, or null. */
+export function parseMail(message) {
+  const text = String(message).replace(/\x1b\[[0-9;]*m/g, "");
+  const at = text.indexOf("send_email binding called with MessageBuilder:");
+  if (at < 0) return null;
+  const field = (name) => text.slice(at).match(new RegExp(`^${name}: (.*)$`, "m"))?.[1]?.trim();
+  const part = (name) => {
+    const path = field(name);
+    return path ? readFileSync(path, "utf8") : undefined;
+  };
+  return { from: field("From"), to: field("To"), subject: field("Subject"), text: part("Text"), html: part("HTML") };
 }
 
 class Worker {
-  constructor(mf, db) {
+  constructor(mf, db, log) {
     this.mf = mf;
     this.db = db;
+    this.log = log;
     this.emails = 0;
+  }
+
+  /** Every mail the worker has sent so far, oldest first. */
+  get mails() {
+    return this.log.mails;
+  }
+
+  /**
+   * The first mail to `to` (and whose subject contains `subject`, if given) not taken before;
+   * waits up to `timeout` ms for it (mails are sent after the response). Marks it taken.
+   */
+  async mail(to, { subject, timeout = 5000 } = {}) {
+    const matches = (mail) =>
+      !mail.taken && mail.to === to && (subject === undefined || mail.subject.includes(subject));
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const found = this.log.mails.find(matches);
+      if (found) {
+        found.taken = true;
+        return found;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no mail to ${to}${subject ? ` about "${subject}"` : ""} within ${timeout} ms`);
+      await new Promise((resolve) => {
+        const wake = () => {
+          this.log.waiters.delete(wake);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        this.log.waiters.add(wake);
+      });
+    }
+  }
+
+  /** The mails to `to` so far (taken or not). */
+  mailsTo(to) {
+    return this.log.mails.filter((mail) => mail.to === to);
   }
 
   async dispose() {
