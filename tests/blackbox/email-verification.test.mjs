@@ -62,10 +62,12 @@ describe("register/ mails a verification link", () => {
 });
 
 describe("registration/verify-email/", () => {
-  test("the mailed key answers 200 {detail: ok} and the address is then verified", async () => {
+  test("the mailed key answers 200 {detail: ok}, not to be cached, and the address is then verified", async () => {
     const user = await worker.register();
     const { key } = await verificationKey(worker, user.email);
-    assertResponse(await verify(worker, key), 200, OK);
+    const verified = await verify(worker, key);
+    assertResponse(verified, 200, OK);
+    assert.equal(verified.headers.get("cache-control"), "no-store");
     assertResponse(await emailStatus(worker, user.access_token), 200, { email: user.email, verified: true });
   });
 

@@ -130,11 +130,12 @@ describe("password/reset/ mails a link", () => {
 });
 
 describe("password/reset/confirm/ with the mailed link", () => {
-  test("answers 200; the new password logs in and the old one no longer does", async () => {
+  test("answers 200 (not to be cached: it followed a secret); the new password logs in and the old one no longer does", async () => {
     const user = await worker.register();
     const link = await resetLink(worker, user.email);
     const response = await confirmReset(worker, newPassword(link));
     assertResponse(response, 200, RESET_DONE);
+    assert.equal(response.headers.get("cache-control"), "no-store");
     assertUnauthorized(await login(worker, user.email, user.password), LOGIN_FAILED);
     const fresh = await login(worker, user.email, NEW);
     assert.equal(fresh.status, 200, fresh.text);
