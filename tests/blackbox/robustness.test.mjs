@@ -16,10 +16,13 @@ after(() => worker?.dispose());
 const ENDPOINTS = [
   ["POST", "register/"], ["POST", "login/"], ["POST", "token/refresh/"], ["POST", "logout/"],
   ["POST", "change-password/"], ["PATCH", "me/"], ["GET", "me/"],
+  ["POST", "password/reset/"], ["POST", "password/reset/confirm/"], ["POST", "registration/verify-email/"],
+  ["POST", "registration/resend-email/"], ["POST", "email/change/"], ["GET", "email/"],
 ];
 const FIELDS = [
   "email", "password", "password_confirm", "first_name", "last_name", "phone_number", "timezone", "refresh_token",
-  "refresh", "old_password", "new_password", "new_password_confirm",
+  "refresh", "old_password", "new_password", "new_password_confirm", "new_password1", "new_password2", "uid", "token",
+  "key", "new_email",
 ];
 
 /** Sends and returns a failure description, or null when the answer is < 500 and JSON. */
@@ -71,7 +74,12 @@ const BODIES = {
   "control characters": allFields(JSON.stringify("\u0001\u0007\b\t\n\u000b\f\r\u001b\u007f")),
   "a lone surrogate escape": allFields('"\\ud800"'),
   "a reversed surrogate pair": allFields('"\\udc00\\ud800"'),
-  "a 60 000-character string in one field": JSON.stringify({ email: `${LONG}@example.com`, password: LONG, refresh_token: LONG }),
+  // One long field per body, each body under MAX_BODY_BYTES (64 KiB): a larger one is refused
+  // unread and its connection closed (body-limit.test.mjs), which a client still writing sees as
+  // a reset, not an answer. (Three 60 000-character fields in one body made this test flaky.)
+  "a 60 000-character email": JSON.stringify({ email: `${LONG}@example.com`, password: "x" }),
+  "a 60 000-character password": JSON.stringify({ email: "long@example.com", password: LONG }),
+  "a 60 000-character refresh token": JSON.stringify({ refresh_token: LONG, refresh: LONG.slice(0, 1_000) }),
   "a 60 000-character password everywhere it is read": JSON.stringify({
     email: "long.password@example.com", password: LONG.slice(0, 20_000), password_confirm: LONG.slice(0, 20_000),
     first_name: "A", last_name: "B", old_password: LONG.slice(0, 20_000),
