@@ -45,6 +45,45 @@ pub struct Config {
     pub issuer: Option<String>,
     /// `aud` written into tokens and required on incoming ones, when set (simplejwt's `AUDIENCE`).
     pub audience: Option<String>,
+    /// Account recovery and verified email: links, lifetimes, delivery.
+    pub mail: MailConfig,
+}
+
+/// Account recovery and verified email (issue 12): where links point, how long they work, who
+/// sends, and how many mails one address may receive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailConfig {
+    /// `PASSWORD_RESET_URL`: the frontend's reset page, with `{uid}` and `{token}`.
+    pub password_reset_url: String,
+    /// `EMAIL_VERIFY_URL`: the frontend's verification page, with `{key}`.
+    pub email_verify_url: String,
+    /// `PASSWORD_RESET_TIMEOUT_SECS` (Django's `PASSWORD_RESET_TIMEOUT`, 3 days).
+    pub password_reset_timeout_secs: i64,
+    /// `EMAIL_VERIFY_TIMEOUT_SECS`: how long a verification or email-change key works.
+    pub email_verify_timeout_secs: i64,
+    /// `REQUIRE_VERIFIED_EMAIL`: no tokens for an unverified address (off: the drop-in contract).
+    pub require_verified_email: bool,
+    /// `EMAIL_FROM`: the sender.
+    pub from: String,
+    /// `EMAIL_HTTP_URL`: a Resend-compatible endpoint; unset, the `send_email` binding `EMAIL`.
+    pub http_url: Option<String>,
+    /// `EMAIL_RATE_LIMIT_PER_HOUR`: link mails one address may receive per hour.
+    pub per_address_per_hour: i64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            password_reset_url: "http://localhost:3000/reset-password/{uid}/{token}/".into(),
+            email_verify_url: "http://localhost:3000/verify-email/{key}/".into(),
+            password_reset_timeout_secs: 3 * 24 * 60 * 60,
+            email_verify_timeout_secs: 3 * 24 * 60 * 60,
+            require_verified_email: false,
+            from: "no-reply@example.com".into(),
+            http_url: None,
+            per_address_per_hour: 5,
+        }
+    }
 }
 
 impl Default for Config {
@@ -64,6 +103,7 @@ impl Default for Config {
             session_max_lifetime_secs: 30 * 24 * 60 * 60,
             issuer: None,
             audience: None,
+            mail: MailConfig::default(),
         }
     }
 }
@@ -181,7 +221,29 @@ impl Config {
         let user_id_start = seconds("USER_ID_START", defaults.user_id_start)?;
         let session_max_lifetime_secs =
             seconds("REFRESH_SESSION_MAX_LIFETIME_SECS", defaults.session_max_lifetime_secs)?;
+        let mail = MailConfig {
+            password_reset_url: template(var("PASSWORD_RESET_URL"), "PASSWORD_RESET_URL", &["{uid}", "{token}"])?
+                .unwrap_or(defaults.mail.password_reset_url),
+            email_verify_url: template(var("EMAIL_VERIFY_URL"), "EMAIL_VERIFY_URL", &["{key}"])?
+                .unwrap_or(defaults.mail.email_verify_url),
+            password_reset_timeout_secs: seconds(
+                "PASSWORD_RESET_TIMEOUT_SECS",
+                defaults.mail.password_reset_timeout_secs,
+            )?,
+            email_verify_timeout_secs: seconds("EMAIL_VERIFY_TIMEOUT_SECS", defaults.mail.email_verify_timeout_secs)?,
+            require_verified_email: flag(var("REQUIRE_VERIFIED_EMAIL"), "REQUIRE_VERIFIED_EMAIL")?
+                .unwrap_or(defaults.mail.require_verified_email),
+            from: match var("EMAIL_FROM") {
+                Some(from) if !from.contains('@') || from.contains(['\r', '\n']) => {
+                    return Err(ConfigError::BadVar { name: "EMAIL_FROM", reason: "must be an e-mail address" })
+                }
+                from => from.unwrap_or(defaults.mail.from),
+            },
+            http_url: template(var("EMAIL_HTTP_URL"), "EMAIL_HTTP_URL", &[])?,
+            per_address_per_hour: seconds("EMAIL_RATE_LIMIT_PER_HOUR", defaults.mail.per_address_per_hour)?,
+        };
         Ok(Config {
+            mail,
             user_id_start,
             session_max_lifetime_secs,
             issuer: var("JWT_ISSUER"),
@@ -233,6 +295,30 @@ fn positive(value: Option<String>, name: &'static str) -> Result<Option<i64>, Co
         .map(|v| match v.parse::<i64>() {
             Ok(n) if n > 0 => Ok(n),
             _ => Err(ConfigError::BadVar { name, reason: "must be a positive integer" }),
+        })
+        .transpose()
+}
+
+/// A URL template: http(s), with every placeholder it needs.
+fn template(value: Option<String>, name: &'static str, needs: &[&str]) -> Result<Option<String>, ConfigError> {
+    match value {
+        Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+            Err(ConfigError::BadVar { name, reason: "must be an http(s) URL" })
+        }
+        Some(url) if needs.iter().any(|placeholder| !url.contains(placeholder)) => {
+            Err(ConfigError::BadVar { name, reason: "must contain each of its placeholders ({uid} {token} / {key})" })
+        }
+        other => Ok(other),
+    }
+}
+
+/// A boolean var: true/false, 1/0, yes/no (any case).
+fn flag(value: Option<String>, name: &'static str) -> Result<Option<bool>, ConfigError> {
+    value
+        .map(|v| match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            _ => Err(ConfigError::BadVar { name, reason: "must be true or false" }),
         })
         .transpose()
 }
@@ -389,5 +475,47 @@ mod tests {
             ConfigError::from(KeyError::PreviousKeys("public key must be 32 bytes")).to_string(),
             "var JWT_ED25519_PREVIOUS_KEYS: public key must be 32 bytes"
         );
+    }
+
+    #[test]
+    fn recovery_mail_defaults_to_djangos_three_days_and_the_dev_frontend() {
+        let mail = from(&[]).unwrap().mail;
+        assert_eq!(mail.password_reset_url, "http://localhost:3000/reset-password/{uid}/{token}/");
+        assert_eq!(mail.email_verify_url, "http://localhost:3000/verify-email/{key}/");
+        assert_eq!((mail.password_reset_timeout_secs, mail.email_verify_timeout_secs), (259_200, 259_200));
+        assert!(!mail.require_verified_email);
+        assert_eq!((mail.http_url, mail.per_address_per_hour), (None, 5));
+    }
+
+    #[test]
+    fn recovery_mail_is_configurable_and_bad_values_are_refused() {
+        let mail = from(&[
+            ("PASSWORD_RESET_URL", "https://app.example.com/r?u={uid}&t={token}"),
+            ("EMAIL_VERIFY_URL", "https://app.example.com/v/{key}"),
+            ("REQUIRE_VERIFIED_EMAIL", "True"),
+            ("EMAIL_FROM", "Auth <auth@example.com>"),
+            ("EMAIL_HTTP_URL", "https://api.resend.com/emails"),
+            ("EMAIL_RATE_LIMIT_PER_HOUR", "2"),
+        ])
+        .unwrap()
+        .mail;
+        assert!(mail.require_verified_email);
+        assert_eq!(mail.http_url.as_deref(), Some("https://api.resend.com/emails"));
+        assert_eq!((mail.from.as_str(), mail.per_address_per_hour), ("Auth <auth@example.com>", 2));
+        for (name, value) in [
+            ("PASSWORD_RESET_URL", "https://app.example.com/reset/{uid}/"),
+            ("PASSWORD_RESET_URL", "javascript:alert({uid}{token})"),
+            ("EMAIL_VERIFY_URL", "https://app.example.com/verify/"),
+            ("REQUIRE_VERIFIED_EMAIL", "sometimes"),
+            ("EMAIL_FROM", "nobody"),
+            ("EMAIL_HTTP_URL", "ftp://mail.example.com"),
+            ("EMAIL_RATE_LIMIT_PER_HOUR", "0"),
+            ("PASSWORD_RESET_TIMEOUT_SECS", "-1"),
+        ] {
+            assert!(
+                matches!(from(&[(name, value)]), Err(ConfigError::BadVar { name: n, .. }) if n == name),
+                "{name}={value}"
+            );
+        }
     }
 }

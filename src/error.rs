@@ -74,7 +74,10 @@ pub enum ApiError {
     BadLogoutToken(TokenError),
     /// 400: `logout/` with another user's refresh token.
     TokenNotOwned,
-    /// 404: no such path.
+    /// 403: `login/` with the right password for an unverified address, when
+    /// `REQUIRE_VERIFIED_EMAIL` is on.
+    EmailNotVerified,
+    /// 404: no such path (and `registration/verify-email/` with a key that works no more).
     NotFound,
     /// 405: the path exists, the method does not; carries the method and the `Allow` list.
     MethodNotAllowed { method: String, allow: String },
@@ -117,6 +120,7 @@ impl ApiError {
             | ApiError::UserInactive
             | ApiError::LoginFailed
             | ApiError::BadRefreshToken(_) => 401,
+            ApiError::EmailNotVerified => 403,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Body(BodyError::TooLarge) => 413,
@@ -169,6 +173,7 @@ impl ApiError {
                 "detail": "Token does not belong to the authenticated user.",
                 "code": "token_not_valid",
             }),
+            ApiError::EmailNotVerified => json!({ "detail": "E-mail is not verified.", "code": "email_not_verified" }),
             ApiError::NotFound => json!({ "detail": "Not found." }),
             ApiError::MethodNotAllowed { method, .. } => {
                 json!({ "detail": format!("Method \"{method}\" not allowed.") })

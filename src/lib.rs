@@ -17,12 +17,12 @@ mod app;
 mod worker_entry {
     use worker::{event, Context, Env, Request, Response, Result};
 
-    use crate::app::{accounts, boxed, http, platform, sessions, Handler};
+    use crate::app::{accounts, boxed, http, platform, recovery, sessions, Handler};
     use crate::routes::Op;
 
     #[event(fetch)]
-    async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-        http::serve(req, env, handler).await
+    async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+        http::serve(req, env, ctx, handler).await
     }
 
     /// The handler of every operation of the route table (`routes::ROUTES`, which says which
@@ -39,6 +39,12 @@ mod worker_entry {
             Op::LogoutAll => |req, ctx| boxed(sessions::logout_all(req, ctx)),
             Op::ListSessions => |req, ctx| boxed(sessions::list_sessions(req, ctx)),
             Op::EndSession => |req, ctx| boxed(sessions::end_session(req, ctx)),
+            Op::RequestPasswordReset => |req, ctx| boxed(recovery::request_password_reset(req, ctx)),
+            Op::ConfirmPasswordReset => |req, ctx| boxed(recovery::confirm_password_reset(req, ctx)),
+            Op::VerifyEmail => |req, ctx| boxed(recovery::verify_email(req, ctx)),
+            Op::ResendVerification => |req, ctx| boxed(recovery::resend_verification(req, ctx)),
+            Op::EmailStatus => |req, ctx| boxed(recovery::email_status(req, ctx)),
+            Op::ChangeEmail => |req, ctx| boxed(recovery::change_email(req, ctx)),
             Op::Health => |req, ctx| boxed(platform::health(req, ctx)),
             Op::OpenApi => |req, ctx| boxed(platform::openapi(req, ctx)),
             Op::Jwks => |req, ctx| boxed(platform::jwks(req, ctx)),

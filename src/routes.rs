@@ -23,6 +23,18 @@ pub enum Endpoint {
     Sessions,
     /// `sessions/<id>/`.
     Session,
+    /// `password/reset/` (dj-rest-auth).
+    PasswordReset,
+    /// `password/reset/confirm/` (dj-rest-auth).
+    PasswordResetConfirm,
+    /// `registration/verify-email/` (dj-rest-auth).
+    VerifyEmail,
+    /// `registration/resend-email/` (dj-rest-auth).
+    ResendEmail,
+    /// `email/`: the caller's address and whether it is verified.
+    Email,
+    /// `email/change/`.
+    EmailChange,
     /// `/healthz`, outside the prefixes.
     Health,
     /// `openapi.json`: the OpenAPI 3.1 document of everything here.
@@ -81,13 +93,19 @@ pub enum Op {
     LogoutAll,
     ListSessions,
     EndSession,
+    RequestPasswordReset,
+    ConfirmPasswordReset,
+    VerifyEmail,
+    ResendVerification,
+    EmailStatus,
+    ChangeEmail,
     Health,
     OpenApi,
     Jwks,
 }
 
 /// The one endpoint table.
-pub const ROUTES: [(Endpoint, Method, Op); 18] = [
+pub const ROUTES: [(Endpoint, Method, Op); 25] = [
     (Endpoint::Register, Method::Post, Op::Register),
     (Endpoint::Login, Method::Post, Op::Login),
     (Endpoint::Logout, Method::Post, Op::Logout),
@@ -100,6 +118,13 @@ pub const ROUTES: [(Endpoint, Method, Op); 18] = [
     (Endpoint::Sessions, Method::Get, Op::ListSessions),
     (Endpoint::Sessions, Method::Head, Op::ListSessions),
     (Endpoint::Session, Method::Delete, Op::EndSession),
+    (Endpoint::PasswordReset, Method::Post, Op::RequestPasswordReset),
+    (Endpoint::PasswordResetConfirm, Method::Post, Op::ConfirmPasswordReset),
+    (Endpoint::VerifyEmail, Method::Post, Op::VerifyEmail),
+    (Endpoint::ResendEmail, Method::Post, Op::ResendVerification),
+    (Endpoint::Email, Method::Get, Op::EmailStatus),
+    (Endpoint::Email, Method::Head, Op::EmailStatus),
+    (Endpoint::EmailChange, Method::Post, Op::ChangeEmail),
     (Endpoint::Health, Method::Get, Op::Health),
     (Endpoint::Health, Method::Head, Op::Health),
     (Endpoint::OpenApi, Method::Get, Op::OpenApi),
@@ -118,7 +143,7 @@ pub enum Resolution {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 10] = [
+    pub const ALL: [Endpoint; 16] = [
         Endpoint::Register,
         Endpoint::Login,
         Endpoint::Logout,
@@ -128,6 +153,12 @@ impl Endpoint {
         Endpoint::LogoutAll,
         Endpoint::Sessions,
         Endpoint::Session,
+        Endpoint::PasswordReset,
+        Endpoint::PasswordResetConfirm,
+        Endpoint::VerifyEmail,
+        Endpoint::ResendEmail,
+        Endpoint::Email,
+        Endpoint::EmailChange,
         Endpoint::OpenApi,
     ];
 
@@ -146,6 +177,12 @@ impl Endpoint {
             Endpoint::LogoutAll => "logout-all/",
             Endpoint::Sessions => "sessions/",
             Endpoint::Session => "sessions/:id/",
+            Endpoint::PasswordReset => "password/reset/",
+            Endpoint::PasswordResetConfirm => "password/reset/confirm/",
+            Endpoint::VerifyEmail => "registration/verify-email/",
+            Endpoint::ResendEmail => "registration/resend-email/",
+            Endpoint::Email => "email/",
+            Endpoint::EmailChange => "email/change/",
             Endpoint::OpenApi => "openapi.json",
         }
     }
@@ -196,6 +233,13 @@ impl Endpoint {
             Endpoint::LogoutAll => "Logout All",
             Endpoint::Sessions => "Session List",
             Endpoint::Session => "Session",
+            // dj-rest-auth's view names.
+            Endpoint::PasswordReset => "Password Reset",
+            Endpoint::PasswordResetConfirm => "Password Reset Confirm",
+            Endpoint::VerifyEmail => "Verify Email",
+            Endpoint::ResendEmail => "Resend Email Verification",
+            Endpoint::Email => "Email",
+            Endpoint::EmailChange => "Email Change",
             Endpoint::Health => "Health",
             Endpoint::OpenApi => "OpenAPI Schema",
             Endpoint::Jwks => "JSON Web Key Set",

@@ -7,7 +7,11 @@ use worker::{console_log, D1Database, Request};
 use crate::app::caller::authenticate;
 use crate::app::http::{header, json_body};
 use crate::app::issue::{token_body, NewSession};
+use crate::app::mail::notify;
+use crate::app::passwords::{hash_password, is_valid, password_check_key};
+use crate::app::recovery::send_verification;
 use crate::app::sessions::blacklist_all;
+use crate::app::store::email_keys::EmailKeys;
 use crate::app::store::revocation::{DeadToken, Scope};
 use crate::app::store::sessions::{Sessions, UserRef};
 use crate::app::store::users::{InsertError, Users};
@@ -16,7 +20,8 @@ use crate::app::{database, first_row, now, random_bytes, Ctx, OrInternal, Outcom
 use crate::config::Config;
 use crate::domain::device::Device;
 use crate::domain::fields::FieldErrors;
-use crate::domain::password::{check_password, iterations_spent, make_password, new_salt, Verdict};
+use crate::domain::mail::Template;
+use crate::domain::password::{check_password, iterations_spent, make_password, Verdict};
 use crate::domain::user::{
     timestamp, Credentials, PasswordChange, ProfileChanges, Registration, User, EMAIL_TAKEN, OLD_PASSWORD_INCORRECT,
 };
@@ -36,13 +41,20 @@ pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
     let hash = hash_password(registration.password.expose(), state.config.pbkdf2_iterations)?;
     let uuid = uuid::Builder::from_random_bytes(random_bytes()?).into_uuid().to_string();
     let now = now();
+    // With REQUIRE_VERIFIED_EMAIL, no session until the address is verified (dj-rest-auth's
+    // mandatory verification): only the mail.
+    let verified_first = state.config.mail.require_verified_email;
     let session = NewSession::begin(state, now.timestamp())?;
-    let start = Sessions::new(&db).start(
-        UserRef::Email(&registration.email),
-        &session.id,
-        header(req, "User-Agent").as_deref(),
-        &session.refresh,
-    )?;
+    let start = if verified_first {
+        Vec::new()
+    } else {
+        Sessions::new(&db).start(
+            UserRef::Email(&registration.email),
+            &session.id,
+            header(req, "User-Agent").as_deref(),
+            &session.refresh,
+        )?
+    };
     let id_start = state.config.user_id_start;
     let user = match users.insert(&registration, &uuid, &hash, &timestamp(now), id_start, start).await {
         Ok(user) => user,
@@ -50,6 +62,10 @@ pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
         Err(InsertError::EmailTaken) => return Err(FieldErrors::single("email", EMAIL_TAKEN).into()),
         Err(InsertError::Failed(e)) => return Err(e),
     };
+    send_verification(ctx, user.id, user.email.clone());
+    if verified_first {
+        return Ok(Reply::new(201, json!({ "detail": "Verification e-mail sent." })).for_user(user.id));
+    }
     Ok(Reply::new(201, token_body(state, user.id, &session.refresh, Some(&user))?).no_store().for_user(user.id))
 }
 
@@ -64,6 +80,13 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     let now = now();
     let attempt = reserve_attempt(&db, device_of(req, &state.devices), &credentials.email, now, config).await?;
     let (mut user, needs_rehash) = verify(attempt.user, credentials.password.expose(), config.pbkdf2_iterations)?;
+    if config.mail.require_verified_email && !user.email_verified {
+        // The right password: no failure to count, but no tokens for an unproven address.
+        db.batch(vec![PasswordThrottle::new(&db).clear(&attempt.throttle_key)?])
+            .await
+            .or_internal("login_failures.clear")?;
+        return Err(ApiError::EmailNotVerified);
+    }
     user.last_login = Some(timestamp(now));
     let session = NewSession::begin(state, now.timestamp())?;
     let user_agent = header(req, "User-Agent");
@@ -202,8 +225,7 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
     let data = json_body(req, config).await?;
     let db = database(ctx)?;
     let now = now().timestamp();
-    let device = device_of(req, &state.devices).filter(|device| device.user_id == user.id);
-    let throttle_key = device.as_ref().map_or_else(|| user.email.clone(), Device::throttle_key);
+    let throttle_key = password_check_key(req, state, user);
     let change = check_change(&db, &data, user, &throttle_key, now, config).await?;
     let hash = hash_password(change.new_password.expose(), config.pbkdf2_iterations)?;
     let keep = caller.session_id.as_deref();
@@ -211,6 +233,7 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
     for _ in 0..3 {
         if let Some(dead) = commit_password(&db, user.id, &verified, &hash, keep, &throttle_key, now).await? {
             blacklist_all(ctx, dead, now).await?;
+            notify(ctx, Template::PasswordChanged.to(&user.email));
             return Ok(Reply::ok(json!({ "message": "Password changed successfully." })).for_user(user.id));
         }
         // The stored hash changed since it was read. A login's re-hash of the same password is no
@@ -249,10 +272,6 @@ async fn check_change(
     Ok(change?)
 }
 
-fn is_valid(password: &str, stored: &str, target_iterations: u32) -> bool {
-    matches!(check_password(password, stored, target_iterations), Verdict::Valid { .. })
-}
-
 /// Writes `new` where the stored hash is still `verified`, and in the same transaction moves the
 /// cut-off and revokes every session but `keep` (only if that write happened). `None` when the
 /// stored hash was no longer `verified`; else the refresh tokens that died, for KV.
@@ -268,13 +287,10 @@ async fn commit_password(
     let mut writes = vec![Users::new(db).replace_password(user_id, verified, new)?];
     writes.extend(Sessions::new(db).revoke_statements(Scope::AllBut { keep, user_id }, now, Some(new))?);
     writes.push(PasswordThrottle::new(db).clear(throttle_key)?);
+    writes.push(EmailKeys::new(db).drop_pending_changes(user_id, new)?);
     let results = db.batch(writes).await.or_internal("change-password writes")?;
     if first_row::<Value>(&results, 0)?.is_none() {
         return Ok(None);
     }
     Ok(Some(Sessions::revoked(&results, 1)?.1))
-}
-
-fn hash_password(password: &str, iterations: u32) -> std::result::Result<String, ApiError> {
-    Ok(make_password(password, &new_salt(&random_bytes()?), iterations))
 }

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
-use worker::{console_error, console_log, Date, Env, Request, Response, Result, Router};
+use worker::{console_error, console_log, Context, Date, Env, Request, Response, Result, Router};
 
 use crate::app::state::State;
 use crate::app::support::random_bytes;
@@ -21,13 +21,13 @@ use crate::routes::{resolve, Endpoint, Method, Op, Resolution, HEALTH_PATH, JWKS
 /// Runs one request through configuration, CORS, routing and the handler, then stamps the
 /// common headers on whatever came out and writes one structured log line. `handler_for` is the
 /// route table's map from operation to handler (`lib.rs`).
-pub async fn serve(req: Request, env: Env, handler_for: fn(Op) -> Handler) -> Result<Response> {
+pub async fn serve(req: Request, env: Env, context: Context, handler_for: fn(Op) -> Handler) -> Result<Response> {
     let started = Date::now().as_millis();
     let request_id = header(&req, "CF-Ray").unwrap_or_else(|| random_bytes::<8>().map(|b| hex(&b)).unwrap_or_default());
     let method = req.inner().method();
     let path = req.path();
     let client_ip = client_ip(&req);
-    let (route, user_id, response) = dispatch(req, env, handler_for, &method, &path).await;
+    let (route, user_id, response) = dispatch(req, env, Rc::new(context), handler_for, &method, &path).await;
     let response = response?;
     response.headers().set("X-Request-Id", &request_id)?;
     let entry = AccessLog {
@@ -46,6 +46,7 @@ pub async fn serve(req: Request, env: Env, handler_for: fn(Op) -> Handler) -> Re
 async fn dispatch(
     req: Request,
     env: Env,
+    background: Rc<Context>,
     handler_for: fn(Op) -> Handler,
     method: &str,
     path: &str,
@@ -63,7 +64,12 @@ async fn dispatch(
     let (route, user_id, response) = match resolve(config, method, path) {
         Resolution::Answer(reply) => (route_label(config, path), None, to_response(reply)),
         Resolution::Serve(endpoint, method, op) => {
-            let routed = Rc::new(Routed { state: state.clone(), handler: handler_for(op), user_id: Cell::new(None) });
+            let routed = Rc::new(Routed {
+                state: state.clone(),
+                handler: handler_for(op),
+                user_id: Cell::new(None),
+                background,
+            });
             let response = match router(&routed, endpoint, method).run(req, env).await {
                 Ok(response) => Ok(response),
                 Err(e) => {

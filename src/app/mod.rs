@@ -6,7 +6,10 @@ pub mod accounts;
 pub mod caller;
 pub mod http;
 pub mod issue;
+pub mod mail;
+pub mod passwords;
 pub mod platform;
+pub mod recovery;
 pub mod sessions;
 pub mod state;
 pub mod store;
@@ -38,6 +41,8 @@ pub struct Routed {
     pub state: Rc<State>,
     pub handler: Handler,
     pub user_id: Cell<Option<i64>>,
+    /// The request's `waitUntil`, for work after the response (mail).
+    pub background: Rc<worker::Context>,
 }
 
 pub type Ctx = RouteContext<Rc<Routed>>;

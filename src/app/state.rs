@@ -7,6 +7,7 @@ use worker::{console_error, Env};
 
 use crate::config::{Config, ConfigError, SigningKey};
 use crate::domain::device::DeviceKey;
+use crate::domain::reset_token::ResetSecret;
 use crate::domain::secrets::Token;
 use crate::domain::tokens::{Ed25519Keys, Tokens};
 
@@ -17,6 +18,11 @@ pub struct State {
     pub devices: DeviceKey,
     /// Lets a deep health check past the per-IP limit (secret `HEALTH_CHECK_TOKEN`, optional).
     pub health_token: Option<Token>,
+    /// Keys the password-reset tokens: Django's `SECRET_KEY` (secret `DJANGO_SECRET_KEY`) when
+    /// set, so links work on both sides during a migration; else derived from the signing key.
+    pub reset_secret: ResetSecret,
+    /// The HTTP mail provider's API key (secret `EMAIL_HTTP_TOKEN`, optional).
+    pub mail_token: Option<Token>,
 }
 
 thread_local! {
@@ -53,6 +59,8 @@ impl State {
         }
         let devices = DeviceKey::derive(key.as_bytes());
         let health_token = text("HEALTH_CHECK_TOKEN").map(Token::new);
-        Ok(State { config, tokens, devices, health_token })
+        let reset_secret = ResetSecret::new(text("DJANGO_SECRET_KEY"), key.as_bytes());
+        let mail_token = text("EMAIL_HTTP_TOKEN").map(Token::new);
+        Ok(State { config, tokens, devices, health_token, reset_secret, mail_token })
     }
 }

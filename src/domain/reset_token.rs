@@ -1,6 +1,6 @@
 //! Django's password-reset links: `PasswordResetTokenGenerator` tokens and the `uid` of
 //! `urlsafe_base64_encode(force_bytes(pk))`, bit for bit, so that a link minted by Django during
-//! a migration works here and the reverse (groundwork for issue 12's reset flow).
+//! a migration works here and the reverse (the reset flow of `app::recovery`).
 //!
 //! A token is `<timestamp in base 36>-<every other hex digit of an HMAC-SHA256>`, where the
 //! timestamp counts seconds since 2001-01-01 and the HMAC (Django's `salted_hmac` with the key
@@ -20,6 +20,35 @@ use crate::domain::tokens::hex;
 const KEY_SALT: &str = "django.contrib.auth.tokens.PasswordResetTokenGenerator";
 /// Django refuses base 36 input longer than this (`base36_to_int`).
 const MAX_BASE36_LEN: usize = 13;
+
+/// The key reset tokens are made with: Django's `SECRET_KEY` when given (secret
+/// `DJANGO_SECRET_KEY`: links minted by either side then work on the other), else a key of its
+/// own derived from the signing key (never the signing key itself).
+pub struct ResetSecret(Vec<u8>);
+
+impl ResetSecret {
+    pub fn new(django_secret_key: Option<String>, signing_key: &[u8]) -> ResetSecret {
+        match django_secret_key {
+            Some(key) => ResetSecret(key.into_bytes()),
+            None => {
+                let mut hash = Sha256::new();
+                hash.update(b"edge-auth password reset v1\0");
+                hash.update(signing_key);
+                ResetSecret(hex(&hash.finalize()).into_bytes())
+            }
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ResetSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResetSecret(<redacted>)")
+    }
+}
 
 /// What a reset token is bound to: the user's row as stored.
 #[derive(Clone, Copy)]
@@ -204,6 +233,19 @@ mod tests {
         let token = make_token(old, &ada(), 820_000_000);
         assert!(!check_token(&[SECRET], &ada(), &token, 820_000_000, THREE_DAYS));
         assert!(check_token(&[SECRET, old.as_slice()], &ada(), &token, 820_000_000, THREE_DAYS));
+    }
+
+    #[test]
+    fn the_reset_key_is_djangos_secret_key_when_given_else_one_of_its_own() {
+        let signing = b"blackbox-signing-key-0123456789abcdefghij";
+        let django = ResetSecret::new(Some("django-insecure-test-secret-key-0123456789".into()), signing);
+        assert_eq!(django.as_bytes(), SECRET);
+        let own = ResetSecret::new(None, signing);
+        assert_ne!(own.as_bytes(), signing.as_slice());
+        assert_eq!(own.as_bytes(), ResetSecret::new(None, signing).as_bytes());
+        assert_ne!(own.as_bytes(), ResetSecret::new(None, b"another-signing-key-0123456789abcdef").as_bytes());
+        assert!(!make_token(own.as_bytes(), &ada(), 820_000_000).is_empty());
+        assert_eq!(format!("{django:?} {own:#?}"), "ResetSecret(<redacted>) ResetSecret(<redacted>)");
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub struct User {
     pub is_staff: bool,
     #[serde(deserialize_with = "sqlite_bool")]
     pub is_superuser: bool,
+    /// Whether the address was proven by a mailed link (`GET email/`; not part of the profile).
+    #[serde(default, deserialize_with = "sqlite_bool")]
+    pub email_verified: bool,
 }
 
 /// SQLite has no boolean: D1 hands back 0/1 (or `true`/`false` if a row was written by JSON).
@@ -82,7 +85,7 @@ impl User {
         self.is_active && self.account_status == "active"
     }
 
-    fn attributes(&self) -> UserAttributes<'_> {
+    pub fn attributes(&self) -> UserAttributes<'_> {
         UserAttributes { first_name: &self.first_name, last_name: &self.last_name, email: &self.email }
     }
 }
@@ -296,6 +299,7 @@ mod tests {
             is_active: true,
             is_staff: false,
             is_superuser: false,
+            email_verified: false,
         }
     }
 

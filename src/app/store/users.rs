@@ -73,6 +73,21 @@ impl<'a> Users<'a> {
         Ok(row.map(|row| TokenUser { user: row.user, revoked: row.session_live == Some(0) || row.fresh == 0 }))
     }
 
+    pub async fn by_id(&self, id: i64) -> Result<Option<User>, ApiError> {
+        query!(self.db, "SELECT * FROM users WHERE id = ?1", id)
+            .or_internal("binding users.by_id")?
+            .first::<User>(None)
+            .await
+            .or_internal("users.by_id")
+    }
+
+    /// Marks the address verified where the stored hash is `password` (batch it after the
+    /// password write it depends on: a reset link proves the mailbox).
+    pub fn mark_verified(&self, id: i64, password: &str) -> Result<D1PreparedStatement, ApiError> {
+        query!(self.db, "UPDATE users SET email_verified = 1 WHERE id = ?1 AND password = ?2", id, password)
+            .or_internal("binding users.mark_verified")
+    }
+
     pub async fn by_email(&self, email: &str) -> Result<Option<User>, ApiError> {
         query!(self.db, "SELECT * FROM users WHERE email = ?1", email)
             .or_internal("binding users.by_email")?

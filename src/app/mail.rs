@@ -1,0 +1,143 @@
+//! Mail delivery: Cloudflare's Email Service through the `send_email` binding `EMAIL`, or a
+//! Resend-compatible HTTP API (`EMAIL_HTTP_URL`, secret `EMAIL_HTTP_TOKEN`); and the per-address
+//! budget (`EMAIL_RATE_LIMIT_PER_HOUR`). Mail goes out after the response (`later`), so neither a
+//! slow provider nor whether a mail was sent at all shows in what the client sees. A failure is
+//! logged (what failed, never the message or its link) and changes nothing else.
+
+use std::future::Future;
+use std::rc::Rc;
+
+use serde_json::json;
+use worker::{
+    console_error, console_log, query, D1Database, EmailAddress, Env, Fetch, Headers, Method, Request, RequestInit,
+    SendEmailBuilder,
+};
+
+use crate::app::state::State;
+use crate::app::support::OrInternal;
+use crate::app::Ctx;
+use crate::domain::mail::Mail;
+use crate::domain::recovery::key_hash;
+use crate::error::ApiError;
+
+/// The length of the per-address budget's window.
+const BUDGET_WINDOW_SECS: i64 = 3_600;
+
+/// What background work needs: the bindings and the isolate's state, owned (it outlives the
+/// request's handler).
+pub struct Postbox {
+    pub env: Env,
+    pub state: Rc<State>,
+}
+
+impl Postbox {
+    pub fn of(ctx: &Ctx) -> Postbox {
+        Postbox { env: ctx.env.clone(), state: ctx.data.state.clone() }
+    }
+
+    pub fn database(&self) -> Result<D1Database, ApiError> {
+        self.env.d1("DB").or_internal("binding DB")
+    }
+
+    /// Whether one more link mail may go to `address` this hour, counting it if so.
+    pub async fn budget_allows(&self, address: &str, now: i64) -> Result<bool, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            sent: i64,
+        }
+        let db = self.database()?;
+        let row = query!(
+            &db,
+            "INSERT INTO mail_quota (address_hash, window_start, sent) VALUES (?1, ?2, 1)
+             ON CONFLICT (address_hash) DO UPDATE SET
+               sent = CASE WHEN window_start <= ?2 - ?3 THEN 1 ELSE sent + 1 END,
+               window_start = CASE WHEN window_start <= ?2 - ?3 THEN ?2 ELSE window_start END
+             RETURNING sent",
+            key_hash(address),
+            now,
+            BUDGET_WINDOW_SECS,
+        )
+        .or_internal("binding mail_quota.count")?
+        .first::<Row>(None)
+        .await
+        .or_internal("mail_quota.count")?;
+        let allowed = row.is_some_and(|row| row.sent <= self.state.config.mail.per_address_per_hour);
+        if !allowed {
+            console_log!("mail not sent: the recipient's hourly budget is spent");
+        }
+        Ok(allowed)
+    }
+
+    /// Hands `mail` to the configured transport; a failure is logged, never returned.
+    pub async fn deliver(&self, mail: &Mail) {
+        let outcome = match &self.state.config.mail.http_url {
+            Some(url) => self.over_http(url, mail).await,
+            None => self.through_binding(mail).await,
+        };
+        if let Err(reason) = outcome {
+            console_error!("mail delivery failed ({}): {reason}", mail.subject);
+        }
+    }
+
+    async fn through_binding(&self, mail: &Mail) -> Result<(), String> {
+        let binding = self.env.send_email("EMAIL").map_err(|_| "no send_email binding EMAIL".to_owned())?;
+        let from = &self.state.config.mail.from;
+        let builder = match display_address(from) {
+            Some((name, address)) => SendEmailBuilder::builder_with_email_address_and_str(
+                &EmailAddress::new(name, address),
+                &mail.to,
+                mail.subject,
+            ),
+            None => SendEmailBuilder::builder(from, &mail.to, mail.subject),
+        }
+        .text(&mail.text)
+        .html(&mail.html)
+        .build();
+        // The binding's error names the rule it broke (a sender or recipient not allowed), not the
+        // message.
+        binding.send_with_builder(&builder).await.map(|_| ()).map_err(|e| String::from(e.message()))
+    }
+
+    async fn over_http(&self, url: &str, mail: &Mail) -> Result<(), String> {
+        let body = json!({
+            "from": self.state.config.mail.from,
+            "to": [mail.to],
+            "subject": mail.subject,
+            "text": mail.text,
+            "html": mail.html,
+        });
+        let headers = Headers::new();
+        let set = |name: &str, value: &str| headers.set(name, value).map_err(|_| "bad header".to_owned());
+        set("Content-Type", "application/json")?;
+        if let Some(token) = &self.state.mail_token {
+            set("Authorization", &format!("Bearer {}", token.expose()))?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.to_string().into()));
+        let request = Request::new_with_init(url, &init).map_err(|_| "EMAIL_HTTP_URL is not a URL".to_owned())?;
+        let response =
+            Fetch::Request(request).send().await.map_err(|_| "the provider could not be reached".to_owned())?;
+        match response.status_code() {
+            200..=299 => Ok(()),
+            status => Err(format!("the provider answered {status}")),
+        }
+    }
+}
+
+/// `Name <address>` as its two parts; `None` for a bare address.
+fn display_address(from: &str) -> Option<(&str, &str)> {
+    let (name, rest) = from.split_once('<')?;
+    let address = rest.strip_suffix('>')?;
+    Some((name.trim().trim_matches('"'), address.trim()))
+}
+
+/// Runs `work` after the response is sent (the request's `waitUntil`).
+pub fn later(ctx: &Ctx, work: impl Future<Output = ()> + 'static) {
+    ctx.data.background.wait_until(work);
+}
+
+/// Sends a notice (not budgeted) after the response.
+pub fn notify(ctx: &Ctx, mail: Mail) {
+    let postbox = Postbox::of(ctx);
+    later(ctx, async move { postbox.deliver(&mail).await });
+}

@@ -1,0 +1,225 @@
+//! Account recovery and verified email, in dj-rest-auth's shape: password reset by Django's
+//! `PasswordResetTokenGenerator` links, address verification and change by mailed single-use
+//! keys, and the notices that follow. Whatever an anonymous request asks about an address, the
+//! answer is the same and immediate: the lookup and the mail happen after the response.
+
+use serde_json::{json, Value};
+use worker::Request;
+
+use crate::app::caller::authenticate;
+use crate::app::http::json_body;
+use crate::app::mail::{later, notify, Postbox};
+use crate::app::passwords::{check_password_attempt, hash_password};
+use crate::app::sessions::blacklist_all;
+use crate::app::store::email_keys::{ConfirmError, EmailKeys};
+use crate::app::store::revocation::Scope;
+use crate::app::store::sessions::Sessions;
+use crate::app::store::users::Users;
+use crate::app::throttle::{limit_ip, Limiter, PasswordThrottle};
+use crate::app::{database, first_row, now, random_bytes, Ctx, OrInternal, Outcome};
+use crate::domain::fields::FieldErrors;
+use crate::domain::mail::Template;
+use crate::domain::recovery::{
+    key_hash, link, parse_email_request, parse_key, EmailChange, KeyPurpose, MailedKey, ResetConfirmation,
+    INVALID_VALUE, PASSWORD_INCORRECT,
+};
+use crate::domain::reset_token::{check_token, encode_uid, make_token, token_clock, ResetSubject};
+use crate::domain::tokens::hex;
+use crate::domain::user::{User, EMAIL_TAKEN};
+use crate::error::{ApiError, Reply};
+
+/// `POST password/reset/` → 200, the same for every well-formed address; the link goes out
+/// after the response to an active account with a usable password (Django's rule).
+pub async fn request_password_reset(mut req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&mut req, &ctx);
+    let config = &ctx.data.state.config;
+    limit_ip(req, ctx, Limiter::General, "password-reset", config.rate_limit_period_secs.unsigned_abs()).await?;
+    let email = parse_email_request(&json_body(req, config).await?)?;
+    let postbox = Postbox::of(ctx);
+    later(ctx, async move {
+        // Failures were logged where they happened; the client's answer does not depend on them.
+        let _ = mail_reset_link(&postbox, &email).await;
+    });
+    Ok(Reply::ok(json!({ "detail": "Password reset e-mail has been sent." })))
+}
+
+async fn mail_reset_link(postbox: &Postbox, email: &str) -> Result<(), ApiError> {
+    let db = postbox.database()?;
+    let Some(user) = Users::new(&db).by_email(email).await? else {
+        return Ok(());
+    };
+    if !user.can_log_in() || user.password.starts_with('!') {
+        return Ok(());
+    }
+    let now = now();
+    if !postbox.budget_allows(&user.email, now.timestamp()).await? {
+        return Ok(());
+    }
+    let mail = &postbox.state.config.mail;
+    let token = make_token(postbox.state.reset_secret.as_bytes(), &reset_subject(&user), token_clock(now));
+    let link = link(&mail.password_reset_url, &[("uid", &encode_uid(user.id)), ("token", &token)]);
+    let message =
+        Template::PasswordReset { link: &link, valid_for_secs: mail.password_reset_timeout_secs }.to(&user.email);
+    postbox.deliver(&message).await;
+    Ok(())
+}
+
+/// What Django's reset token covers of a user.
+fn reset_subject(user: &User) -> ResetSubject<'_> {
+    ResetSubject {
+        id: user.id,
+        password_hash: &user.password,
+        last_login: user.last_login.as_deref(),
+        email: &user.email,
+    }
+}
+
+/// `POST password/reset/confirm/` → the new password; every session ends, the back-off is
+/// cleared, the address counts as verified (the link reached it) and a notice follows.
+pub async fn confirm_password_reset(mut req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&mut req, &ctx);
+    let state = &ctx.data.state;
+    let config = &state.config;
+    limit_ip(req, ctx, Limiter::Password, "password-reset-confirm", config.rate_limit_period_secs.unsigned_abs())
+        .await?;
+    let confirmation = ResetConfirmation::parse(&json_body(req, config).await?)?;
+    let db = database(ctx)?;
+    let users = Users::new(&db);
+    let user = match confirmation.user_id {
+        Some(id) => users.by_id(id).await?,
+        None => None,
+    }
+    .ok_or_else(|| FieldErrors::single("uid", INVALID_VALUE))?;
+    let now = now();
+    let secret = state.reset_secret.as_bytes();
+    let timeout = config.mail.password_reset_timeout_secs;
+    if !check_token(&[secret], &reset_subject(&user), &confirmation.token, token_clock(now), timeout) {
+        return Err(FieldErrors::single("token", INVALID_VALUE).into());
+    }
+    let new_password = confirmation.new_password(&user.attributes())?;
+    let hash = hash_password(new_password.expose(), config.pbkdf2_iterations)?;
+    let now = now.timestamp();
+    let mut writes = vec![users.replace_password(user.id, &user.password, &hash)?];
+    writes.extend(Sessions::new(&db).revoke_statements(
+        Scope::AllBut { keep: None, user_id: user.id },
+        now,
+        Some(&hash),
+    )?);
+    writes.push(PasswordThrottle::new(&db).clear(&user.email)?);
+    writes.push(users.mark_verified(user.id, &hash)?);
+    writes.push(EmailKeys::new(&db).drop_pending_changes(user.id, &hash)?);
+    let results = db.batch(writes).await.or_internal("password-reset writes")?;
+    if first_row::<Value>(&results, 0)?.is_none() {
+        // The password changed since the token was checked: the token died with it.
+        return Err(FieldErrors::single("token", INVALID_VALUE).into());
+    }
+    blacklist_all(ctx, Sessions::revoked(&results, 1)?.1, now).await?;
+    notify(ctx, Template::PasswordWasReset.to(&user.email));
+    Ok(Reply::ok(json!({ "detail": "Password has been reset with the new password." })).no_store().for_user(user.id))
+}
+
+/// `POST registration/verify-email/` → the key's address is verified (or, for a change, becomes
+/// the account's); 404 for a key that is unknown, used, expired or outdated.
+pub async fn verify_email(mut req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&mut req, &ctx);
+    let config = &ctx.data.state.config;
+    limit_ip(req, ctx, Limiter::General, "verify-email", config.rate_limit_period_secs.unsigned_abs()).await?;
+    let key = parse_key(&json_body(req, config).await?)?;
+    let db = database(ctx)?;
+    let marker = hex(&random_bytes::<16>()?);
+    match EmailKeys::new(&db).confirm(&key_hash(key.expose()), now().timestamp(), &marker).await {
+        Ok(Some((confirmed, old_email))) => {
+            if confirmed.purpose == KeyPurpose::Change.as_str() && old_email != confirmed.email {
+                notify(ctx, Template::EmailChanged { new_email: &confirmed.email }.to(&old_email));
+            }
+            Ok(Reply::ok(json!({ "detail": "ok" })).no_store().for_user(confirmed.user_id))
+        }
+        Ok(None) => Err(ApiError::NotFound),
+        Err(ConfirmError::EmailTaken) => Err(FieldErrors::single("email", EMAIL_TAKEN).into()),
+        Err(ConfirmError::Failed(e)) => Err(e),
+    }
+}
+
+/// `POST registration/resend-email/` → 200 whatever the address; a new link goes out after the
+/// response to an active account whose address is not verified yet.
+pub async fn resend_verification(mut req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&mut req, &ctx);
+    let config = &ctx.data.state.config;
+    limit_ip(req, ctx, Limiter::General, "resend-email", config.rate_limit_period_secs.unsigned_abs()).await?;
+    let email = parse_email_request(&json_body(req, config).await?)?;
+    let postbox = Postbox::of(ctx);
+    later(ctx, async move {
+        let _ = resend_to(&postbox, &email).await;
+    });
+    Ok(Reply::ok(json!({ "detail": "ok" })))
+}
+
+async fn resend_to(postbox: &Postbox, email: &str) -> Result<(), ApiError> {
+    let db = postbox.database()?;
+    match Users::new(&db).by_email(email).await? {
+        Some(user) if user.can_log_in() && !user.email_verified => {
+            mail_key(postbox, user.id, KeyPurpose::Verify, &user.email).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Mails a new key for `email` (within the address's budget), after the response.
+pub fn send_verification(ctx: &Ctx, user_id: i64, email: String) {
+    let postbox = Postbox::of(ctx);
+    later(ctx, async move {
+        let _ = mail_key(&postbox, user_id, KeyPurpose::Verify, &email).await;
+    });
+}
+
+/// Stores a new key of `purpose` for `email` and mails its link there, if the address's budget
+/// allows.
+async fn mail_key(postbox: &Postbox, user_id: i64, purpose: KeyPurpose, email: &str) -> Result<(), ApiError> {
+    let now = now().timestamp();
+    if !postbox.budget_allows(email, now).await? {
+        return Ok(());
+    }
+    let config = &postbox.state.config.mail;
+    let key = MailedKey::new(random_bytes()?);
+    let db = postbox.database()?;
+    EmailKeys::new(&db).issue(user_id, purpose, email, &key.hash, now + config.email_verify_timeout_secs).await?;
+    let link = link(&config.email_verify_url, &[("key", key.key.expose())]);
+    let valid_for_secs = config.email_verify_timeout_secs;
+    let message = match purpose {
+        KeyPurpose::Verify => Template::VerifyEmail { link: &link, valid_for_secs },
+        KeyPurpose::Change => Template::ConfirmNewEmail { link: &link, valid_for_secs },
+    }
+    .to(email);
+    postbox.deliver(&message).await;
+    Ok(())
+}
+
+/// `GET|HEAD email/` → the caller's address and whether it is verified.
+pub async fn email_status(req: Request, ctx: Ctx) -> Outcome {
+    let user = authenticate(&req, &ctx).await?.user;
+    Ok(Reply::ok(json!({ "email": user.email, "verified": user.email_verified })).no_store().for_user(user.id))
+}
+
+/// `POST email/change/` → a key to the new address; the address changes when it is confirmed.
+/// The password is checked like login's (same per-IP budget and back-off); whether the new
+/// address is taken is told only to the account's owner.
+pub async fn change_email(mut req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&mut req, &ctx);
+    let config = &ctx.data.state.config;
+    let user = authenticate(req, ctx).await?.user;
+    limit_ip(req, ctx, Limiter::Password, "email-change", config.rate_limit_period_secs.unsigned_abs()).await?;
+    let change = EmailChange::parse(&json_body(req, config).await?)?;
+    let db = database(ctx)?;
+    if !check_password_attempt(req, ctx, &db, &user, change.password.expose()).await? {
+        return Err(FieldErrors::single("password", PASSWORD_INCORRECT).into());
+    }
+    if Users::new(&db).by_email(&change.new_email).await?.is_some() {
+        return Err(FieldErrors::single("new_email", EMAIL_TAKEN).into());
+    }
+    let postbox = Postbox::of(ctx);
+    let (user_id, new_email) = (user.id, change.new_email);
+    later(ctx, async move {
+        let _ = mail_key(&postbox, user_id, KeyPurpose::Change, &new_email).await;
+    });
+    Ok(Reply::ok(json!({ "detail": "Verification e-mail sent." })).for_user(user.id))
+}

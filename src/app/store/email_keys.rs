@@ -1,0 +1,137 @@
+//! The `email_keys` table in D1: keys mailed to verify an address or confirm a new one, stored
+//! as hashes, each consumed at most once.
+
+use serde::Deserialize;
+use worker::{query, D1Database, D1PreparedStatement};
+
+use crate::app::support::{first_row, internal, OrInternal};
+use crate::domain::recovery::KeyPurpose;
+use crate::error::ApiError;
+
+pub struct EmailKeys<'a> {
+    db: &'a D1Database,
+}
+
+/// A key that was just consumed, and what it did.
+#[derive(Deserialize)]
+pub struct Confirmed {
+    pub user_id: i64,
+    pub purpose: String,
+    /// The address the key was mailed to, now the user's verified address.
+    pub email: String,
+}
+
+/// Why a consumed key changed nothing.
+pub enum ConfirmError {
+    /// Its address became another account's meanwhile.
+    EmailTaken,
+    Failed(ApiError),
+}
+
+impl<'a> EmailKeys<'a> {
+    pub fn new(db: &'a D1Database) -> EmailKeys<'a> {
+        EmailKeys { db }
+    }
+
+    /// Stores a new key (its hash) for `email`, replacing the user's earlier keys of the same
+    /// purpose: only the latest link works.
+    pub async fn issue(
+        &self,
+        user_id: i64,
+        purpose: KeyPurpose,
+        email: &str,
+        key_hash: &str,
+        expires_at: i64,
+    ) -> Result<(), ApiError> {
+        let statements = vec![
+            query!(
+                self.db,
+                "DELETE FROM email_keys WHERE user_id = ?1 AND purpose = ?2 AND used_by IS NULL",
+                user_id,
+                purpose.as_str()
+            )
+            .or_internal("binding email_keys.replace")?,
+            query!(
+                self.db,
+                "INSERT INTO email_keys (key_hash, user_id, purpose, email, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                key_hash,
+                user_id,
+                purpose.as_str(),
+                email,
+                expires_at,
+            )
+            .or_internal("binding email_keys.insert")?,
+        ];
+        self.db.batch(statements).await.or_internal("email_keys.issue")?;
+        Ok(())
+    }
+
+    /// Forgets the user's pending email changes where the stored hash is `password` (batch it
+    /// after the password write it depends on): whoever asked for a change with the old password
+    /// cannot complete it after the password was changed or reset.
+    pub fn drop_pending_changes(&self, user_id: i64, password: &str) -> Result<D1PreparedStatement, ApiError> {
+        query!(
+            self.db,
+            "DELETE FROM email_keys WHERE user_id = ?1 AND purpose = 'change' AND used_by IS NULL
+               AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password = ?2)",
+            user_id,
+            password,
+        )
+        .or_internal("binding email_keys.drop_pending_changes")
+    }
+
+    /// Consumes the key with this hash, if it still works (unused, unexpired, its user active and,
+    /// for a verification, the address still the user's), and applies it, in one transaction:
+    /// the address becomes the user's and verified. Also returns the address it replaced.
+    /// `marker` (random) names this consumption, so the update reads this key and no other.
+    pub async fn confirm(
+        &self,
+        key_hash: &str,
+        now: i64,
+        marker: &str,
+    ) -> Result<Option<(Confirmed, String)>, ConfirmError> {
+        #[derive(Deserialize)]
+        struct Before {
+            email: String,
+        }
+        let statements = || -> Result<Vec<D1PreparedStatement>, ApiError> {
+            Ok(vec![
+                query!(
+                    self.db,
+                    "SELECT u.email FROM email_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?1",
+                    key_hash
+                )
+                .or_internal("binding email_keys.before")?,
+                query!(
+                    self.db,
+                    "UPDATE email_keys SET used_by = ?3
+                      WHERE key_hash = ?1 AND used_by IS NULL AND expires_at > ?2
+                        AND EXISTS (SELECT 1 FROM users u WHERE u.id = email_keys.user_id AND u.is_active = 1
+                                      AND (email_keys.purpose = 'change' OR u.email = email_keys.email))
+                     RETURNING user_id, purpose, email",
+                    key_hash,
+                    now,
+                    marker,
+                )
+                .or_internal("binding email_keys.consume")?,
+                query!(
+                    self.db,
+                    "UPDATE users SET email = (SELECT email FROM email_keys WHERE used_by = ?1), email_verified = 1
+                      WHERE id = (SELECT user_id FROM email_keys WHERE used_by = ?1)",
+                    marker,
+                )
+                .or_internal("binding users.verify_email")?,
+            ])
+        };
+        let results = match self.db.batch(statements().map_err(ConfirmError::Failed)?).await {
+            Ok(results) => results,
+            Err(e) if e.to_string().contains("UNIQUE constraint failed: users.email") => {
+                return Err(ConfirmError::EmailTaken)
+            }
+            Err(e) => return Err(ConfirmError::Failed(internal("email_keys.confirm", e))),
+        };
+        let before = first_row::<Before>(&results, 0).map_err(ConfirmError::Failed)?;
+        let confirmed = first_row::<Confirmed>(&results, 1).map_err(ConfirmError::Failed)?;
+        Ok(confirmed.zip(before.map(|before| before.email)))
+    }
+}
