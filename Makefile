@@ -84,15 +84,15 @@ release: build ## the release build (same as build)
 blackbox: setup ## the Miniflare black-box suite (tests/blackbox/) against build/
 	node --test --test-concurrency=1 --test-timeout=300000 tests/blackbox/
 
-# The real Django + simplejwt (pinned in tests/interop/requirements.txt) against the built worker.
+# The real Django + simplejwt + dj-rest-auth (pinned in tests/interop/requirements.txt) against the built worker.
 INTEROP_VENV := tests/interop/.venv
 $(INTEROP_VENV)/.installed: tests/interop/requirements.txt
 	python3 -m venv $(INTEROP_VENV)
 	$(INTEROP_VENV)/bin/pip install -q --disable-pip-version-check -r $<
 	@touch $@
 
-interop: setup build $(INTEROP_VENV)/.installed ## real Django + simplejwt against the built worker (tests/interop/)
-	node --test --test-concurrency=1 --test-timeout=300000 tests/interop/interop.test.mjs
+interop: setup build $(INTEROP_VENV)/.installed ## real Django + simplejwt + dj-rest-auth against the built worker (tests/interop/)
+	node --test --test-concurrency=1 --test-timeout=300000 tests/interop/interop.test.mjs tests/interop/recovery.test.mjs
 
 # examples/client.py and Schemathesis (pinned in tests/fuzz/requirements.txt) against the built worker
 # under `wrangler dev`, by tests/fuzz/run.sh through tests/harness/local-worker.mjs (a copy of the

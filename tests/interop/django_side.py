@@ -13,12 +13,26 @@ Django's password hashers. Every subcommand prints one JSON value on stdout:
                                        RefreshToken(refresh) and JWTAuthentication; each a payload or
                                        {"error": message}
     refresh <refresh>                  {"status", "body"}: simplejwt's TokenRefreshView answering {"refresh": <refresh>}
+    mirror <row>                       Django's copy of a worker users row (JSON: id, email, password, last_login,
+                                       is_active, first_name, last_name, email_verified), created or replaced
+    reset-token <row>                  {"uid", "token"}: urlsafe_base64_encode(pk) and Django's
+                                       default_token_generator.make_token for that (mirrored) row
+    check-reset-token <row> <uid> <token>
+                                       {"uid", "token"}: whether the uid decodes to that row's id, and
+                                       default_token_generator.check_token(user, token)
+    verification-key <row>             {"key"}: allauth's confirmation key for that (mirrored, unverified) row's
+                                       address (INTEROP_ALLAUTH=1)
+    rest-auth <method> <path> [<json>] {"status", "body", "allow", "mails"}: dj-rest-auth's views answering
+                                       that request in process (INTEROP_ALLAUTH=1: with django-allauth and
+                                       dj_rest_auth.registration); its Allow header; the mails Django sent
+    password-is <user_id> <password>   {"valid"}: check_password on Django's copy of that user (within a batch)
     deactivate <user_id>               marks that user inactive (within one `batch`: the database is in memory)
     dump                               a `manage.py dumpdata`-style JSON list of the fixture users
                                        (tests/fixtures/django-dumpdata.json)
     batch                              reads a JSON list of argument lists on stdin, prints the list of results
 
-The signing key is read from INTEROP_SIGNING_KEY (the test passes the worker's key). The database is
+The signing key is read from INTEROP_SIGNING_KEY (the test passes the worker's key), Django's
+SECRET_KEY from INTEROP_DJANGO_SECRET_KEY (the worker's DJANGO_SECRET_KEY, for reset tokens). The database is
 an in-memory SQLite, migrated on demand; users the commands need are created there and forgotten.
 """
 
@@ -30,18 +44,71 @@ from datetime import datetime, timedelta, timezone
 import django
 from django.conf import settings
 
+# The stack the `rest-auth` command asks: dj-rest-auth on plain Django (its password reset uses
+# Django's PasswordResetForm, default_token_generator and urlsafe_base64 uids: the ones issue 12 pins),
+# or, with INTEROP_ALLAUTH=1, dj-rest-auth with django-allauth (needed for registration/verify-email/
+# and registration/resend-email/; with allauth installed, dj-rest-auth's reset switches to allauth's
+# base-36 uids and its email-aware token generator, which issue 12 does not adopt).
+ALLAUTH = os.environ.get("INTEROP_ALLAUTH") == "1"
+
 settings.configure(
-    SECRET_KEY="interop-tests-only",
+    # The reset-token commands share the worker's DJANGO_SECRET_KEY (the test passes it).
+    SECRET_KEY=os.environ.get("INTEROP_DJANGO_SECRET_KEY") or "interop-tests-only",
     DEBUG=False,
     USE_TZ=True,
     TIME_ZONE="UTC",
+    ALLOWED_HOSTS=["testserver"],
+    ROOT_URLCONF=__name__,
     DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
     INSTALLED_APPS=[
         "django.contrib.contenttypes",
         "django.contrib.auth",
+        "django.contrib.sites",
         "rest_framework",
         "rest_framework_simplejwt",
         "rest_framework_simplejwt.token_blacklist",
+        "dj_rest_auth",
+        *(["allauth", "allauth.account", "allauth.socialaccount", "dj_rest_auth.registration"] if ALLAUTH else []),
+    ],
+    SITE_ID=1,
+    MIDDLEWARE=[
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        *(["allauth.account.middleware.AccountMiddleware"] if ALLAUTH else []),
+    ],
+    SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies",
+    # The password reset mail of Django's PasswordResetForm (its own templates live in the admin app).
+    TEMPLATES=[
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "APP_DIRS": False,
+            "OPTIONS": {
+                "loaders": [
+                    (
+                        "django.template.loaders.locmem.Loader",
+                        {
+                            "registration/password_reset_subject.txt": "Reset your password",
+                            "registration/password_reset_email.html":
+                                "http://localhost:3000/reset-password/{{ uid }}/{{ token }}/\n",
+                        },
+                    ),
+                    "django.template.loaders.app_directories.Loader",
+                ],
+                "context_processors": ["django.template.context_processors.request"],
+            },
+        }
+    ],
+    EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+    DEFAULT_FROM_EMAIL="no-reply@example.com",
+    # Django's four default validators, as startproject writes them (CONTRACT.md "Password rules").
+    AUTH_PASSWORD_VALIDATORS=[
+        {"NAME": f"django.contrib.auth.password_validation.{name}"}
+        for name in [
+            "UserAttributeSimilarityValidator",
+            "MinimumLengthValidator",
+            "CommonPasswordValidator",
+            "NumericPasswordValidator",
+        ]
     ],
     # Django 5.2's defaults, plus the legacy MD5 hasher so that `hash-with md5` can make one.
     PASSWORD_HASHERS=[
@@ -55,6 +122,13 @@ settings.configure(
     REST_FRAMEWORK={
         "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     },
+    # dj-rest-auth as a simplejwt project runs it: JWT, no DRF token model, no session login.
+    REST_AUTH={"USE_JWT": True, "TOKEN_MODEL": None, "SESSION_LOGIN": False},
+    # allauth as a dj-rest-auth email-only project configures it, verification mandatory.
+    ACCOUNT_LOGIN_METHODS={"email"},
+    ACCOUNT_SIGNUP_FIELDS=["email*", "password1*", "password2*"],
+    ACCOUNT_EMAIL_VERIFICATION="mandatory",
+    ACCOUNT_UNIQUE_EMAIL=True,
     SIMPLE_JWT={
         "SIGNING_KEY": os.environ.get("INTEROP_SIGNING_KEY", ""),
         "ALGORITHM": "HS256",
@@ -76,16 +150,27 @@ from django.contrib.auth.hashers import (  # noqa: E402
     identify_hasher,
     make_password,
 )
-from django.core import serializers  # noqa: E402
+from django.contrib.auth.tokens import default_token_generator  # noqa: E402
+from django.core import mail, serializers  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.urls import include, path  # noqa: E402
+from django.utils.encoding import force_bytes  # noqa: E402
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode  # noqa: E402
 from rest_framework_simplejwt.authentication import JWTAuthentication  # noqa: E402
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError  # noqa: E402
-from rest_framework.test import APIRequestFactory  # noqa: E402
+from rest_framework.test import APIClient, APIRequestFactory  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken  # noqa: E402
 from rest_framework_simplejwt.views import TokenRefreshView  # noqa: E402
 
 User = get_user_model()
 _migrated = False
+
+# dj-rest-auth's URLs under both of the worker's prefixes (ROOT_URLCONF is this module).
+urlpatterns = []
+for _prefix in ["api/v1/drf/auth/", "api/v1/auth/"]:
+    urlpatterns.append(path(_prefix, include("dj_rest_auth.urls")))
+    if ALLAUTH:
+        urlpatterns.append(path(f"{_prefix}registration/", include("dj_rest_auth.registration.urls")))
 
 
 def database():
@@ -178,6 +263,88 @@ def deactivate(user_id):
     return {"deactivated": int(user_id)}
 
 
+def _datetime(stamp):
+    """A worker timestamp ("2026-12-02T10:00:00.123456Z") as Django's aware datetime."""
+    return None if stamp is None else datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def mirror(row):
+    """Django's copy of a row of the worker's users table (a JSON object: id, email, password,
+    last_login, is_active, first_name, last_name, email_verified), created or overwritten, with
+    every field default_token_generator and the password validators read. Returns the user."""
+    database()
+    row = json.loads(row) if isinstance(row, str) else row
+    user, _ = User.objects.update_or_create(
+        id=int(row["id"]),
+        defaults=dict(
+            username=f"interop-{row['id']}",
+            email=row["email"],
+            password=row["password"],
+            last_login=_datetime(row.get("last_login")),
+            is_active=bool(row.get("is_active", 1)),
+            first_name=row.get("first_name") or "",
+            last_name=row.get("last_name") or "",
+        ),
+    )
+    if ALLAUTH:
+        from allauth.account.models import EmailAddress
+
+        EmailAddress.objects.filter(user=user).delete()
+        EmailAddress.objects.create(
+            user=user, email=row["email"], primary=True, verified=bool(row.get("email_verified", 0))
+        )
+    return user
+
+
+def mirror_(row):
+    return {"mirrored": mirror(row).id}
+
+
+def reset_token(row):
+    """What Django's PasswordResetForm puts in the link for this user: urlsafe_base64 uid and a
+    default_token_generator token (keyed by SECRET_KEY = INTEROP_DJANGO_SECRET_KEY)."""
+    user = mirror(row)
+    return {"uid": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)}
+
+
+def check_reset_token(row, uid, token):
+    """What Django's PasswordResetConfirmView checks: the uid names this user, and the token is valid for it."""
+    user = mirror(row)
+    try:
+        uid_ok = urlsafe_base64_decode(uid).decode() == str(user.pk)
+    except (TypeError, ValueError, UnicodeDecodeError):
+        uid_ok = False
+    return {"uid": uid_ok, "token": default_token_generator.check_token(user, token)}
+
+
+def verification_key(row):
+    """The key of the mail allauth sends to confirm this (mirrored, unverified) row's address
+    (INTEROP_ALLAUTH=1): what a client posts to registration/verify-email/."""
+    from allauth.account.models import EmailAddress, EmailConfirmationHMAC
+
+    user = mirror(row)
+    return {"key": EmailConfirmationHMAC(EmailAddress.objects.get(user=user, email=user.email)).key}
+
+
+def rest_auth(method, url, body=None):
+    """Sends one request to dj-rest-auth's own views, in process, as the worker would get it (JSON
+    body as given, verbatim). Returns {"status", "body", "allow", "mails"}: the mails Django sent meanwhile."""
+    database()
+    mail.outbox = []
+    response = APIClient().generic(method.upper(), url, body or "", content_type="application/json")
+    try:
+        parsed = json.loads(response.content) if response.content else None
+    except ValueError:
+        parsed = response.content.decode("utf8", "replace")
+    mails = [{"to": m.to, "subject": m.subject, "body": m.body} for m in mail.outbox]
+    return {"status": response.status_code, "body": parsed, "allow": response.get("Allow"), "mails": mails}
+
+
+def password_is(user_id, password):
+    """{"valid"}: whether Django's copy of that user now has this password (after a `rest-auth` reset)."""
+    return {"valid": User.objects.get(id=int(user_id)).check_password(password)}
+
+
 # The users of tests/fixtures/django-dumpdata.json. interop.test.mjs logs in with these passwords.
 FIXTURE_USERS = [
     # Django 5.2's default cost (1,000,000 iterations), a staff superuser with a mixed-case email.
@@ -256,6 +423,12 @@ COMMANDS = {
     "refresh": refresh_,
     "deactivate": deactivate,
     "dump": dump,
+    "mirror": mirror_,
+    "reset-token": reset_token,
+    "check-reset-token": check_reset_token,
+    "verification-key": verification_key,
+    "rest-auth": rest_auth,
+    "password-is": password_is,
 }
 
 

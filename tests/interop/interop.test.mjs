@@ -6,34 +6,22 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { unstable_splitSqlQuery as splitSqlQuery } from "wrangler";
 import { DRF, SHORT, SIGNING_KEY, decodeSegment, startWorker } from "../support.mjs";
+import { ensureVenv, python } from "./venv.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = join(here, "..", "..");
-const venv = join(here, ".venv");
-const python = join(venv, "bin", "python");
-const requirements = join(here, "requirements.txt");
-const installed = join(venv, ".installed");
 const fixture = join(root, "tests", "fixtures", "django-dumpdata.json");
 
 const LOGIN_FAILED = { detail: "Invalid email or password." };
 const BLACKLISTED = { detail: "Token is blacklisted", code: "token_not_valid" };
 const WORKER_ITERATIONS = 1000;
-
-/** The pinned Django stack in tests/interop/.venv, (re)installed when requirements.txt is newer. */
-function ensureVenv() {
-  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(requirements).mtimeMs) return;
-  const run = (command, args) => execFileSync(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-  if (!existsSync(python)) run("python3", ["-m", "venv", venv]);
-  run(join(venv, "bin", "pip"), ["install", "-q", "--disable-pip-version-check", "-r", requirements]);
-  writeFileSync(installed, "");
-}
 
 /** Runs one django_side.py command (an argument list), or several at once; returns the parsed JSON. */
 function django(...argv) {
