@@ -11,6 +11,7 @@ use crate::app::mail::notify;
 use crate::app::passwords::{hash_password, is_valid, password_check_key};
 use crate::app::recovery::send_verification;
 use crate::app::sessions::blacklist_all;
+use crate::app::store::email_keys::EmailKeys;
 use crate::app::store::revocation::{DeadToken, Scope};
 use crate::app::store::sessions::{Sessions, UserRef};
 use crate::app::store::users::{InsertError, Users};
@@ -286,6 +287,7 @@ async fn commit_password(
     let mut writes = vec![Users::new(db).replace_password(user_id, verified, new)?];
     writes.extend(Sessions::new(db).revoke_statements(Scope::AllBut { keep, user_id }, now, Some(new))?);
     writes.push(PasswordThrottle::new(db).clear(throttle_key)?);
+    writes.push(EmailKeys::new(db).drop_pending_changes(user_id, new)?);
     let results = db.batch(writes).await.or_internal("change-password writes")?;
     if first_row::<Value>(&results, 0)?.is_none() {
         return Ok(None);

@@ -16,7 +16,7 @@ use crate::app::store::revocation::Scope;
 use crate::app::store::sessions::Sessions;
 use crate::app::store::users::Users;
 use crate::app::throttle::{limit_ip, Limiter, PasswordThrottle};
-use crate::app::{database, first_row, now, random_bytes, Ctx, Outcome};
+use crate::app::{database, first_row, now, random_bytes, Ctx, OrInternal, Outcome};
 use crate::domain::fields::FieldErrors;
 use crate::domain::mail::Template;
 use crate::domain::recovery::{
@@ -107,14 +107,15 @@ pub async fn confirm_password_reset(mut req: Request, ctx: Ctx) -> Outcome {
     )?);
     writes.push(PasswordThrottle::new(&db).clear(&user.email)?);
     writes.push(users.mark_verified(user.id, &hash)?);
-    let results = db.batch(writes).await.map_err(|e| crate::app::support::internal("password-reset writes", e))?;
+    writes.push(EmailKeys::new(&db).drop_pending_changes(user.id, &hash)?);
+    let results = db.batch(writes).await.or_internal("password-reset writes")?;
     if first_row::<Value>(&results, 0)?.is_none() {
         // The password changed since the token was checked: the token died with it.
         return Err(FieldErrors::single("token", INVALID_VALUE).into());
     }
     blacklist_all(ctx, Sessions::revoked(&results, 1)?.1, now).await?;
     notify(ctx, Template::PasswordWasReset.to(&user.email));
-    Ok(Reply::ok(json!({ "detail": "Password has been reset with the new password." })).for_user(user.id))
+    Ok(Reply::ok(json!({ "detail": "Password has been reset with the new password." })).no_store().for_user(user.id))
 }
 
 /// `POST registration/verify-email/` → the key's address is verified (or, for a change, becomes
@@ -131,7 +132,7 @@ pub async fn verify_email(mut req: Request, ctx: Ctx) -> Outcome {
             if confirmed.purpose == KeyPurpose::Change.as_str() && old_email != confirmed.email {
                 notify(ctx, Template::EmailChanged { new_email: &confirmed.email }.to(&old_email));
             }
-            Ok(Reply::ok(json!({ "detail": "ok" })).for_user(confirmed.user_id))
+            Ok(Reply::ok(json!({ "detail": "ok" })).no_store().for_user(confirmed.user_id))
         }
         Ok(None) => Err(ApiError::NotFound),
         Err(ConfirmError::EmailTaken) => Err(FieldErrors::single("email", EMAIL_TAKEN).into()),

@@ -66,6 +66,20 @@ impl<'a> EmailKeys<'a> {
         Ok(())
     }
 
+    /// Forgets the user's pending email changes where the stored hash is `password` (batch it
+    /// after the password write it depends on): whoever asked for a change with the old password
+    /// cannot complete it after the password was changed or reset.
+    pub fn drop_pending_changes(&self, user_id: i64, password: &str) -> Result<D1PreparedStatement, ApiError> {
+        query!(
+            self.db,
+            "DELETE FROM email_keys WHERE user_id = ?1 AND purpose = 'change' AND used_by IS NULL
+               AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password = ?2)",
+            user_id,
+            password,
+        )
+        .or_internal("binding email_keys.drop_pending_changes")
+    }
+
     /// Consumes the key with this hash, if it still works (unused, unexpired, its user active and,
     /// for a verification, the address still the user's), and applies it, in one transaction:
     /// the address becomes the user's and verified. Also returns the address it replaced.
