@@ -116,11 +116,15 @@ function recoveryTiming(t) {
       `\`${path}\` registered address ${ms(e.known.median_ms)} ms (p90 ${ms(e.known.p90_ms)} ms), unknown address ` +
       `${ms(e.unknown.median_ms)} ms (p90 ${ms(e.unknown.p90_ms)} ms)${e.same_body ? "" : ", **different bodies**"}`,
   );
+  const n = t.next_request;
   return (
     `Latest (\`bench/results/recovery_timing.json\`, ${day(t.date)}; node ${t.node}, \`wrangler dev\`, median wall of ` +
-    `${t.rounds} interleaved requests per series after ${t.warmup} warm-up rounds): ${series.join("; ")}; ` +
+    `${t.rounds} interleaved requests per series, ${t.idle_ms} ms apart, after ${t.warmup} warm-up rounds): ` +
+    `${series.join("; ")}; ` +
     t.budgets.map((g) => `${verdict(g.pass)} ${g.name}: a ${fixed(g.value, 1)}% gap (budget < ${g.limit}%)`).join(", ") +
-    "."
+    `. Back to back, \`${n.path}\` for an unknown address takes ${ms(n.after_known.median_ms)} ms right after one for ` +
+    `the registered address and ${ms(n.after_unknown.median_ms)} ms right after another unknown one ` +
+    `(a ${fixed(n.gap_percent, 1)}% gap; no budget).`
   );
 }
 
