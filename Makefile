@@ -128,6 +128,7 @@ deploy-check: setup ## wrangler deploy --dry-run and the migrations on a throwaw
 bench: build ## benchmarks (enforce nothing): JSON in bench/results/, README figures regenerated
 	cargo build --release --target $(WASM_TARGET) -p edge-auth-bench-wasm
 	node bench/login_timing.mjs
+	node bench/recovery_timing.mjs
 	node bench/run.mjs
 	node bench/readme.mjs
 

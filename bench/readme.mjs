@@ -1,10 +1,10 @@
 // Writes the benchmark figures into README.md from bench/results/*.json, so that the README says
-// what was measured and nothing else: `make bench` runs it after bench/login_timing.mjs and
-// bench/run.mjs. It replaces the text between each pair of markers
+// what was measured and nothing else: `make bench` runs it after bench/login_timing.mjs,
+// bench/recovery_timing.mjs and bench/run.mjs. It replaces the text between each pair of markers
 //   <!-- bench:begin NAME --> … <!-- bench:end NAME -->
-// (NAME: `figures` from latest.json, `login-timing` from login-timing.json) and leaves the rest of
-// the README alone. Every budget is shown as measured, PASS or FAIL. Deterministic: the same JSON
-// gives the same text.
+// (NAME: `figures` from latest.json, `login-timing` from login-timing.json, `recovery-timing` from
+// recovery_timing.json) and leaves the rest of the README alone. Every budget is shown as
+// measured, PASS or FAIL. Deterministic: the same JSON gives the same text.
 //
 //   node bench/readme.mjs           rewrite README.md (prints whether it changed)
 //   node bench/readme.mjs --check   exit 1 if README.md is not what the JSON gives
@@ -110,6 +110,24 @@ function loginTiming(t) {
   );
 }
 
+function recoveryTiming(t) {
+  const series = Object.entries(t.endpoints).map(
+    ([path, e]) =>
+      `\`${path}\` registered address ${ms(e.known.median_ms)} ms (p90 ${ms(e.known.p90_ms)} ms), unknown address ` +
+      `${ms(e.unknown.median_ms)} ms (p90 ${ms(e.unknown.p90_ms)} ms)${e.same_body ? "" : ", **different bodies**"}`,
+  );
+  const n = t.next_request;
+  return (
+    `Latest (\`bench/results/recovery_timing.json\`, ${day(t.date)}; node ${t.node}, \`wrangler dev\`, median wall of ` +
+    `${t.rounds} interleaved requests per series, ${t.idle_ms} ms apart, after ${t.warmup} warm-up rounds): ` +
+    `${series.join("; ")}; ` +
+    t.budgets.map((g) => `${verdict(g.pass)} ${g.name}: a ${fixed(g.value, 1)}% gap (budget < ${g.limit}%)`).join(", ") +
+    `. Back to back, \`${n.path}\` for an unknown address takes ${ms(n.after_known.median_ms)} ms right after one for ` +
+    `the registered address and ${ms(n.after_unknown.median_ms)} ms right after another unknown one ` +
+    `(a ${fixed(n.gap_percent, 1)}% gap; no budget).`
+  );
+}
+
 /** Wraps prose and list lines at WIDTH (tables stay one row a line), each line prefixed by `indent`. */
 function wrap(body, indent) {
   const out = [];
@@ -158,6 +176,7 @@ function replaceBetween(text, name, body) {
 const before = readFileSync(README, "utf8");
 let after = replaceBetween(before, "figures", figures(readJson("latest.json")));
 after = replaceBetween(after, "login-timing", loginTiming(readJson("login-timing.json")));
+after = replaceBetween(after, "recovery-timing", recoveryTiming(readJson("recovery_timing.json")));
 if (process.argv.includes("--check")) {
   if (after !== before) {
     console.error("README.md's benchmark figures differ from bench/results/*.json: run `node bench/readme.mjs`");

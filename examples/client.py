@@ -4,10 +4,15 @@
     python examples/client.py http://127.0.0.1:8787/api/v1/drf/auth
 
 `AuthClient` is the part to copy: it keeps the token pair, sends the access token, and on a 401
-from an authenticated call refreshes once and retries once. `main()` runs the whole flow against a
-base URL (register, login, authenticated calls with an automatic refresh, profile update,
+from an authenticated call refreshes once and retries once; it also makes the calls of account
+recovery (password reset, e-mail verification, e-mail change). `main()` runs the whole flow against
+a base URL (register, login, authenticated calls with an automatic refresh, profile update,
 sessions, change-password, logout) and exits non-zero on any answer the contract does not promise.
-`make client` runs it against a local `wrangler dev`.
+The steps that follow a mailed link (verify the address, reset the password, change the address)
+need the mails: `run_flow(base_url, read_mail=...)` takes a `read_mail(to, subject)` that returns
+the plain text of the next mail to `to` whose subject contains `subject` (your test inbox);
+without one they are skipped. `make client` runs it against a local `wrangler dev`, reading the
+mails from its output (tests/fuzz/client_flow.py).
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import re
 import secrets
 import sys
 import time
-from typing import Any
+from typing import Any, Callable
 
 import requests
 
@@ -36,8 +42,31 @@ class UnexpectedResponse(Exception):
         )
 
 
+class FieldErrors(UnexpectedResponse):
+    """A 400 that names what is wrong: `errors` is DRF's `{"field": ["message", ...]}`, to show by each field."""
+
+    def __init__(self, response: requests.Response, expected: str):
+        super().__init__(response, expected)
+        self.errors: dict[str, Any] = response.json()
+
+
+def unexpected(response: requests.Response, expected: str) -> UnexpectedResponse:
+    """The exception for an answer other than `expected`: `FieldErrors` for a 400 naming fields."""
+    if response.status_code == 400:
+        try:
+            if isinstance(response.json(), dict):
+                return FieldErrors(response, expected)
+        except ValueError:
+            pass
+    return UnexpectedResponse(response, expected)
+
+
 class SessionExpired(Exception):
     """The refresh token is dead too: the user must log in again."""
+
+
+class EmailNotVerified(Exception):
+    """Login refused until the mailed verification link is opened (the server's REQUIRE_VERIFIED_EMAIL)."""
 
 
 class AuthClient:
@@ -60,7 +89,7 @@ class AuthClient:
 
     def _keep_tokens(self, response: requests.Response, expected_status: int) -> dict[str, Any]:
         if response.status_code != expected_status:
-            raise UnexpectedResponse(response, str(expected_status))
+            raise unexpected(response, str(expected_status))
         data = response.json()
         if data.get("token_type") != "bearer" or not data.get("access_token") or not data.get("refresh_token"):
             raise UnexpectedResponse(response, "a token pair")
@@ -70,8 +99,12 @@ class AuthClient:
         self.refresh_token = data["refresh_token"]
         return data
 
-    def register(self, email: str, password: str, first_name: str, last_name: str, **extra: Any) -> dict[str, Any]:
-        """Creates the account and logs in; returns the profile. 400 bodies name every bad field."""
+    def register(
+        self, email: str, password: str, first_name: str, last_name: str, **extra: Any
+    ) -> dict[str, Any] | None:
+        """Creates the account and logs in; returns the profile. A 400 raises `FieldErrors` naming every
+        bad field. A verification mail goes to the address. When the server requires a verified
+        address first, nobody is logged in and this returns None: log in after the mailed link."""
         body = {
             "email": email,
             "password": password,
@@ -80,11 +113,18 @@ class AuthClient:
             "last_name": last_name,
             **extra,
         }
-        return self._keep_tokens(self._post_json("register/", body), 201)["user"]
+        response = self._post_json("register/", body)
+        if response.status_code == 201 and "access_token" not in response.json():
+            return None  # {"detail": "Verification e-mail sent."}: no tokens before verification
+        return self._keep_tokens(response, 201)["user"]
 
     def login(self, email: str, password: str) -> dict[str, Any]:
-        """Returns the profile; raises on a wrong password (401) or throttling (429, see Retry-After)."""
-        return self._keep_tokens(self._post_json("login/", {"email": email, "password": password}), 200)["user"]
+        """Returns the profile; raises on a wrong password (401) or throttling (429, see Retry-After),
+        and `EmailNotVerified` when the server requires a verified address and this one is not."""
+        response = self._post_json("login/", {"email": email, "password": password})
+        if response.status_code == 403 and response.json().get("code") == "email_not_verified":
+            raise EmailNotVerified(response.json().get("detail", "e-mail not verified"))
+        return self._keep_tokens(response, 200)["user"]
 
     def refresh(self) -> None:
         """Rotates the pair. The old refresh token is dead afterwards (reusing it later ends the session)."""
@@ -115,7 +155,7 @@ class AuthClient:
 
     def _expect(self, response: requests.Response, status: int) -> Any:
         if response.status_code != status:
-            raise UnexpectedResponse(response, str(status))
+            raise unexpected(response, str(status))
         return response.json() if response.content else None
 
     def me(self) -> dict[str, Any]:
@@ -149,6 +189,47 @@ class AuthClient:
         self._expect(self.request("POST", "logout-all/"), 200)
         self.access_token = self.refresh_token = None
 
+    # -- account recovery and verified email ------------------------------------------------
+    # The mailed links point at the frontend's pages (the server's PASSWORD_RESET_URL and
+    # EMAIL_VERIFY_URL); the page reads the values from its URL and makes the call below.
+
+    def request_password_reset(self, email: str) -> None:
+        """Mails a reset link if the address has an active account. The answer is the same 200 for
+        any well-formed address, so it tells nobody whether the account exists."""
+        self._expect(self._post_json("password/reset/", {"email": email}), 200)
+
+    def confirm_password_reset(self, uid: str, token: str, new_password1: str, new_password2: str) -> None:
+        """The reset page's call, with the link's `uid` and `token`. Every session of the user ends
+        (log in again with the new password) and the link is spent. `FieldErrors` on 400: `uid` or
+        `token` "Invalid value" (a wrong, used or expired link: ask for a new one), `new_password2`
+        (the two differ, or the password rules)."""
+        body = {"uid": uid, "token": token, "new_password1": new_password1, "new_password2": new_password2}
+        self._expect(self._post_json("password/reset/confirm/", body), 200)
+
+    def verify_email(self, key: str) -> bool:
+        """The verification page's call, with the link's `key` (from registration, a resend or an
+        e-mail change). False when the key is unknown, used, replaced by a newer one or expired (404)."""
+        response = self._post_json("registration/verify-email/", {"key": key})
+        if response.status_code == 404:
+            return False
+        self._expect(response, 200)
+        return True
+
+    def resend_verification(self, email: str) -> None:
+        """Mails a new verification link (the older ones stop working) if the address belongs to an
+        account not verified yet; the same 200 whatever the address."""
+        self._expect(self._post_json("registration/resend-email/", {"email": email}), 200)
+
+    def email_status(self) -> dict[str, Any]:
+        """`{"email", "verified"}` of the logged-in user."""
+        return self._expect(self.request("GET", "email/"), 200)
+
+    def change_email(self, new_email: str, password: str) -> None:
+        """Mails a link to `new_email`; the account's address changes when `verify_email()` gets its
+        key, and the old address is told. `FieldErrors` on 400: `new_email` taken or malformed,
+        `password` incorrect (checked like a login: throttled, counted by the back-off)."""
+        self._expect(self.request("POST", "email/change/", json={"new_email": new_email, "password": password}), 200)
+
 
 # -- the flow `make client` runs --------------------------------------------------------------
 
@@ -178,16 +259,49 @@ def tampered(token: str) -> str:
     return f"{head}.{payload}.{first}{signature[1:]}"
 
 
-def run_flow(base_url: str, log=print) -> None:
+ReadMail = Callable[[str, str], str]
+"""`read_mail(to, subject)`: the plain text of the next mail to `to` whose subject contains `subject`."""
+
+# The frontend's pages the mailed links open (the server's default PASSWORD_RESET_URL and
+# EMAIL_VERIFY_URL): a frontend's router reads the values from the path the same way.
+RESET_PAGE = re.compile(r"https?://\S+/reset-password/(?P<uid>[^/\s]+)/(?P<token>[^/\s]+)/")
+VERIFY_PAGE = re.compile(r"https?://\S+/verify-email/(?P<key>[^/\s]+)/")
+
+
+def link_in(text: str, page: re.Pattern[str]) -> dict[str, str]:
+    """The values a mailed link carries to its page (e.g. uid and token of a reset link)."""
+    found = page.search(text)
+    if not found:
+        raise AssertionError(f"no link to {page.pattern} in the mail:\n{text}")
+    return found.groupdict()
+
+
+def run_flow(base_url: str, read_mail: ReadMail | None = None, log=print) -> None:
     email = f"client-{secrets.token_hex(6)}@example.com"
     password = secrets.token_urlsafe(18)
 
     # Register: a session starts and the 17-key profile comes back.
     client = AuthClient(base_url)
     profile = client.register(email, password, "Ada", "Lovelace", timezone="Europe/London")
+    check(profile is not None, "register logs in (the server does not require a verified address)")
+    assert profile is not None
     check(set(profile) == PROFILE_KEYS, f"profile keys: {sorted(profile)}")
     check(profile["email"] == email and profile["full_name"] == "Ada Lovelace", f"profile: {profile}")
     log(f"registered {email} (user {profile['id']})")
+
+    # Registration mailed a verification link; the address is not verified until it is opened.
+    check(client.email_status() == {"email": email, "verified": False}, "a new address is not verified")
+    if read_mail:
+        first = link_in(read_mail(email, "Verify your e-mail address"), VERIFY_PAGE)["key"]
+        client.resend_verification(email)  # "I did not get the mail": a new link replaces the first
+        second = link_in(read_mail(email, "Verify your e-mail address"), VERIFY_PAGE)["key"]
+        check(not client.verify_email(first), "the first link died when the second was sent")
+        check(client.verify_email(second), "the verification link works")
+        check(not client.verify_email(second), "a verification link works once")
+        check(client.email_status() == {"email": email, "verified": True}, "email/ says verified")
+        log("verified the address through the mailed link (a resent link replaced the first; it works once)")
+    else:
+        log("no read_mail: the steps that follow mailed links are skipped")
 
     # Log in from a second device: a second session.
     phone = AuthClient(base_url)
@@ -238,6 +352,8 @@ def run_flow(base_url: str, log=print) -> None:
     wrong = client.http.post(client._url("login/"), json={"email": email, "password": password}, timeout=TIMEOUT)
     check(wrong.status_code == 401 and wrong.headers.get("WWW-Authenticate") == 'Bearer realm="api"', "old password refused")
     phone.login(email, new_password)
+    if read_mail:
+        check("password" in read_mail(email, "Your password was changed"), "a notice of the password change")
     log("password changed: other session ended, old password refused, new one works")
 
     # Log out: the session's tokens die at once.
@@ -247,8 +363,57 @@ def run_flow(base_url: str, log=print) -> None:
     check(dead.status_code == 401 and dead.json().get("code") == "token_not_valid", f"refresh after logout: {dead.text}")
     gone = phone.http.get(phone._url("me/"), headers={"Authorization": f"Bearer {access_token}"}, timeout=TIMEOUT)
     check(gone.status_code == 401, f"access token after logout: {gone.status_code}")
+    log("logged out: refresh and access tokens refused")
+
+    if read_mail:
+        password = new_password
+        # Forgotten password, from a browser without a session: the mailed link opens the reset
+        # page, which posts the link's uid and token with the new password twice.
+        page = AuthClient(base_url)
+        page.request_password_reset(email)
+        reset = link_in(read_mail(email, "Reset your password"), RESET_PAGE)
+        reset_password = secrets.token_urlsafe(18)
+        try:
+            page.confirm_password_reset(reset["uid"], reset["token"], reset_password, reset_password + "!")
+            raise AssertionError("two different new passwords should be refused")
+        except FieldErrors as e:
+            # What the page shows under the second field.
+            check(e.errors == {"new_password2": ["The two password fields didn’t match."]}, f"mismatch: {e.errors}")
+        page.confirm_password_reset(reset["uid"], reset["token"], reset_password, reset_password)
+        check("reset" in read_mail(email, "Your password was reset"), "a notice of the reset")
+        try:
+            client.me()
+            raise AssertionError("a reset should end every session")
+        except SessionExpired:
+            pass
+        try:
+            page.confirm_password_reset(reset["uid"], reset["token"], reset_password, reset_password)
+            raise AssertionError("a reset link should work once")
+        except FieldErrors as e:
+            check(e.errors == {"token": ["Invalid value"]}, f"a spent link: {e.errors}")
+        old = client.http.post(client._url("login/"), json={"email": email, "password": password}, timeout=TIMEOUT)
+        check(old.status_code == 401, f"the password before the reset: {old.status_code}")
+        client.login(email, reset_password)
+        log("password reset through the mailed link: sessions ended, link spent, old password refused, new one works")
+
+        # A new address: confirmed by a link mailed to it; until then the account keeps the old one.
+        try:
+            client.change_email(email, reset_password)
+            raise AssertionError("an address already in use should be refused")
+        except FieldErrors as e:
+            check(list(e.errors) == ["new_email"], f"a taken address: {e.errors}")
+        new_email = f"client-{secrets.token_hex(6)}@example.com"
+        client.change_email(new_email, reset_password)
+        check(client.email_status() == {"email": email, "verified": True}, "the address waits for the confirmation")
+        key = link_in(read_mail(new_email, "Confirm your new e-mail address"), VERIFY_PAGE)["key"]
+        check(client.verify_email(key), "the confirmation link works")
+        check(client.email_status() == {"email": new_email, "verified": True}, "email/ shows the new address")
+        check(new_email in read_mail(email, "Your e-mail address was changed"), "the old address is told")
+        check(client.login(new_email, reset_password)["email"] == new_email, "login with the new address")
+        log("e-mail changed through the link mailed to the new address; the old one was told")
+
     client.logout_all()
-    log("logged out: refresh and access tokens refused; logout-all ended the rest")
+    log("logout-all ended the rest")
 
 
 def main(argv: list[str] | None = None) -> int:

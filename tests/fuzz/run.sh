@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Serves the built worker with `wrangler dev` on 127.0.0.1 and runs one mode against it:
 #
-#   client  examples/client.py, the whole client flow (access tokens live 3 s, so it sees a real expiry)
+#   client  examples/client.py, the whole client flow (access tokens live 3 s, so it sees a real expiry),
+#           mailed links included: client_flow.py reads the mails from wrangler dev's log
 #   quick   the client flow, then Schemathesis bounded for `make test` (examples, coverage, fuzzing)
 #   full    the client flow, then Schemathesis with every phase (stateful too) for FUZZ_TIME seconds
 #
@@ -25,8 +26,8 @@ PREFIX=${FUZZ_PREFIX:-/api/v1/drf/auth}
 # The second stage, run by the harness once the worker serves LOCAL_WORKER_ORIGIN.
 against_server() {
     local mode=$1 base=$LOCAL_WORKER_ORIGIN$PREFIX
-    echo "== examples/client.py"
-    "$VENV/bin/python" "$ROOT/examples/client.py" "$base"
+    echo "== examples/client.py (through tests/fuzz/client_flow.py, mails from wrangler dev's log)"
+    "$VENV/bin/python" "$ROOT/tests/fuzz/client_flow.py" "$base"
     [[ $mode == client ]] && return 0
 
     # Schemathesis loads the document the worker serves under the prefix; its `servers` entry

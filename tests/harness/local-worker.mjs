@@ -19,9 +19,11 @@
 //
 // CLI (runs one command against a served worker, then stops everything; exits with its status):
 //   node tests/harness/local-worker.mjs run [--var NAME:VALUE]... [--ip-limit N] [--keep] -- COMMAND [ARG]...
-// COMMAND gets LOCAL_WORKER_ORIGIN (http://127.0.0.1:PORT) and LOCAL_WORKER_DIR (the temporary
-// directory, for its scratch files) in its environment and runs in its own process group; on
-// failure the last lines of wrangler dev's log are printed. --keep keeps the directory.
+// COMMAND gets LOCAL_WORKER_ORIGIN (http://127.0.0.1:PORT), LOCAL_WORKER_DIR (the temporary
+// directory, for its scratch files) and LOCAL_WORKER_LOG (wrangler dev's output, growing: e.g. the
+// send_email binding's "send_email binding called with MessageBuilder:" lines) in its environment
+// and runs in its own process group; on failure the last lines of wrangler dev's log are printed.
+// --keep keeps the directory.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -318,7 +320,7 @@ async function cli(argv) {
   // (and whatever it started), then the server stops.
   const child = spawn(command[0], command.slice(1), {
     stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, LOCAL_WORKER_ORIGIN: server.origin, LOCAL_WORKER_DIR: site.dir },
+    env: { ...process.env, LOCAL_WORKER_ORIGIN: server.origin, LOCAL_WORKER_DIR: site.dir, LOCAL_WORKER_LOG: server.logPath },
     detached: true,
   });
   groups.add(child.pid);
