@@ -9,8 +9,8 @@ use std::rc::Rc;
 
 use serde_json::json;
 use worker::{
-    console_error, console_log, query, D1Database, EmailAddress, Env, Fetch, Headers, Method, Request, RequestInit,
-    SendEmailBuilder,
+    console_error, console_log, query, D1Database, D1PreparedStatement, EmailAddress, Env, Fetch, Headers, Method,
+    Request, RequestInit, SendEmailBuilder,
 };
 
 use crate::app::state::State;
@@ -41,13 +41,16 @@ impl Postbox {
 
     /// Whether one more link mail may go to `address` this hour, counting it if so.
     pub async fn budget_allows(&self, address: &str, now: i64) -> Result<bool, ApiError> {
-        #[derive(serde::Deserialize)]
-        struct Row {
-            sent: i64,
-        }
         let db = self.database()?;
-        let row = query!(
-            &db,
+        let row = self.count(&db, address, now)?.first::<Sent>(None).await.or_internal("mail_quota.count")?;
+        Ok(self.allows(row))
+    }
+
+    /// Counts one more link mail to `address` this hour (to batch with a lookup: the same work
+    /// for every address, known or not); read its row with `allows`.
+    pub fn count(&self, db: &D1Database, address: &str, now: i64) -> Result<D1PreparedStatement, ApiError> {
+        query!(
+            db,
             "INSERT INTO mail_quota (address_hash, window_start, sent) VALUES (?1, ?2, 1)
              ON CONFLICT (address_hash) DO UPDATE SET
                sent = CASE WHEN window_start <= ?2 - ?3 THEN 1 ELSE sent + 1 END,
@@ -57,15 +60,16 @@ impl Postbox {
             now,
             BUDGET_WINDOW_SECS,
         )
-        .or_internal("binding mail_quota.count")?
-        .first::<Row>(None)
-        .await
-        .or_internal("mail_quota.count")?;
-        let allowed = row.is_some_and(|row| row.sent <= self.state.config.mail.per_address_per_hour);
+        .or_internal("binding mail_quota.count")
+    }
+
+    /// Whether the counted mail is within the budget.
+    pub fn allows(&self, counted: Option<Sent>) -> bool {
+        let allowed = counted.is_some_and(|row| row.sent <= self.state.config.mail.per_address_per_hour);
         if !allowed {
             console_log!("mail not sent: the recipient's hourly budget is spent");
         }
-        Ok(allowed)
+        allowed
     }
 
     /// Hands `mail` to the configured transport; a failure is logged, never returned.
@@ -122,6 +126,12 @@ impl Postbox {
             status => Err(format!("the provider answered {status}")),
         }
     }
+}
+
+/// A `mail_quota` row as counted.
+#[derive(serde::Deserialize)]
+pub struct Sent {
+    sent: i64,
 }
 
 /// `Name <address>` as its two parts; `None` for a bare address.

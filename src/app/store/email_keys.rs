@@ -66,6 +66,48 @@ impl<'a> EmailKeys<'a> {
         Ok(())
     }
 
+    /// `registration/resend-email/`'s writes, for any address: a new verification key (its hash)
+    /// replaces the earlier ones only where `email` is an active, unverified account's and the
+    /// address's budget (counted just before, in the same batch) allows it. The second statement
+    /// returns a row when the key was stored.
+    pub fn reissue_verification(
+        &self,
+        email: &str,
+        key_hash: &str,
+        expires_at: i64,
+        budget: i64,
+    ) -> Result<Vec<D1PreparedStatement>, ApiError> {
+        const ELIGIBLE: &str = "SELECT id FROM users WHERE email = ?1 AND is_active = 1 AND account_status = 'active'
+                                  AND email_verified = 0
+                                  AND (SELECT sent FROM mail_quota WHERE address_hash = ?2) <= ?3";
+        let budget_key = crate::domain::recovery::key_hash(email);
+        Ok(vec![
+            query!(
+                self.db,
+                &format!(
+                    "DELETE FROM email_keys WHERE purpose = 'verify' AND used_by IS NULL AND user_id IN ({ELIGIBLE})"
+                ),
+                email,
+                &budget_key,
+                budget,
+            )
+            .or_internal("binding email_keys.reissue replace")?,
+            query!(
+                self.db,
+                &format!(
+                    "INSERT INTO email_keys (key_hash, user_id, purpose, email, expires_at)
+                     SELECT ?4, id, 'verify', ?1, ?5 FROM ({ELIGIBLE}) RETURNING user_id"
+                ),
+                email,
+                &budget_key,
+                budget,
+                key_hash,
+                expires_at,
+            )
+            .or_internal("binding email_keys.reissue insert")?,
+        ])
+    }
+
     /// Forgets the user's pending email changes where the stored hash is `password` (batch it
     /// after the password write it depends on): whoever asked for a change with the old password
     /// cannot complete it after the password was changed or reset.
