@@ -1,6 +1,7 @@
 // One Miniflare instance per test file, running the built worker (build/worker/shim.mjs) with
 // fresh in-memory D1 and KV, migrations applied, and short work factors so the suite is quick.
 import { readdirSync, readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Log, LogLevel, Miniflare } from "miniflare";
 
@@ -56,6 +57,7 @@ async function launch(vars, { ipLimit = 10000, limits = {} } = {}) {
     ]),
   );
   const log = new MailLog();
+  const output = [];
   const mf = new Miniflare({
     rootPath: root,
     scriptPath: "build/worker/shim.mjs",
@@ -73,6 +75,16 @@ async function launch(vars, { ipLimit = 10000, limits = {} } = {}) {
     // paths: the suite reads the mails from there, as a developer reads them under `wrangler dev`.
     email: { send_email: [{ name: "EMAIL" }] },
     log,
+    // What the worker writes (its console: the access log, errors) is kept for tests that check
+    // what a log line may carry; printed too when MF_LOG is set.
+    handleRuntimeStdio: (stdout, stderr) => {
+      for (const stream of [stdout, stderr]) {
+        createInterface(stream).on("line", (line) => {
+          output.push(line);
+          if (process.env.MF_LOG) console.log(line);
+        });
+      }
+    },
     kvPersist: false,
     bindings: {
       JWT_SIGNING_KEY: SIGNING_KEY,
@@ -88,7 +100,7 @@ async function launch(vars, { ipLimit = 10000, limits = {} } = {}) {
     const statements = sql.split(";").map((s) => s.trim()).filter(Boolean);
     await db.batch(statements.map((s) => db.prepare(s)));
   }
-  return new Worker(mf, db, log);
+  return new Worker(mf, db, log, output);
 }
 
 /**
@@ -126,10 +138,12 @@ export function parseMail(message) {
 }
 
 class Worker {
-  constructor(mf, db, log) {
+  constructor(mf, db, log, output) {
     this.mf = mf;
     this.db = db;
     this.log = log;
+    /** Every line the worker has written to its console so far. */
+    this.output = output;
     this.emails = 0;
   }
 
