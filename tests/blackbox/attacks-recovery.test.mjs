@@ -5,17 +5,13 @@ import assert from "node:assert/strict";
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { DRF, SIGNING_KEY, startWorker } from "../support.mjs";
-import { assertResponse, login } from "./helpers.mjs";
+import {
+  INVALID_TOKEN, NOT_FOUND, OK, RESET_DONE, RESET_LINK, RESET_SENT, SUBJECTS, assertResponse, login, requestResetLink,
+  resetLinkFrom, verificationKey,
+} from "./helpers.mjs";
 
 const DJANGO_SECRET_KEY = "django-insecure-blackbox-0123456789-secret-key-for-reset-tokens";
-const RESET_SENT = { detail: "Password reset e-mail has been sent." };
-const RESET_DONE = { detail: "Password has been reset with the new password." };
-const INVALID_TOKEN = { token: ["Invalid value"] };
-const NOT_FOUND = { detail: "Not found." };
-const OK = { detail: "ok" };
 const NEW = "a-fresh-unguessable-passphrase";
-const RESET_LINK = /http:\/\/localhost:3000\/reset-password\/([^/\s"'<>]+)\/([^/\s"'<>]+)\//;
-const VERIFY_LINK = /http:\/\/localhost:3000\/verify-email\/([^/\s"'<>]+)\//;
 
 let worker;
 before(async () => {
@@ -29,15 +25,8 @@ const verify = (key) => worker.post(`${DRF}/registration/verify-email/`, { key }
 const uidOf = (id) => Buffer.from(String(id)).toString("base64url");
 const sha256Hex = (text) => createHash("sha256").update(text).digest("hex");
 
-async function resetLink(email) {
-  assertResponse(await worker.post(`${DRF}/password/reset/`, { email }), 200, RESET_SENT);
-  const [, uid, token] = (await worker.mail(email, { subject: "Reset your password" })).text.match(RESET_LINK);
-  return { uid, token };
-}
-
-async function verifyKey(email, subject = "Verify your e-mail address") {
-  return (await worker.mail(email, { subject })).text.match(VERIFY_LINK)[1];
-}
+const resetLink = (email) => requestResetLink(worker, email);
+const verifyKey = async (email, subject) => (await verificationKey(worker, email, subject)).key;
 
 /** Seconds since 2001-01-01 UTC, Django's reset-token clock. */
 const tokenClock = () => Math.floor((Date.now() - Date.UTC(2001, 0, 1)) / 1000);
@@ -132,7 +121,7 @@ describe("verification keys cannot be guessed or read", () => {
     const target = `moved.${Date.now()}@example.net`;
     const change = await worker.post(`${DRF}/email/change/`, { new_email: target, password: user.password }, { token: user.access_token });
     assert.equal(change.status, 200, change.text);
-    assertHashedOnly(await storedKeys(), await verifyKey(target, "Confirm your new e-mail address"));
+    assertHashedOnly(await storedKeys(), await verifyKey(target, SUBJECTS.confirmNew));
   });
 });
 
@@ -148,11 +137,11 @@ describe("what is mailed never comes back in an HTTP answer", () => {
     const resent = await worker.post(`${DRF}/registration/resend-email/`, { email: body.email });
     const secondKey = await verifyKey(body.email);
     const reset = await worker.post(`${DRF}/password/reset/`, { email: body.email });
-    const [link, , token] = (await worker.mail(body.email, { subject: "Reset your password" })).text.match(RESET_LINK);
+    const { link, token } = resetLinkFrom(await worker.mail(body.email, { subject: SUBJECTS.reset }));
     const target = `moved.${Date.now()}@example.net`;
     const changed = await worker.post(`${DRF}/email/change/`, { new_email: target, password: body.password },
       { token: registered.body.access_token });
-    const changeKey = await verifyKey(target, "Confirm your new e-mail address");
+    const changeKey = await verifyKey(target, SUBJECTS.confirmNew);
     for (const response of [registered, resent, reset, changed]) {
       const seen = everything(response);
       for (const secret of [firstKey, secondKey, token, link, changeKey]) {
@@ -168,7 +157,7 @@ describe("reset links are built from PASSWORD_RESET_URL, never from the request"
     const response = await worker.post("http://evil.example/api/v1/drf/auth/password/reset/", { email: user.email },
       { headers: { "x-forwarded-host": "evil.example", forwarded: "host=evil.example" } });
     assertResponse(response, 200, RESET_SENT);
-    const mail = await worker.mail(user.email, { subject: "Reset your password" });
+    const mail = await worker.mail(user.email, { subject: SUBJECTS.reset });
     assert.match(mail.text, RESET_LINK);
     assert.ok(!mail.text.includes("evil") && !(mail.html ?? "").includes("evil"), mail.text);
   });

@@ -8,15 +8,10 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DRF, SHORT, startWorker } from "../support.mjs";
 import {
-  LOGIN_FAILED, NOT_PROVIDED, PROFILE_KEYS, REQUIRED, assertNoStore, assertResponse, assertTokenPair,
-  assertUnauthorized, login, me,
+  INVALID_EMAIL, LOGIN_FAILED, NOT_FOUND, NOT_PROVIDED, OK, PROFILE_KEYS, REQUIRED, SUBJECTS, VERIFICATION_SENT,
+  assertNoMail, assertNoStore, assertResponse, assertTokenPair, assertUnauthorized, login, me, resetLinkFrom,
+  verificationKey,
 } from "./helpers.mjs";
-
-const OK = { detail: "ok" };
-const NOT_FOUND = { detail: "Not found." };
-const VERIFY_SUBJECT = "Verify your e-mail address";
-// The default EMAIL_VERIFY_URL: http://localhost:3000/verify-email/{key}/
-const LINK = /http:\/\/localhost:3000\/verify-email\/([^/\s"'<>]+)\//;
 
 let worker;
 before(async () => {
@@ -27,18 +22,6 @@ after(() => worker?.dispose());
 const verify = (w, key, prefix = DRF, path = "registration/verify-email/") => w.post(`${prefix}/${path}`, { key });
 const resend = (w, email, prefix = DRF, path = "registration/resend-email/") => w.post(`${prefix}/${path}`, { email });
 const emailStatus = (w, token, prefix = DRF) => w.fetch(`${prefix}/email/`, { token });
-
-/** The key of the next verification mail to `address`, and the mail. */
-async function verificationKey(w, address) {
-  const mail = await w.mail(address, { subject: VERIFY_SUBJECT });
-  const found = mail.text.match(LINK);
-  assert.ok(found, `the mail carries a verification link: ${mail.text}`);
-  return { key: found[1], link: found[0], mail };
-}
-
-async function assertNoMail(w, address, subject, ms = 1500) {
-  await assert.rejects(w.mail(address, { subject, timeout: ms }), /no mail/, `no "${subject}" mail to ${address}`);
-}
 
 describe("register/ mails a verification link", () => {
   test("the mail goes to the new address, with the key in a link built from EMAIL_VERIFY_URL, in both parts", async () => {
@@ -125,14 +108,14 @@ describe("registration/resend-email/", () => {
   test("an unknown address answers 200 {detail: ok} and nothing is mailed", async () => {
     const nobody = `nobody.${Date.now()}@example.com`;
     assertResponse(await resend(worker, nobody), 200, OK);
-    await assertNoMail(worker, nobody, VERIFY_SUBJECT);
+    await assertNoMail(worker, nobody, SUBJECTS.verify);
   });
 
   test("an already verified address answers 200 and nothing is mailed", async () => {
     const user = await worker.register();
     assertResponse(await verify(worker, (await verificationKey(worker, user.email)).key), 200, OK);
     assertResponse(await resend(worker, user.email), 200, OK);
-    await assertNoMail(worker, user.email, VERIFY_SUBJECT);
+    await assertNoMail(worker, user.email, SUBJECTS.verify);
   });
 
   test("an inactive user's address answers 200 and nothing is mailed", async () => {
@@ -140,11 +123,11 @@ describe("registration/resend-email/", () => {
     await verificationKey(worker, user.email);
     await worker.db.prepare("UPDATE users SET is_active = 0 WHERE id = ?1").bind(user.user.id).run();
     assertResponse(await resend(worker, user.email), 200, OK);
-    await assertNoMail(worker, user.email, VERIFY_SUBJECT);
+    await assertNoMail(worker, user.email, SUBJECTS.verify);
   });
 
   test("a malformed address is 400 on email, a missing one 400 required", async () => {
-    assertResponse(await resend(worker, "not-an-address"), 400, { email: ["Enter a valid email address."] });
+    assertResponse(await resend(worker, "not-an-address"), 400, { email: [INVALID_EMAIL] });
     assertResponse(await worker.post(`${DRF}/registration/resend-email/`, {}), 400, { email: [REQUIRED] });
   });
 
@@ -188,7 +171,7 @@ describe("REQUIRE_VERIFIED_EMAIL=true", () => {
 
   test("register/ answers 201 {detail: 'Verification e-mail sent.'} without tokens, and mails the key", async () => {
     const { body, response } = await registerUnverified();
-    assertResponse(response, 201, { detail: "Verification e-mail sent." });
+    assertResponse(response, 201, VERIFICATION_SENT);
     assert.ok(!/access_token|refresh_token|eyJ/.test(response.text), "no token in the answer");
     await verificationKey(strict, body.email);
   });
@@ -220,8 +203,7 @@ describe("REQUIRE_VERIFIED_EMAIL=true", () => {
     const { body } = await registerUnverified();
     await verificationKey(strict, body.email);
     assert.equal((await strict.post(`${DRF}/password/reset/`, { email: body.email })).status, 200);
-    const mail = await strict.mail(body.email, { subject: "Reset your password" });
-    const [, uid, token] = mail.text.match(/\/reset-password\/([^/\s"'<>]+)\/([^/\s"'<>]+)\//);
+    const { uid, token } = resetLinkFrom(await strict.mail(body.email, { subject: SUBJECTS.reset }));
     const password = "a-fresh-unguessable-passphrase";
     const confirmed = await strict.post(`${DRF}/password/reset/confirm/`,
       { uid, token, new_password1: password, new_password2: password });

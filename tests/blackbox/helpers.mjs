@@ -239,3 +239,63 @@ export function assertClaims(token, type, lifetime, userId) {
 export function blacklist(worker) {
   return worker.mf.getKVNamespace("TOKEN_BLACKLIST");
 }
+
+// Issue 12: account recovery and verified email. dj-rest-auth's answers, the mails' subjects, the
+// links the default PASSWORD_RESET_URL and EMAIL_VERIFY_URL build, and reading those links back.
+export const RESET_SENT = { detail: "Password reset e-mail has been sent." };
+export const RESET_DONE = { detail: "Password has been reset with the new password." };
+export const VERIFICATION_SENT = { detail: "Verification e-mail sent." };
+export const OK = { detail: "ok" };
+export const NOT_FOUND = { detail: "Not found." };
+export const INVALID_UID = { uid: ["Invalid value"] };
+export const INVALID_TOKEN = { token: ["Invalid value"] };
+// Django's SetPasswordForm, with its typographic apostrophe (U+2019).
+export const MISMATCH = { new_password2: ["The two password fields didn\u2019t match."] };
+export const INVALID_EMAIL = "Enter a valid email address.";
+export const SUBJECTS = {
+  reset: "Reset your password",
+  verify: "Verify your e-mail address",
+  confirmNew: "Confirm your new e-mail address",
+  emailChanged: "Your e-mail address was changed",
+  passwordChanged: "Your password was changed",
+  passwordReset: "Your password was reset",
+};
+// The defaults: http://localhost:3000/reset-password/{uid}/{token}/ and http://localhost:3000/verify-email/{key}/
+export const RESET_LINK = /http:\/\/localhost:3000\/reset-password\/([^/\s"'<>]+)\/([^/\s"'<>]+)\//;
+export const VERIFY_LINK = /http:\/\/localhost:3000\/verify-email\/([^/\s"'<>]+)\//;
+
+/** The reset link in a mail's text part: { link, uid, token }. */
+export function resetLinkFrom(mail) {
+  const found = mail.text.match(RESET_LINK);
+  assert.ok(found, `the mail carries a reset link: ${mail.text}`);
+  const [link, uid, token] = found;
+  return { link, uid, token };
+}
+
+/** The verification link in a mail's text part: { link, key }. */
+export function verifyLinkFrom(mail) {
+  const found = mail.text.match(VERIFY_LINK);
+  assert.ok(found, `the mail carries a verification link: ${mail.text}`);
+  return { link: found[0], key: found[1] };
+}
+
+/** The key in a mail's verification link. */
+export const keyFrom = (mail) => verifyLinkFrom(mail).key;
+
+/** Asks for a reset of `email` (dj-rest-auth's 200) and reads the link out of the mail: { mail, link, uid, token }. */
+export async function requestResetLink(worker, email, prefix = DRF) {
+  assertResponse(await worker.post(`${prefix}/password/reset/`, { email }), 200, RESET_SENT);
+  const mail = await worker.mail(email, { subject: SUBJECTS.reset });
+  return { mail, ...resetLinkFrom(mail) };
+}
+
+/** The next mail to `address` about `subject` (a verification unless told) and its link: { mail, link, key }. */
+export async function verificationKey(worker, address, subject = SUBJECTS.verify) {
+  const mail = await worker.mail(address, { subject });
+  return { mail, ...verifyLinkFrom(mail) };
+}
+
+/** Expects no mail to `address` about `subject` within `ms`. */
+export async function assertNoMail(worker, address, subject, ms = 1500) {
+  await assert.rejects(worker.mail(address, { subject, timeout: ms }), /no mail/, `no "${subject}" mail to ${address}`);
+}

@@ -7,18 +7,13 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { DRF, startWorker } from "../support.mjs";
-import { assertResponse, assertTokenPair, login } from "./helpers.mjs";
+import {
+  OK, RESET_DONE, RESET_SENT, SUBJECTS, VERIFY_LINK, assertNoMail, assertResponse, assertTokenPair, login,
+} from "./helpers.mjs";
 
-const RESET_SENT = { detail: "Password reset e-mail has been sent." };
-const RESET_DONE = { detail: "Password has been reset with the new password." };
-const OK = { detail: "ok" };
 const NEW = "a-fresh-unguessable-passphrase";
 
 const reset = (w, email) => w.post(`${DRF}/password/reset/`, { email });
-
-async function assertNoMail(w, address, subject, ms = 1500) {
-  await assert.rejects(w.mail(address, { subject, timeout: ms }), /no mail/, `no "${subject}" mail to ${address}`);
-}
 
 /** A local HTTP server standing in for the provider: records each request, answers `status`. */
 async function fakeProvider() {
@@ -77,7 +72,7 @@ describe("the HTTP transport (EMAIL_HTTP_URL set)", () => {
   test("a mail is a Resend-compatible JSON POST with the Bearer token: from, to [address], subject, text, html", async () => {
     provider.status = 200;
     const user = await worker.register();
-    const request = await provider.request(user.email, "Verify your e-mail address");
+    const request = await provider.request(user.email, SUBJECTS.verify);
     assert.equal(request.method, "POST");
     assert.equal(request.url, "/emails");
     assert.equal(request.headers.authorization, `Bearer ${TOKEN}`);
@@ -85,8 +80,8 @@ describe("the HTTP transport (EMAIL_HTTP_URL set)", () => {
     const { from, to, subject, text, html } = request.json;
     assert.ok(from.includes(FROM), `from ${from}`);
     assert.deepEqual(to, [user.email]);
-    assert.equal(subject, "Verify your e-mail address");
-    const link = text.match(/http:\/\/localhost:3000\/verify-email\/([^/\s"'<>]+)\//);
+    assert.equal(subject, SUBJECTS.verify);
+    const link = text.match(VERIFY_LINK);
     assert.ok(link, `the text part carries the link: ${text}`);
     assert.ok(html.includes(link[0]), "the HTML part carries the same link");
     assertResponse(await worker.post(`${DRF}/registration/verify-email/`, { key: link[1] }), 200, OK);
@@ -95,9 +90,9 @@ describe("the HTTP transport (EMAIL_HTTP_URL set)", () => {
   test("nothing goes through the send_email binding while EMAIL_HTTP_URL is set", async () => {
     provider.status = 200;
     const user = await worker.register();
-    await provider.request(user.email, "Verify your e-mail address");
+    await provider.request(user.email, SUBJECTS.verify);
     assertResponse(await reset(worker, user.email), 200, RESET_SENT);
-    await provider.request(user.email, "Reset your password");
+    await provider.request(user.email, SUBJECTS.reset);
     assert.deepEqual(worker.mails, []);
   });
 
@@ -108,9 +103,9 @@ describe("the HTTP transport (EMAIL_HTTP_URL set)", () => {
       const registered = await worker.post(`${DRF}/register/`, body);
       assert.equal(registered.status, 201, registered.text);
       assertTokenPair(registered.body, { userId: registered.body.user.id });
-      await provider.request(body.email, "Verify your e-mail address");
+      await provider.request(body.email, SUBJECTS.verify);
       assertResponse(await reset(worker, body.email), 200, RESET_SENT);
-      await provider.request(body.email, "Reset your password");
+      await provider.request(body.email, SUBJECTS.reset);
     } finally {
       provider.status = 200;
     }
@@ -143,8 +138,8 @@ describe("an unreachable provider", () => {
 
 describe("the send_email binding with configured sender, link templates and a limit of 2 mails per hour", () => {
   const FROM = "accounts@example.org";
-  const RESET_LINK = /https:\/\/accounts\.example\.org\/recover\/([^/\s"'<>]+)\/([^/\s"'<>&]+)/;
-  const VERIFY_LINK = /https:\/\/accounts\.example\.org\/confirm\?key=([^\s"'<>&]+)/;
+  const TEMPLATE_RESET_LINK = /https:\/\/accounts\.example\.org\/recover\/([^/\s"'<>]+)\/([^/\s"'<>&]+)/;
+  const TEMPLATE_VERIFY_LINK = /https:\/\/accounts\.example\.org\/confirm\?key=([^\s"'<>&]+)/;
   let worker;
   before(async () => {
     worker = await startWorker({
@@ -158,15 +153,15 @@ describe("the send_email binding with configured sender, link templates and a li
 
   test("mails come from EMAIL_FROM with a text and an HTML part", async () => {
     const user = await worker.register();
-    const mail = await worker.mail(user.email, { subject: "Verify your e-mail address" });
+    const mail = await worker.mail(user.email, { subject: SUBJECTS.verify });
     assert.ok(mail.from?.includes(FROM), `from ${mail.from}`);
     assert.ok(mail.text?.length > 0 && mail.html?.length > 0, "both parts");
   });
 
   test("the verification link follows EMAIL_VERIFY_URL, and its key verifies", async () => {
     const user = await worker.register();
-    const mail = await worker.mail(user.email, { subject: "Verify your e-mail address" });
-    const found = mail.text.match(VERIFY_LINK);
+    const mail = await worker.mail(user.email, { subject: SUBJECTS.verify });
+    const found = mail.text.match(TEMPLATE_VERIFY_LINK);
     assert.ok(found, `a link built from the template: ${mail.text}`);
     assert.ok(!mail.text.includes("localhost:3000"), "not the default template");
     assertResponse(await worker.post(`${DRF}/registration/verify-email/`, { key: found[1] }), 200, OK);
@@ -175,8 +170,8 @@ describe("the send_email binding with configured sender, link templates and a li
   test("the reset link follows PASSWORD_RESET_URL, and it resets", async () => {
     const user = await worker.register();
     assertResponse(await reset(worker, user.email), 200, RESET_SENT);
-    const mail = await worker.mail(user.email, { subject: "Reset your password" });
-    const found = mail.text.match(RESET_LINK);
+    const mail = await worker.mail(user.email, { subject: SUBJECTS.reset });
+    const found = mail.text.match(TEMPLATE_RESET_LINK);
     assert.ok(found, `a link built from the template: ${mail.text}`);
     const [, uid, token] = found;
     const response = await worker.post(`${DRF}/password/reset/confirm/`, { uid, token, new_password1: NEW, new_password2: NEW });
@@ -188,21 +183,21 @@ describe("the send_email binding with configured sender, link templates and a li
     const target = `moved.${Date.now()}@example.net`;
     const response = await worker.post(`${DRF}/email/change/`, { new_email: target, password: user.password }, { token: user.access_token });
     assert.equal(response.status, 200, response.text);
-    const mail = await worker.mail(target, { subject: "Confirm your new e-mail address" });
-    const found = mail.text.match(VERIFY_LINK);
+    const mail = await worker.mail(target, { subject: SUBJECTS.confirmNew });
+    const found = mail.text.match(TEMPLATE_VERIFY_LINK);
     assert.ok(found, `a link built from the template: ${mail.text}`);
     assertResponse(await worker.post(`${DRF}/registration/verify-email/`, { key: found[1] }), 200, OK);
   });
 
   test("the third link mail to one address in the hour is not sent, though the answer is still 200", async () => {
     const user = await worker.register();
-    await worker.mail(user.email, { subject: "Verify your e-mail address" }); // 1 of 2
+    await worker.mail(user.email, { subject: SUBJECTS.verify }); // 1 of 2
     assertResponse(await reset(worker, user.email), 200, RESET_SENT);
-    await worker.mail(user.email, { subject: "Reset your password" }); // 2 of 2
+    await worker.mail(user.email, { subject: SUBJECTS.reset }); // 2 of 2
     assertResponse(await reset(worker, user.email), 200, RESET_SENT);
-    await assertNoMail(worker, user.email, "Reset your password");
+    await assertNoMail(worker, user.email, SUBJECTS.reset);
     assertResponse(await worker.post(`${DRF}/registration/resend-email/`, { email: user.email }), 200, OK);
-    await assertNoMail(worker, user.email, "Verify your e-mail address");
+    await assertNoMail(worker, user.email, SUBJECTS.verify);
     assert.equal(worker.mailsTo(user.email).length, 2);
   });
 
@@ -210,25 +205,25 @@ describe("the send_email binding with configured sender, link templates and a li
     const spent = await worker.register();
     for (let i = 0; i < 3; i++) assertResponse(await reset(worker, spent.email), 200, RESET_SENT);
     const other = await worker.register();
-    await worker.mail(other.email, { subject: "Verify your e-mail address" });
+    await worker.mail(other.email, { subject: SUBJECTS.verify });
     assertResponse(await reset(worker, other.email), 200, RESET_SENT);
-    await worker.mail(other.email, { subject: "Reset your password" });
+    await worker.mail(other.email, { subject: SUBJECTS.reset });
   });
 
   test("security notices go out even when the address has used up its link mails", async () => {
     const user = await worker.register();
-    await worker.mail(user.email, { subject: "Verify your e-mail address" });
+    await worker.mail(user.email, { subject: SUBJECTS.verify });
     assertResponse(await reset(worker, user.email), 200, RESET_SENT);
-    const [, uid, token] = (await worker.mail(user.email, { subject: "Reset your password" })).text.match(RESET_LINK);
+    const [, uid, token] = (await worker.mail(user.email, { subject: SUBJECTS.reset })).text.match(TEMPLATE_RESET_LINK);
     assertResponse(await reset(worker, user.email), 200, RESET_SENT); // over the limit: not sent
     const confirmed = await worker.post(`${DRF}/password/reset/confirm/`, { uid, token, new_password1: NEW, new_password2: NEW });
     assertResponse(confirmed, 200, RESET_DONE);
-    await worker.mail(user.email, { subject: "Your password was reset" });
+    await worker.mail(user.email, { subject: SUBJECTS.passwordReset });
     const session = (await login(worker, user.email, NEW)).body;
     const changed = await worker.post(`${DRF}/change-password/`,
       { old_password: NEW, new_password: `${NEW}-2`, new_password_confirm: `${NEW}-2` }, { token: session.access_token });
     assert.equal(changed.status, 200, changed.text);
-    await worker.mail(user.email, { subject: "Your password was changed" });
+    await worker.mail(user.email, { subject: SUBJECTS.passwordChanged });
   });
 });
 
@@ -244,7 +239,7 @@ describe("the change-password/ notice", () => {
     const response = await worker.post(`${DRF}/change-password/`,
       { old_password: user.password, new_password: NEW, new_password_confirm: NEW }, { token: user.access_token });
     assert.equal(response.status, 200, response.text);
-    const notice = await worker.mail(user.email, { subject: "Your password was changed" });
+    const notice = await worker.mail(user.email, { subject: SUBJECTS.passwordChanged });
     assert.ok(notice.from?.includes("no-reply@example.com"), `the default EMAIL_FROM: ${notice.from}`);
     for (const part of [notice.text, notice.html ?? ""]) {
       assert.ok(!part.includes(NEW) && !part.includes(user.password), "no password in the notice");
@@ -256,6 +251,6 @@ describe("the change-password/ notice", () => {
     const response = await worker.post(`${DRF}/change-password/`,
       { old_password: "not-my-password", new_password: NEW, new_password_confirm: NEW }, { token: user.access_token });
     assert.equal(response.status, 400, response.text);
-    await assertNoMail(worker, user.email, "Your password was changed");
+    await assertNoMail(worker, user.email, SUBJECTS.passwordChanged);
   });
 });
