@@ -54,22 +54,51 @@ pub fn validate_password(password: &str, user: &UserAttributes) -> Vec<&'static 
 /// `CommonPasswordValidator`: `password.lower().strip() in passwords`.
 fn is_common(password: &str) -> bool {
     let lowered = password.to_lowercase();
-    contains_line(COMMON_PASSWORDS, lowered.trim_matches(py_isspace))
+    contains_entry(COMMON_PASSWORDS, lowered.trim_matches(py_isspace).as_bytes())
 }
 
-/// Binary search for a whole line in `sorted`: lines ordered by bytes, joined by `\n`. Each probe
-/// lands on a byte and widens to the line around it; both bounds stay on line starts.
-fn contains_line(sorted: &str, needle: &str) -> bool {
-    let bytes = sorted.as_bytes();
-    let (mut lo, mut hi) = (0, bytes.len());
+/// Whether `needle` is an entry of `coded`, a sorted list front-coded in blocks by build.rs. Each
+/// entry starts with a byte below 0x20 and runs to the next one: a block's head is `HEAD` and
+/// the whole entry, any other entry the length of the prefix it shares with the entry before
+/// (below `HEAD`) and the rest. A binary search over the heads (each probe lands on a byte and
+/// steps back to the head at or before it) finds the last head below `needle`; that block is
+/// then decoded in order.
+fn contains_entry(coded: &[u8], needle: &[u8]) -> bool {
+    const HEAD: u8 = 0x1f;
+    let entry_end =
+        |start: usize| coded[start + 1..].iter().position(|&b| b < 0x20).map_or(coded.len(), |i| start + 1 + i);
+    // `lo` and `hi` stay on heads (or the end); `coded` starts with one.
+    let (mut lo, mut hi) = (0, coded.len());
+    let mut block = None;
     while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        let start = bytes[..mid].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1).max(lo);
-        let end = bytes[mid..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| mid + i);
-        match sorted[start..end].cmp(needle) {
+        let mut start = lo + (hi - lo) / 2;
+        while coded[start] != HEAD && start > lo {
+            start -= 1;
+        }
+        let end = entry_end(start);
+        match coded[start + 1..end].cmp(needle) {
             std::cmp::Ordering::Equal => return true,
-            std::cmp::Ordering::Less => lo = end + 1,
+            std::cmp::Ordering::Less => {
+                block = Some(start);
+                lo = end;
+                while lo < hi && coded[lo] != HEAD {
+                    lo += 1;
+                }
+            }
             std::cmp::Ordering::Greater => hi = start,
+        }
+    }
+    let Some(head) = block else { return false };
+    let mut pos = entry_end(head);
+    let mut entry = coded[head + 1..pos].to_vec();
+    while pos < coded.len() && coded[pos] != HEAD {
+        let end = entry_end(pos);
+        entry.truncate(usize::from(coded[pos]));
+        entry.extend_from_slice(&coded[pos + 1..end]);
+        match entry.as_slice().cmp(needle) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Greater => return false,
+            std::cmp::Ordering::Less => pos = end,
         }
     }
     false
@@ -533,22 +562,82 @@ mod tests {
         assert_eq!(TOO_SIMILAR_TO_EMAIL, "The password is too similar to the email.");
     }
 
+    /// Decodes a front-coded list (see `contains_entry`) into its entries.
+    fn decode(coded: &[u8]) -> Vec<Vec<u8>> {
+        let mut entries: Vec<Vec<u8>> = Vec::new();
+        let starts: Vec<usize> = (0..coded.len()).filter(|&i| coded[i] < 0x20).collect();
+        for (n, &start) in starts.iter().enumerate() {
+            let rest = &coded[start + 1..starts.get(n + 1).copied().unwrap_or(coded.len())];
+            let entry = match coded[start] {
+                0x1f => rest.to_vec(),
+                shared => {
+                    [&entries.last().expect("a coded entry follows another")[..usize::from(shared)], rest].concat()
+                }
+            };
+            entries.push(entry);
+        }
+        entries
+    }
+
+    /// build.rs's coding, for lists made up here.
+    fn front_code(entries: &[&str], block: usize) -> Vec<u8> {
+        let mut coded = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            if i % block == 0 {
+                coded.push(0x1f);
+                coded.extend_from_slice(entry.as_bytes());
+            } else {
+                let previous = entries[i - 1].as_bytes();
+                let shared = entry.bytes().zip(previous.iter()).take_while(|(a, b)| a == *b).count().min(0x1e);
+                coded.push(shared as u8);
+                coded.extend_from_slice(&entry.as_bytes()[shared..]);
+            }
+        }
+        coded
+    }
+
+    #[test]
+    fn the_front_coded_search_finds_entries_and_nothing_else() {
+        let words = ["a", "ab", "abc", "abd", "b", "ba", "bab", "c", "cc", "ccc", "ccd", "d"];
+        for block in 1..=words.len() + 1 {
+            let coded = front_code(&words, block);
+            assert_eq!(decode(&coded), words.iter().map(|w| w.as_bytes().to_vec()).collect::<Vec<_>>());
+            for word in words {
+                assert!(contains_entry(&coded, word.as_bytes()), "{word} in blocks of {block}");
+            }
+            for probe in ["", "\n", "0", "aa", "abb", "abe", "bb", "bz", "c\u{1}", "cd", "ce", "dd", "e", "\u{10ffff}"]
+            {
+                assert!(!contains_entry(&coded, probe.as_bytes()), "{probe:?} in blocks of {block}");
+            }
+        }
+        assert!(!contains_entry(b"", b"a") && !contains_entry(b"", b""));
+        let long = "x".repeat(40);
+        let longer = format!("{long}y");
+        let coded = front_code(&[&long, &longer], 2);
+        assert!(contains_entry(&coded, longer.as_bytes()) && !contains_entry(&coded, format!("{long}x").as_bytes()));
+    }
+
     #[test]
     fn the_common_list_is_djangos_sorted_and_deduplicated() {
         // Django's file has 19,640 distinct lines.
-        let entries: Vec<&str> = COMMON_PASSWORDS.split('\n').collect();
-        assert!(contains_line("a\nb\nc", "a") && contains_line("a\nb\nc", "c") && !contains_line("a\nb\nc", "bb"));
+        let entries: Vec<String> =
+            decode(COMMON_PASSWORDS).into_iter().map(|e| String::from_utf8(e).expect("UTF-8")).collect();
         assert_eq!(entries.len(), 19_640);
         assert!(entries.windows(2).all(|w| w[0] < w[1]));
         assert!(entries.iter().all(|p| !p.is_empty() && *p == p.trim()));
-        // The line search finds every entry, and nothing between or around them.
-        assert!(entries.iter().all(|p| contains_line(COMMON_PASSWORDS, p)));
+        // The search finds every entry, and nothing between or around them.
+        assert!(entries.iter().all(|p| contains_entry(COMMON_PASSWORDS, p.as_bytes())));
         for probe in ["", "\n", "0", "~~~~~~~~~~~~", "123456 ", "password\n123456", "\u{10ffff}"] {
-            assert_eq!(contains_line(COMMON_PASSWORDS, probe), entries.contains(&probe), "{probe:?}");
+            let listed = entries.iter().any(|e| e == probe);
+            assert_eq!(contains_entry(COMMON_PASSWORDS, probe.as_bytes()), listed, "{probe:?}");
         }
         for near in entries.iter().step_by(97) {
-            let longer = format!("{near}\u{1}");
-            assert_eq!(contains_line(COMMON_PASSWORDS, &longer), entries.contains(&longer.as_str()));
+            for longer in [format!("{near}\u{1}"), format!("{near}\u{1f}"), format!("{near} ")] {
+                let listed = entries.contains(&longer);
+                assert_eq!(contains_entry(COMMON_PASSWORDS, longer.as_bytes()), listed, "{longer:?}");
+            }
+            let shorter = &near[..near.len() - near.chars().last().map_or(0, char::len_utf8)];
+            assert_eq!(contains_entry(COMMON_PASSWORDS, shorter.as_bytes()), entries.iter().any(|e| e == shorter));
         }
         for common in ["123456", "password", "qwerty", "йцукен"] {
             assert!(is_common(common), "{common}");
