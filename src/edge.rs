@@ -14,10 +14,12 @@ pub fn is_preflight(method: &str, origin: Option<&str>, requested_method: Option
 
 /// Every method any endpoint serves, and OPTIONS, alphabetically: what a preflight may ask for.
 pub fn cors_methods() -> String {
-    let mut methods: Vec<&str> = ROUTES.iter().map(|(_, method, _)| method.as_str()).chain(["OPTIONS"]).collect();
-    methods.sort_unstable();
-    methods.dedup();
-    methods.join(", ")
+    // Every `Method` and OPTIONS, already in alphabetical order (no sort in the wasm).
+    ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST"]
+        .into_iter()
+        .filter(|name| *name == "OPTIONS" || ROUTES.iter().any(|(_, method, _)| method.as_str() == *name))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub const CORS_HEADERS: &str = "authorization, content-type";

@@ -133,9 +133,15 @@ impl ApiError {
 
     pub fn body(&self) -> Value {
         match self {
-            ApiError::Fields(errors) => Value::Object(
-                errors.iter().map(|(field, messages)| (field.to_owned(), json!(messages))).collect::<Map<_, _>>(),
-            ),
+            ApiError::Fields(errors) => {
+                // Inserted one by one: collecting into the map would sort (a stable sort of
+                // `(String, Value)` in the wasm only for this).
+                let mut body = Map::new();
+                for (field, messages) in errors.iter() {
+                    body.insert(field.to_owned(), json!(messages));
+                }
+                Value::Object(body)
+            }
             ApiError::Body(BodyError::NotAnObject(kind)) => json!({
                 "non_field_errors": [format!("Invalid data. Expected a dictionary, but got {kind}.")]
             }),
