@@ -8,11 +8,9 @@ use crate::app::caller::authenticate;
 use crate::app::http::{header, json_body};
 use crate::app::issue::{token_body, NewSession};
 use crate::app::mail::notify;
-use crate::app::passwords::{hash_password, is_valid, password_check_key};
+use crate::app::passwords::{commit_password, hash_password, is_valid, password_check_key, NewPassword};
 use crate::app::recovery::send_verification;
 use crate::app::sessions::blacklist_all;
-use crate::app::store::email_keys::EmailKeys;
-use crate::app::store::revocation::{DeadToken, Scope};
 use crate::app::store::sessions::{Sessions, UserRef};
 use crate::app::store::users::{InsertError, Users};
 use crate::app::throttle::{device_of, limit_ip, Limiter, PasswordThrottle};
@@ -231,7 +229,15 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
     let keep = caller.session_id.as_deref();
     let mut verified = user.password.clone();
     for _ in 0..3 {
-        if let Some(dead) = commit_password(&db, user.id, &verified, &hash, keep, &throttle_key, now).await? {
+        let new = NewPassword {
+            user_id: user.id,
+            replaces: &verified,
+            hash: &hash,
+            keep,
+            throttle_key: &throttle_key,
+            verifies_email: false,
+        };
+        if let Some(dead) = commit_password(&db, new, now).await? {
             blacklist_all(ctx, dead, now).await?;
             notify(ctx, Template::PasswordChanged.to(&user.email));
             return Ok(Reply::ok(json!({ "message": "Password changed successfully." })).for_user(user.id));
@@ -270,27 +276,4 @@ async fn check_change(
         db.batch(vec![throttle.clear(throttle_key)?]).await.or_internal("login_failures.clear")?;
     }
     Ok(change?)
-}
-
-/// Writes `new` where the stored hash is still `verified`, and in the same transaction moves the
-/// cut-off and revokes every session but `keep` (only if that write happened). `None` when the
-/// stored hash was no longer `verified`; else the refresh tokens that died, for KV.
-async fn commit_password(
-    db: &D1Database,
-    user_id: i64,
-    verified: &str,
-    new: &str,
-    keep: Option<&str>,
-    throttle_key: &str,
-    now: i64,
-) -> std::result::Result<Option<Vec<DeadToken>>, ApiError> {
-    let mut writes = vec![Users::new(db).replace_password(user_id, verified, new)?];
-    writes.extend(Sessions::new(db).revoke_statements(Scope::AllBut { keep, user_id }, now, Some(new))?);
-    writes.push(PasswordThrottle::new(db).clear(throttle_key)?);
-    writes.push(EmailKeys::new(db).drop_pending_changes(user_id, new)?);
-    let results = db.batch(writes).await.or_internal("change-password writes")?;
-    if first_row::<Value>(&results, 0)?.is_none() {
-        return Ok(None);
-    }
-    Ok(Some(Sessions::revoked(&results, 1)?.1))
 }

@@ -9,13 +9,11 @@ use worker::Request;
 use crate::app::caller::authenticate;
 use crate::app::http::json_body;
 use crate::app::mail::{later, notify, Postbox};
-use crate::app::passwords::{check_password_attempt, hash_password};
+use crate::app::passwords::{check_password_attempt, commit_password, hash_password, NewPassword};
 use crate::app::sessions::blacklist_all;
 use crate::app::store::email_keys::{ConfirmError, EmailKeys};
-use crate::app::store::revocation::Scope;
-use crate::app::store::sessions::Sessions;
 use crate::app::store::users::Users;
-use crate::app::throttle::{limit_ip, Limiter, PasswordThrottle};
+use crate::app::throttle::{limit_ip, Limiter};
 use crate::app::{database, first_row, now, random_bytes, Ctx, OrInternal, Outcome};
 use crate::domain::fields::FieldErrors;
 use crate::domain::mail::Template;
@@ -102,21 +100,17 @@ pub async fn confirm_password_reset(mut req: Request, ctx: Ctx) -> Outcome {
     let new_password = confirmation.new_password(&user.attributes())?;
     let hash = hash_password(new_password.expose(), config.pbkdf2_iterations)?;
     let now = now.timestamp();
-    let mut writes = vec![users.replace_password(user.id, &user.password, &hash)?];
-    writes.extend(Sessions::new(&db).revoke_statements(
-        Scope::AllBut { keep: None, user_id: user.id },
-        now,
-        Some(&hash),
-    )?);
-    writes.push(PasswordThrottle::new(&db).clear(&user.email)?);
-    writes.push(users.mark_verified(user.id, &hash)?);
-    writes.push(EmailKeys::new(&db).drop_pending_changes(user.id, &hash)?);
-    let results = db.batch(writes).await.or_internal("password-reset writes")?;
-    if first_row::<Value>(&results, 0)?.is_none() {
-        // The password changed since the token was checked: the token died with it.
-        return Err(FieldErrors::single("token", INVALID_VALUE).into());
-    }
-    blacklist_all(ctx, Sessions::revoked(&results, 1)?.1, now).await?;
+    let new = NewPassword {
+        user_id: user.id,
+        replaces: &user.password,
+        hash: &hash,
+        keep: None,
+        throttle_key: &user.email,
+        verifies_email: true,
+    };
+    // `None`: the password changed since the token was checked, and the token died with it.
+    let dead = commit_password(&db, new, now).await?.ok_or_else(|| FieldErrors::single("token", INVALID_VALUE))?;
+    blacklist_all(ctx, dead, now).await?;
     notify(ctx, Template::PasswordWasReset.to(&user.email));
     Ok(Reply::ok(json!({ "detail": "Password has been reset with the new password." })).no_store().for_user(user.id))
 }
