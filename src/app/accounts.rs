@@ -80,9 +80,7 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     let (mut user, needs_rehash) = verify(attempt.user, credentials.password.expose(), config.pbkdf2_iterations)?;
     if config.mail.require_verified_email && !user.email_verified {
         // The right password: no failure to count, but no tokens for an unproven address.
-        db.batch(vec![PasswordThrottle::new(&db).clear(&attempt.throttle_key)?])
-            .await
-            .or_internal("login_failures.clear")?;
+        PasswordThrottle::new(&db).clear_now(&attempt.throttle_key).await?;
         return Err(ApiError::EmailNotVerified);
     }
     user.last_login = Some(timestamp(now));
@@ -265,15 +263,14 @@ async fn check_change(
     config: &Config,
 ) -> Result<PasswordChange, ApiError> {
     let throttle = PasswordThrottle::new(db);
-    let seen = throttle.read_now(throttle_key).await?;
-    throttle.reserve(throttle_key, seen, now, &config.login_backoff).await?;
+    throttle.reserve_now(throttle_key, now, &config.login_backoff).await?;
     let old_password_ok = std::cell::Cell::new(false);
     let change = PasswordChange::parse(data, user, |old| {
         old_password_ok.set(is_valid(old, &user.password, config.pbkdf2_iterations));
         old_password_ok.get()
     });
     if change.is_err() && old_password_ok.get() {
-        db.batch(vec![throttle.clear(throttle_key)?]).await.or_internal("login_failures.clear")?;
+        throttle.clear_now(throttle_key).await?;
     }
     Ok(change?)
 }

@@ -35,11 +35,10 @@ pub async fn check_password_attempt(
     let state = &ctx.data.state;
     let key = password_check_key(req, state, user);
     let throttle = PasswordThrottle::new(db);
-    let seen = throttle.read_now(&key).await?;
-    throttle.reserve(&key, seen, now().timestamp(), &state.config.login_backoff).await?;
+    throttle.reserve_now(&key, now().timestamp(), &state.config.login_backoff).await?;
     let right = is_valid(password, &user.password, state.config.pbkdf2_iterations);
     if right {
-        db.batch(vec![throttle.clear(&key)?]).await.or_internal("login_failures.clear")?;
+        throttle.clear_now(&key).await?;
     }
     Ok(right)
 }

@@ -107,6 +107,12 @@ impl<'a> PasswordThrottle<'a> {
         Err(ApiError::Throttled(1))
     }
 
+    /// Reads `key`'s row and reserves one attempt on it (when the read cannot share a batch).
+    pub async fn reserve_now(&self, key: &str, now: i64, policy: &Backoff) -> Result<(), ApiError> {
+        let seen = self.read_now(key).await?;
+        self.reserve(key, seen, now, policy).await
+    }
+
     async fn compare_and_set(
         &self,
         key: &str,
@@ -144,5 +150,11 @@ impl<'a> PasswordThrottle<'a> {
     /// Forgets `key`'s failures after a right password (batch it with what the success writes).
     pub fn clear(&self, key: &str) -> Result<D1PreparedStatement, ApiError> {
         query!(self.db, "DELETE FROM login_failures WHERE email = ?1", key).or_internal("binding login_failures.clear")
+    }
+
+    /// `clear` on its own, when the success writes nothing else.
+    pub async fn clear_now(&self, key: &str) -> Result<(), ApiError> {
+        self.clear(key)?.run().await.or_internal("login_failures.clear")?;
+        Ok(())
     }
 }
