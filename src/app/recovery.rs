@@ -3,6 +3,8 @@
 //! keys, and the notices that follow. Whatever an anonymous request asks about an address, the
 //! answer is the same and immediate: the lookup and the mail happen after the response.
 
+use std::future::Future;
+
 use serde_json::{json, Value};
 use worker::Request;
 
@@ -29,22 +31,38 @@ use crate::error::{ApiError, Reply};
 /// `POST password/reset/` → 200, the same for every well-formed address; the link goes out
 /// after the response to an active account with a usable password (Django's rule).
 pub async fn request_password_reset(mut req: Request, ctx: Ctx) -> Outcome {
-    let (req, ctx) = (&mut req, &ctx);
+    let answer = json!({ "detail": "Password reset e-mail has been sent." });
+    for_any_address(&mut req, &ctx, "password-reset", answer, mail_reset_link).await
+}
+
+/// What the anonymous endpoints about an address do: the per-IP limit, the address read, at once
+/// the same `answer` for every well-formed one, and `work` on it after the response.
+async fn for_any_address<Work>(
+    req: &mut Request,
+    ctx: &Ctx,
+    action: &str,
+    answer: Value,
+    work: fn(Postbox, String) -> Work,
+) -> Outcome
+where
+    Work: Future<Output = Result<(), ApiError>> + 'static,
+{
     let config = &ctx.data.state.config;
-    limit_ip(req, ctx, Limiter::General, "password-reset", config.rate_limit_period_secs.unsigned_abs()).await?;
+    limit_ip(req, ctx, Limiter::General, action, config.rate_limit_period_secs.unsigned_abs()).await?;
     let email = parse_email_request(&json_body(req, config).await?)?;
     let postbox = Postbox::of(ctx);
     later(ctx, async move {
         // Failures were logged where they happened; the client's answer does not depend on them.
-        let _ = mail_reset_link(&postbox, &email).await;
+        let _ = work(postbox, email).await;
     });
-    Ok(Reply::ok(json!({ "detail": "Password reset e-mail has been sent." })))
+    Ok(Reply::ok(answer))
 }
 
 /// The address's budget is counted in the same round trip as the lookup, for every address:
 /// what runs after the response differs between a known and an unknown address only by the
 /// token and the hand-over to the transport (work after one response can slow the next one).
-async fn mail_reset_link(postbox: &Postbox, email: &str) -> Result<(), ApiError> {
+async fn mail_reset_link(postbox: Postbox, email: String) -> Result<(), ApiError> {
+    let (postbox, email) = (&postbox, email.as_str());
     let db = postbox.database()?;
     let now = now();
     let reads = db
@@ -140,20 +158,13 @@ pub async fn verify_email(mut req: Request, ctx: Ctx) -> Outcome {
 /// `POST registration/resend-email/` → 200 whatever the address; a new link goes out after the
 /// response to an active account whose address is not verified yet.
 pub async fn resend_verification(mut req: Request, ctx: Ctx) -> Outcome {
-    let (req, ctx) = (&mut req, &ctx);
-    let config = &ctx.data.state.config;
-    limit_ip(req, ctx, Limiter::General, "resend-email", config.rate_limit_period_secs.unsigned_abs()).await?;
-    let email = parse_email_request(&json_body(req, config).await?)?;
-    let postbox = Postbox::of(ctx);
-    later(ctx, async move {
-        let _ = resend_to(&postbox, &email).await;
-    });
-    Ok(Reply::ok(json!({ "detail": "ok" })))
+    for_any_address(&mut req, &ctx, "resend-email", json!({ "detail": "ok" }), resend_to).await
 }
 
 /// One round trip for every address, as for the reset: the budget counted, and a new key stored
 /// only where the address is an active, unverified account's and within its budget.
-async fn resend_to(postbox: &Postbox, email: &str) -> Result<(), ApiError> {
+async fn resend_to(postbox: Postbox, email: String) -> Result<(), ApiError> {
+    let (postbox, email) = (&postbox, email.as_str());
     let db = postbox.database()?;
     let now = now().timestamp();
     let config = &postbox.state.config.mail;
