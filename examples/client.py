@@ -416,18 +416,24 @@ def run_flow(base_url: str, read_mail: ReadMail | None = None, log=print) -> Non
     log("logout-all ended the rest")
 
 
+def report_flow(base_url: str, read_mail=None) -> int:
+    """Runs `run_flow` and prints its outcome; the exit status (0 when it passed)."""
+    try:
+        run_flow(base_url, read_mail=read_mail)
+    except (UnexpectedResponse, SessionExpired, AssertionError, requests.RequestException, ValueError, KeyError,
+            OSError) as e:
+        print(f"client flow FAILED: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    print("client flow OK")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("base_url", nargs="?", default="http://127.0.0.1:8787/api/v1/drf/auth",
                         help="the API prefix, e.g. http://127.0.0.1:8787/api/v1/drf/auth")
     args = parser.parse_args(argv)
-    try:
-        run_flow(args.base_url)
-    except (UnexpectedResponse, SessionExpired, AssertionError, requests.RequestException, ValueError, KeyError) as e:
-        print(f"client flow FAILED: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
-    print("client flow OK")
-    return 0
+    return report_flow(args.base_url)
 
 
 if __name__ == "__main__":

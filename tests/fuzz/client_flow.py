@@ -71,15 +71,7 @@ class WranglerDevMailbox:
 
 def main() -> int:
     base_url = sys.argv[1]
-    mailbox = WranglerDevMailbox(os.environ["LOCAL_WORKER_LOG"])
-    try:
-        client.run_flow(base_url, read_mail=mailbox)
-    except (client.UnexpectedResponse, client.SessionExpired, AssertionError, client.requests.RequestException,
-            ValueError, KeyError, OSError) as e:
-        print(f"client flow FAILED: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
-    print("client flow OK")
-    return 0
+    return client.report_flow(base_url, read_mail=WranglerDevMailbox(os.environ["LOCAL_WORKER_LOG"]))
 
 
 if __name__ == "__main__":
