@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use crate::domain::password::{argon2, Target, MAX_ITERATIONS};
 use crate::domain::sessions::Backoff;
 use crate::domain::tokens::{ClaimNames, KeyError};
 
@@ -20,8 +21,10 @@ pub struct Config {
     pub access_ttl_secs: i64,
     /// Refresh token lifetime in seconds.
     pub refresh_ttl_secs: i64,
-    /// PBKDF2-SHA256 iterations for new hashes (Django 5.2 default: 1,000,000).
-    pub pbkdf2_iterations: u32,
+    /// How new passwords are hashed and the bar old hashes are upgraded to (`PASSWORD_HASHER`:
+    /// `pbkdf2_sha256` at `PBKDF2_ITERATIONS`, Django 5.2's 1,000,000 by default, or `argon2id`
+    /// at `ARGON2_MEMORY_COST` KiB, `ARGON2_TIME_COST` passes, `ARGON2_PARALLELISM` lanes).
+    pub password_hasher: Target,
     /// Exact origins allowed by CORS (scheme://host[:port]); never a wildcard.
     pub allowed_origins: Vec<String>,
     /// Path prefixes the endpoints are served under, each starting and ending with `/`.
@@ -91,7 +94,7 @@ impl Default for Config {
         Config {
             access_ttl_secs: 30 * 60,
             refresh_ttl_secs: 7 * 24 * 60 * 60,
-            pbkdf2_iterations: 1_000_000,
+            password_hasher: Target::Pbkdf2Sha256 { iterations: 1_000_000 },
             allowed_origins: Vec::new(),
             prefixes: vec!["/api/v1/drf/auth/".into(), "/api/v1/auth/".into()],
             max_body_bytes: 64 * 1024,
@@ -152,11 +155,7 @@ impl Config {
             .unwrap_or(defaults.access_ttl_secs);
         let refresh_ttl_secs = positive(var("REFRESH_TOKEN_LIFETIME_SECS"), "REFRESH_TOKEN_LIFETIME_SECS")?
             .unwrap_or(defaults.refresh_ttl_secs);
-        let pbkdf2_iterations = match positive(var("PBKDF2_ITERATIONS"), "PBKDF2_ITERATIONS")? {
-            None => defaults.pbkdf2_iterations,
-            Some(n) => u32::try_from(n)
-                .map_err(|_| ConfigError::BadVar { name: "PBKDF2_ITERATIONS", reason: "must fit in 32 bits" })?,
-        };
+        let password_hasher = password_hasher(&var)?;
         let max_body_bytes = match positive(var("MAX_BODY_BYTES"), "MAX_BODY_BYTES")? {
             None => defaults.max_body_bytes,
             Some(n) => {
@@ -250,7 +249,7 @@ impl Config {
             audience: var("JWT_AUDIENCE"),
             access_ttl_secs,
             refresh_ttl_secs,
-            pbkdf2_iterations,
+            password_hasher,
             allowed_origins,
             prefixes,
             max_body_bytes,
@@ -287,6 +286,37 @@ impl SigningKey {
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SigningKey(<redacted>)")
+    }
+}
+
+/// `PASSWORD_HASHER` and its cost, refused when a hash at that cost could not be verified here
+/// (over `MAX_ITERATIONS`) or could not fit in an isolate's memory.
+fn password_hasher(var: &impl Fn(&str) -> Option<String>) -> Result<Target, ConfigError> {
+    let number = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+        match positive(var(name), name)? {
+            None => Ok(default),
+            Some(n) => u32::try_from(n).map_err(|_| ConfigError::BadVar { name, reason: "must fit in 32 bits" }),
+        }
+    };
+    match var("PASSWORD_HASHER").as_deref() {
+        None | Some("pbkdf2_sha256") => {
+            let iterations = number("PBKDF2_ITERATIONS", 1_000_000)?;
+            if iterations > MAX_ITERATIONS {
+                return Err(ConfigError::BadVar { name: "PBKDF2_ITERATIONS", reason: "at most 10000000" });
+            }
+            Ok(Target::Pbkdf2Sha256 { iterations })
+        }
+        Some("argon2id") => {
+            let owasp = argon2::Cost::OWASP;
+            let cost = argon2::Cost::new(
+                number("ARGON2_MEMORY_COST", owasp.memory_cost)?,
+                number("ARGON2_TIME_COST", owasp.time_cost)?,
+                number("ARGON2_PARALLELISM", owasp.parallelism)?,
+            )
+            .map_err(|reason| ConfigError::BadVar { name: "PASSWORD_HASHER", reason })?;
+            Ok(Target::Argon2id(cost))
+        }
+        Some(_) => Err(ConfigError::BadVar { name: "PASSWORD_HASHER", reason: "must be pbkdf2_sha256 or argon2id" }),
     }
 }
 
@@ -351,7 +381,7 @@ mod tests {
         let config = from(&[]).unwrap();
         assert_eq!(config.access_ttl_secs, 1800);
         assert_eq!(config.refresh_ttl_secs, 604_800);
-        assert_eq!(config.pbkdf2_iterations, 1_000_000);
+        assert_eq!(config.password_hasher, Target::Pbkdf2Sha256 { iterations: 1_000_000 });
         assert_eq!(config.prefixes, ["/api/v1/drf/auth/", "/api/v1/auth/"]);
         assert_eq!(config.max_body_bytes, 65_536);
         assert!(config.allowed_origins.is_empty());
@@ -415,8 +445,8 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            (config.access_ttl_secs, config.refresh_ttl_secs, config.pbkdf2_iterations, config.max_body_bytes),
-            (60, 120, 1000, 1024)
+            (config.access_ttl_secs, config.refresh_ttl_secs, config.password_hasher, config.max_body_bytes),
+            (60, 120, Target::Pbkdf2Sha256 { iterations: 1000 }, 1024)
         );
     }
 
@@ -432,6 +462,42 @@ mod tests {
             );
         }
         assert!(from(&[("PBKDF2_ITERATIONS", "5000000000")]).is_err());
+        // More than a stored hash may claim: the worker could not verify its own hashes.
+        assert!(from(&[("PBKDF2_ITERATIONS", "10000001")]).is_err());
+    }
+
+    #[test]
+    fn argon2id_is_the_other_target_at_owasps_cost_unless_told() {
+        let config = from(&[("PASSWORD_HASHER", "argon2id")]).unwrap();
+        assert_eq!(
+            config.password_hasher,
+            Target::Argon2id(argon2::Cost { memory_cost: 19_456, time_cost: 2, parallelism: 1 })
+        );
+        let config = from(&[
+            ("PASSWORD_HASHER", "argon2id"),
+            ("ARGON2_MEMORY_COST", "65536"),
+            ("ARGON2_TIME_COST", "3"),
+            ("ARGON2_PARALLELISM", "4"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.password_hasher,
+            Target::Argon2id(argon2::Cost { memory_cost: 65_536, time_cost: 3, parallelism: 4 })
+        );
+    }
+
+    #[test]
+    fn hashers_and_costs_that_cannot_run_in_an_isolate_are_refused() {
+        let refused = |vars: &[(&str, &str)]| matches!(from(vars), Err(ConfigError::BadVar { .. }));
+        assert!(refused(&[("PASSWORD_HASHER", "bcrypt")]));
+        assert!(refused(&[("PASSWORD_HASHER", "argon2")]));
+        // 128 MiB of argon2 memory leaves nothing for the rest of a 128 MB isolate.
+        assert!(refused(&[("PASSWORD_HASHER", "argon2id"), ("ARGON2_MEMORY_COST", "131072")]));
+        assert!(refused(&[("PASSWORD_HASHER", "argon2id"), ("ARGON2_PARALLELISM", "0")]));
+        assert!(refused(&[("PASSWORD_HASHER", "argon2id"), ("ARGON2_TIME_COST", "-1")]));
+        assert!(refused(&[("PASSWORD_HASHER", "argon2id"), ("ARGON2_MEMORY_COST", "8"), ("ARGON2_PARALLELISM", "2")]));
+        let error = from(&[("PASSWORD_HASHER", "argon2id"), ("ARGON2_MEMORY_COST", "200000")]).unwrap_err();
+        assert!(error.to_string().contains("128 MB"), "{error}");
     }
 
     #[test]

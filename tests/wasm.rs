@@ -3,7 +3,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use edge_auth::config::SigningKey;
-use edge_auth::domain::password::{check_password, make_password, new_salt, Verdict};
+use edge_auth::domain::password::{argon2, check_password, make_password, new_salt, Target, Verdict};
 use edge_auth::domain::tokens::{TokenType, Tokens};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -30,8 +30,32 @@ fn pbkdf2_on_wasm_reproduces_a_django_hash() {
     // Made by Django 5.2: PBKDF2PasswordHasher().encode("securepass123!", "r4nd0mS4ltW1thTw3ntyTw", 20000)
     let django = "pbkdf2_sha256$20000$r4nd0mS4ltW1thTw3ntyTw$R5ksSqcIDqQYD9bCb3tJmdDCNjV6e4i/YpQT3ryCW8g=";
     assert_eq!(make_password("securepass123!", "r4nd0mS4ltW1thTw3ntyTw", 20000), django);
-    assert_eq!(check_password("securepass123!", django, 20000), Verdict::Valid { needs_rehash: false });
-    assert_eq!(check_password("securepass123?", django, 20000), Verdict::Invalid);
+    let target = Target::Pbkdf2Sha256 { iterations: 20000 };
+    assert_eq!(check_password("securepass123!", django, &target), Verdict::Valid { needs_rehash: false });
+    assert_eq!(check_password("securepass123?", django, &target), Verdict::Invalid);
+}
+
+#[wasm_bindgen_test]
+fn djangos_other_hashers_verify_on_wasm() {
+    // Made by Django 5.2 (argon2-cffi 25.1.0, bcrypt 5.0.0): see src/domain/password/mod.rs.
+    let target = Target::Argon2id(argon2::Cost::OWASP);
+    for (password, django) in [
+        (
+            "securepass123!",
+            "argon2$argon2id$v=19$m=19456,t=2,p=1$cjRuZDBtUzRsdFcxdGhUdzNudHlUdw$wdpnLng0CyNKyz3hpWR3lUEL+8y2PASIo22u7Ywck8U",
+        ),
+        ("correct horse battery staple", "bcrypt_sha256$$2b$04$hPuPv205DQIvEG6c1ZTxluu12BDdIxUTmaYnut6fnsDR7x42FwkZi"),
+        (
+            "pässwörd✓",
+            "scrypt$1024$seasalt$4$2$+ndp2MkG2xyP9X0jSBGaOLcJyggSBUkrJ4692jC2ggCDlGDJG9fH/IYtuwuUAer9RL8n3RSNRVEHiQjwUgEgwA==",
+        ),
+        ("password", "pbkdf2_sha1$1000$seasalt$C8KvRfPW529R7JpDHEDOP35Xr0g="),
+    ] {
+        assert!(matches!(check_password(password, django, &target), Verdict::Valid { .. }), "{django}");
+        assert_eq!(check_password("wrong", django, &target), Verdict::Invalid, "{django}");
+    }
+    let ours = target.hash("securepass123!", "r4nd0mS4ltW1thTw3ntyTw");
+    assert_eq!(ours, "argon2$argon2id$v=19$m=19456,t=2,p=1$cjRuZDBtUzRsdFcxdGhUdzNudHlUdw$wdpnLng0CyNKyz3hpWR3lUEL+8y2PASIo22u7Ywck8U");
 }
 
 #[wasm_bindgen_test]

@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::domain::device::Device;
 use crate::domain::fields::FieldErrors;
 use crate::domain::mail::Template;
-use crate::domain::password::{check_password, iterations_spent, make_password, Verdict};
+use crate::domain::password::{check_password, owed_on_failure, pay, Target, Verdict};
 use crate::domain::user::{
     timestamp, Credentials, PasswordChange, ProfileChanges, Registration, User, EMAIL_TAKEN, OLD_PASSWORD_INCORRECT,
 };
@@ -36,7 +36,7 @@ pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
     if users.by_email(&registration.email).await?.is_some() {
         return Err(FieldErrors::single("email", EMAIL_TAKEN).into());
     }
-    let hash = hash_password(registration.password.expose(), state.config.pbkdf2_iterations)?;
+    let hash = hash_password(registration.password.expose(), &state.config.password_hasher)?;
     let uuid = uuid::Builder::from_random_bytes(random_bytes()?).into_uuid().to_string();
     let now = now();
     // With REQUIRE_VERIFIED_EMAIL, no session until the address is verified (dj-rest-auth's
@@ -77,7 +77,7 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     let db = database(ctx)?;
     let now = now();
     let attempt = reserve_attempt(&db, device_of(req, &state.devices), &credentials.email, now, config).await?;
-    let (mut user, needs_rehash) = verify(attempt.user, credentials.password.expose(), config.pbkdf2_iterations)?;
+    let (mut user, needs_rehash) = verify(attempt.user, credentials.password.expose(), &config.password_hasher)?;
     if config.mail.require_verified_email && !user.email_verified {
         // The right password: no failure to count, but no tokens for an unproven address.
         PasswordThrottle::new(&db).clear_now(&attempt.throttle_key).await?;
@@ -87,7 +87,7 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     let session = NewSession::begin(state, now.timestamp())?;
     let user_agent = header(req, "User-Agent");
     let new_hash =
-        if needs_rehash { Some(hash_password(credentials.password.expose(), config.pbkdf2_iterations)?) } else { None };
+        if needs_rehash { Some(hash_password(credentials.password.expose(), &config.password_hasher)?) } else { None };
     let login =
         Login { user: &user, new_hash: new_hash.as_deref(), session: &session, user_agent: user_agent.as_deref() };
     record_login(&db, login, &attempt.throttle_key).await?;
@@ -137,33 +137,24 @@ async fn reserve_attempt(
 }
 
 /// The user, if `password` is theirs and they may log in, and whether their hash needs
-/// re-hashing. Every failure costs the work of the target hash, whatever was checked (no user, a
-/// hash of another algorithm, a weaker hash): timing tells nobody which emails exist or how
-/// strong their hashes are. The reserved attempt stays counted: that was the failure.
-fn verify(user: Option<User>, password: &str, target_iterations: u32) -> Result<(User, bool), ApiError> {
+/// re-hashing. A failure for an unknown email, or a stored value nothing was run for, costs a
+/// whole hash at the target; a weaker hash of the target's PBKDF2 is topped up to the target's
+/// count; a hash of another algorithm costs what it costs (Django's rule, see README), so
+/// timing tells nobody which emails exist. The reserved attempt stays counted: that was the failure.
+fn verify(user: Option<User>, password: &str, target: &Target) -> Result<(User, bool), ApiError> {
     let verdict = match &user {
-        Some(user) => check_password(password, &user.password, target_iterations),
+        Some(user) => check_password(password, &user.password, target),
         None => Verdict::Invalid,
     };
     match (user, verdict) {
         (Some(user), Verdict::Valid { needs_rehash }) if user.can_log_in() => return Ok((user, needs_rehash)),
         (Some(user), Verdict::UnsupportedAlgorithm(algorithm)) => {
             console_log!("login refused for user {}: password hash algorithm {algorithm} is not supported", user.id);
-            spend_the_rest(password, 0, target_iterations);
+            pay(password, owed_on_failure(Some(&user.password), target), target);
         }
-        (Some(user), _) => spend_the_rest(password, iterations_spent(&user.password), target_iterations),
-        (None, _) => spend_the_rest(password, 0, target_iterations),
+        (user, _) => pay(password, owed_on_failure(user.as_ref().map(|user| user.password.as_str()), target), target),
     }
     Err(ApiError::LoginFailed)
-}
-
-/// The dummy hash that tops a failed check up to the target's work. black_box: the result is
-/// unused and must not be optimised away.
-fn spend_the_rest(password: &str, spent: u32, target_iterations: u32) {
-    let missing = target_iterations.saturating_sub(spent);
-    if missing > 0 {
-        std::hint::black_box(make_password(password, "edge-auth-no-such-user", missing));
-    }
 }
 
 /// What a successful login writes.
@@ -223,7 +214,7 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
     let now = now().timestamp();
     let throttle_key = password_check_key(req, state, user);
     let change = check_change(&db, &data, user, &throttle_key, now, config).await?;
-    let hash = hash_password(change.new_password.expose(), config.pbkdf2_iterations)?;
+    let hash = hash_password(change.new_password.expose(), &config.password_hasher)?;
     let keep = caller.session_id.as_deref();
     let mut verified = user.password.clone();
     for _ in 0..3 {
@@ -243,7 +234,7 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
         // The stored hash changed since it was read. A login's re-hash of the same password is no
         // change of password: go on if the old password still verifies against what is stored.
         match Users::new(&db).password_of(user.id).await? {
-            Some(stored) if is_valid(change.old_password.expose(), &stored, config.pbkdf2_iterations) => {
+            Some(stored) if is_valid(change.old_password.expose(), &stored, &config.password_hasher) => {
                 verified = stored
             }
             _ => break,
@@ -266,7 +257,7 @@ async fn check_change(
     throttle.reserve_now(throttle_key, now, &config.login_backoff).await?;
     let old_password_ok = std::cell::Cell::new(false);
     let change = PasswordChange::parse(data, user, |old| {
-        old_password_ok.set(is_valid(old, &user.password, config.pbkdf2_iterations));
+        old_password_ok.set(is_valid(old, &user.password, &config.password_hasher));
         old_password_ok.get()
     });
     if change.is_err() && old_password_ok.get() {

@@ -12,7 +12,7 @@ use crate::app::store::users::Users;
 use crate::app::throttle::{device_of, PasswordThrottle};
 use crate::app::{first_row, now, random_bytes, Ctx, OrInternal};
 use crate::domain::device::Device;
-use crate::domain::password::{check_password, make_password, new_salt, Verdict};
+use crate::domain::password::{check_password, new_salt, Target, Verdict};
 use crate::domain::user::User;
 use crate::error::ApiError;
 
@@ -36,7 +36,7 @@ pub async fn check_password_attempt(
     let key = password_check_key(req, state, user);
     let throttle = PasswordThrottle::new(db);
     throttle.reserve_now(&key, now().timestamp(), &state.config.login_backoff).await?;
-    let right = is_valid(password, &user.password, state.config.pbkdf2_iterations);
+    let right = is_valid(password, &user.password, &state.config.password_hasher);
     if right {
         throttle.clear_now(&key).await?;
     }
@@ -83,10 +83,11 @@ pub async fn commit_password(
     Ok(Some(Sessions::revoked(&results, 1)?.1))
 }
 
-pub fn is_valid(password: &str, stored: &str, target_iterations: u32) -> bool {
-    matches!(check_password(password, stored, target_iterations), Verdict::Valid { .. })
+pub fn is_valid(password: &str, stored: &str, target: &Target) -> bool {
+    matches!(check_password(password, stored, target), Verdict::Valid { .. })
 }
 
-pub fn hash_password(password: &str, iterations: u32) -> std::result::Result<String, ApiError> {
-    Ok(make_password(password, &new_salt(&random_bytes()?), iterations))
+/// A new hash of `password` at the configured target, with a fresh salt.
+pub fn hash_password(password: &str, target: &Target) -> std::result::Result<String, ApiError> {
+    Ok(target.hash(password, &new_salt(&random_bytes()?)))
 }

@@ -116,7 +116,7 @@ pub async fn confirm_password_reset(mut req: Request, ctx: Ctx) -> Outcome {
         return Err(FieldErrors::single("token", INVALID_VALUE).into());
     }
     let new_password = confirmation.new_password(&user.attributes())?;
-    let hash = hash_password(new_password.expose(), config.pbkdf2_iterations)?;
+    let hash = hash_password(new_password.expose(), &config.password_hasher)?;
     let now = now.timestamp();
     let new = NewPassword {
         user_id: user.id,

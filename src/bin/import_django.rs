@@ -7,8 +7,9 @@
 //! npx wrangler d1 execute DB --remote --file users.sql
 //! ```
 //!
-//! Ids, uuids and password hashes are copied verbatim (Django's `pbkdf2_sha256` hashes verify in
-//! edge-auth, which re-hashes them at its own work factor on the next login when theirs is lower);
+//! Ids, uuids and password hashes are copied verbatim (every hasher Django ships for real use
+//! verifies in edge-auth, which re-hashes to its `PASSWORD_HASHER` on the next login when the
+//! algorithm differs or the cost is lower; a hash no login can match is noted);
 //! emails are normalised as the API normalises them (`Email::parse`: UTS #46 mapping (NFKC, case folding), punycode domain,
 //! lowercased); booleans become 0/1; timestamps become ISO 8601 UTC with `Z`, the format
 //! edge-auth stores and DRF renders. `username`, `groups` and `user_permissions` are ignored.
@@ -44,6 +45,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use edge_auth::config::DEFAULT_USER_ID_START;
 use edge_auth::domain::email::Email;
+use edge_auth::domain::password;
 use edge_auth::domain::user::timestamp;
 use serde_json::{Map, Value};
 
@@ -393,20 +395,10 @@ fn duplicates(rows: &[(usize, Row)]) -> Vec<String> {
     problems
 }
 
-/// Why a stored password cannot log in to edge-auth, if it cannot: only Django's
-/// `pbkdf2_sha256` verifies here.
+/// Why a stored password cannot log in to edge-auth, if it cannot: every hasher Django ships
+/// for real use verifies here, at the costs a login may spend.
 fn unusable_password(encoded: &str) -> Option<String> {
-    if encoded.starts_with("pbkdf2_sha256$") {
-        None
-    } else if encoded.is_empty() || encoded.starts_with('!') {
-        Some("the password is unusable (Django's set_unusable_password)".to_owned())
-    } else {
-        let algorithm = match encoded.split_once('$') {
-            Some((algorithm, _)) if !algorithm.is_empty() => algorithm,
-            _ => "unsalted",
-        };
-        Some(format!("the password hash algorithm {algorithm:?} is not one edge-auth verifies (pbkdf2_sha256)"))
-    }
+    password::unverifiable(encoded)
 }
 
 /// The SQL file: a header, then one guarded INSERT per user. No text from the dump is written
@@ -581,7 +573,7 @@ mod tests {
     /// A complete record's fields, as the project's user model dumps them.
     fn full_fields() -> Value {
         json!({
-            "password": "pbkdf2_sha256$1000$salt$hash=",
+            "password": "pbkdf2_sha256$1000$seasalt$YIWkt6M1JFXrHg5s0jZjBSc7C2Cz6QvchSJ0h8Y+i7c=",
             "last_login": "2024-05-06T07:08:09.250Z",
             "is_superuser": false,
             "username": "grace",
@@ -625,7 +617,7 @@ mod tests {
             id: 3,
             uuid: "ab2e4f6a-1b3c-4d5e-8f7a-9b0c1d2e3f4a".to_owned(),
             email: "grace.hopper@navy.mil".to_owned(),
-            password: "pbkdf2_sha256$1000$salt$hash=".to_owned(),
+            password: "pbkdf2_sha256$1000$seasalt$YIWkt6M1JFXrHg5s0jZjBSc7C2Cz6QvchSJ0h8Y+i7c=".to_owned(),
             first_name: "Grace".to_owned(),
             last_name: "Hopper".to_owned(),
             phone_number: Some("+1 555 0100".to_owned()),
@@ -690,7 +682,7 @@ mod tests {
              phone_number_verified, timezone, is_practitioner, account_status, last_login, date_joined, is_active, \
              is_staff, is_superuser)\n\
              SELECT 3, 'ab2e4f6a-1b3c-4d5e-8f7a-9b0c1d2e3f4a', 'grace.hopper@navy.mil', \
-             'pbkdf2_sha256$1000$salt$hash=', 'Grace', 'Hopper', '+1 555 0100', 1, 'America/Chicago', 1, 'active', \
+             'pbkdf2_sha256$1000$seasalt$YIWkt6M1JFXrHg5s0jZjBSc7C2Cz6QvchSJ0h8Y+i7c=', 'Grace', 'Hopper', '+1 555 0100', 1, 'America/Chicago', 1, 'active', \
              '2024-05-06T07:08:09.250000Z', '2024-01-01T12:00:00Z', 1, 1, 0\n\
              WHERE NOT EXISTS (SELECT 1 FROM users WHERE id = 3 AND uuid = 'ab2e4f6a-1b3c-4d5e-8f7a-9b0c1d2e3f4a');\n"
         );
@@ -876,8 +868,8 @@ mod tests {
     fn passwords_edge_auth_cannot_verify_are_imported_verbatim_with_a_note() {
         let hashes = [
             ("md5$salt$5f4dcc3b5aa765d61d8327deb882cf99", "algorithm \"md5\""),
-            ("pbkdf2_sha1$1000$salt$aGFzaA==", "algorithm \"pbkdf2_sha1\""),
-            ("5f4dcc3b5aa765d61d8327deb882cf99", "algorithm \"unsalted\""),
+            ("pbkdf2_sha1$1000$salt$aGFzaA==", "\"pbkdf2_sha1\" hash is malformed"),
+            ("5f4dcc3b5aa765d61d8327deb882cf99", "algorithm \"unsalted_md5\""),
             ("!unusableXYZ", "the password is unusable"),
         ];
         for (hash, note) in hashes {
