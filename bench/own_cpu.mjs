@@ -290,11 +290,12 @@ export default {
  * A bare workerd serving `kind` ("replay": the build behind the fakes; "trivial": the trivial
  * worker) for one recorded scenario; `env` overrides the recorded env's strings.
  */
-export async function serveScenario(kind, scenario, { env = {}, inspectorPort, build } = {}) {
+export async function serveScenario(kind, scenario, { env = {}, inspectorPort, build, prelude = "" } = {}) {
   const dir = mkdtempSync(join(os.tmpdir(), `edge-auth-owncpu-${kind}-`));
   try {
     writeFileSync(join(dir, "recording.json"), JSON.stringify({ ...scenario, env: { ...scenario.env, ...env } }), { mode: 0o600 });
-    writeFileSync(join(dir, "main.mjs"), kind === "replay" ? replayerSource(declaredBindings()) : TRIVIAL);
+    // `prelude`: code run first in the main module (experiments, e.g. `console.log = () => {};`).
+    writeFileSync(join(dir, "main.mjs"), prelude + (kind === "replay" ? replayerSource(declaredBindings()) : TRIVIAL));
     const modules = [["main.mjs", "esModule", join(dir, "main.mjs")], ["recording.json", "json", join(dir, "recording.json")]];
     if (kind === "replay") modules.push(...builtModules(build));
     const server = await serveWithWorkerd(dir, modules, {}, { inspectorPort });
