@@ -433,6 +433,7 @@ export async function loginCpu({ vars = {}, storedHash, password, rounds = 7, lo
   const server = await serveScenario("replay", scenario);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const samples = [];
+  let unanswered;
   try {
     await replayOnce(agent, server.port, scenario);
     for (let i = 0; i < rounds; i++) {
@@ -440,6 +441,7 @@ export async function loginCpu({ vars = {}, storedHash, password, rounds = 7, lo
       await replayOnce(agent, server.port, scenario);
       samples.push(threadsCpuMs(server.child.pid) - before);
     }
+    unanswered = await unknownCalls(server.port);
   } finally {
     agent.destroy();
     await server.stop();
@@ -451,6 +453,8 @@ export async function loginCpu({ vars = {}, storedHash, password, rounds = 7, lo
     cpu_ms_median: round(median(samples), 2),
     cpu_ms_min: round(Math.min(...samples), 2),
     cpu_ms_samples: samples.map((x) => round(x, 2)),
+    storage_calls: scenario.calls.map((c) => c.key.slice(0, 60)),
+    unanswered_storage_calls: unanswered,
   };
 }
 
