@@ -25,7 +25,7 @@ WORKER_BUILD_STAMP := $(STAMPS)/worker-build-$(WORKER_BUILD_VERSION)
 WASM_BINDGEN_STAMP := $(STAMPS)/wasm-bindgen-$(WASM_BINDGEN_VERSION)
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup build dev test lint unit wasm-test release blackbox interop client fuzz-quick fuzz deploy-check bench fmt clean
+.PHONY: help setup build dev test lint unit wasm-test release blackbox interop client fuzz-quick fuzz deploy-check bench profile fmt clean
 
 # Every target carries a `## description`; help prints them and fails on a .PHONY target without one.
 help: ## this list: every target, one line each
@@ -122,7 +122,8 @@ deploy-check: setup ## wrangler deploy --dry-run and the migrations on a throwaw
 
 # Benchmarks print numbers; they are not tests and enforce nothing. bench/run.mjs: PBKDF2 against
 # its floor and OpenSSL (in node and in workerd), wasm size, cold start, and req/s, p50/p99 and
-# workerd CPU per request of me/, token/refresh/ and login/ under `wrangler dev` on loopback;
+# workerd CPU per request of me/, token/refresh/ and login/ under `wrangler dev` on loopback, and
+# the worker's own CPU per request in a bare workerd with storage replayed (bench/own_cpu.mjs);
 # JSON in bench/results/, from which bench/readme.mjs rewrites the README's figures. bench/wasm is
 # the harness it times (the floor, the hash paths).
 bench: build ## benchmarks (enforce nothing): JSON in bench/results/, README figures regenerated
@@ -131,6 +132,11 @@ bench: build ## benchmarks (enforce nothing): JSON in bench/results/, README fig
 	node bench/recovery_timing.mjs
 	node bench/run.mjs
 	node bench/readme.mjs
+
+# bench/profile.mjs: the 401, me/ and token/refresh/ replayed in a bare workerd under the V8 profiler,
+# from a release build with wasm function names (target/profiling/; build/ stays stripped).
+profile: setup ## CPU profiles of the 401, me/ and token/refresh/: bench/results/profiles/, top functions printed
+	node bench/profile.mjs
 
 fmt: ## cargo fmt --all
 	cargo fmt --all

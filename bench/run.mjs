@@ -12,6 +12,9 @@
 //      inside the worker, and req/s, p50/p99 latency and workerd CPU ms per request for `me/`,
 //      `token/refresh/` and `login/` under a bounded load, then the same for a storage probe (a
 //      bench-only JS worker making the same D1/KV calls) to tell the worker's own CPU apart;
+//   4b. the worker's own CPU per request, measured directly (bench/own_cpu.mjs): build/ in a bare
+//      workerd with storage answered from a recording, against a trivial JS worker answering the
+//      same bytes (`own_cpu_ms` in the JSON);
 //   5. the budgets as PASS/FAIL lines;
 // and writes everything to bench/results/latest.json.
 //
@@ -19,18 +22,18 @@
 // BENCH_REFRESH (requests = tokens minted, 1000), BENCH_LOGIN (requests, 16),
 // BENCH_CONCURRENCY (8), BENCH_LOGIN_CONCURRENCY (2), BENCH_PBKDF2_ROUNDS (5),
 // BENCH_MAX_SECONDS (per load phase, 120).
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { pbkdf2Sync, randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { freePort, prepareLocalWorker } from "../tests/harness/local-worker.mjs";
+import { prepareLocalWorker } from "../tests/harness/local-worker.mjs";
+import { builtModules, djangoHash, median, percentile, request, root, round, serveWithWorkerd, threadsCpuMs, WORKERD, PREFIX } from "./lib.mjs";
+import { ownCpuBench } from "./own_cpu.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
 const ROUNDS = env("BENCH_ROUNDS", 7);
 const N_ME = env("BENCH_ME", 2000);
@@ -43,20 +46,8 @@ const MAX_SECONDS = env("BENCH_MAX_SECONDS", 120);
 const ITERATIONS = 1_000_000;
 const HARNESS = join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "wasm32-unknown-unknown/release/edge_auth_bench_wasm.wasm");
 const WASM = join(root, "build/index_bg.wasm");
-const WORKERD = join(root, "node_modules/.bin/workerd");
-const PREFIX = "/api/v1/drf/auth";
 const CLK_TCK = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const percentile = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-};
-const round = (x, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line = "") => console.log(line);
 
 function machine() {
@@ -121,98 +112,6 @@ function wasmSize() {
   return out;
 }
 
-/** One HTTP request over `agent`; resolves { status, body, ms } and never rejects. */
-function request(agent, port, method, path, { body, token } = {}) {
-  return new Promise((resolve) => {
-    const headers = {};
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    if (data !== undefined) {
-      headers["content-type"] = "application/json";
-      headers["content-length"] = Buffer.byteLength(data);
-    }
-    if (token) headers.authorization = `Bearer ${token}`;
-    const start = performance.now();
-    const req = http.request({ host: "127.0.0.1", port, method, path, headers, agent }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => {
-        resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString("utf8"), ms: performance.now() - start });
-      });
-      res.on("error", (e) => resolve({ status: 0, body: String(e), ms: performance.now() - start }));
-    });
-    req.on("error", (e) => resolve({ status: 0, body: String(e), ms: performance.now() - start }));
-    if (data !== undefined) req.write(data);
-    req.end();
-  });
-}
-
-async function waitForResponse(port, deadlineMs, intervalMs, child, path = `${PREFIX}/me/`) {
-  const agent = new http.Agent({ keepAlive: false });
-  const end = performance.now() + deadlineMs;
-  while (performance.now() < end) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the server exited (${child.exitCode ?? child.signalCode})`);
-    const response = await request(agent, port, "GET", path);
-    if (response.status !== 0) return response;
-    await sleep(intervalMs);
-  }
-  throw new Error(`no response on port ${port} within ${deadlineMs} ms`);
-}
-
-/** The compatibility date to run under: wrangler.toml's, or workerd's own if that is older. */
-function compatibilityDate() {
-  const workerdDate = /(\d{4}-\d{2}-\d{2})/.exec(execFileSync(WORKERD, ["--version"], { encoding: "utf8" }))?.[1];
-  const configured = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(root, "wrangler.toml"), "utf8"))[1];
-  return workerdDate && workerdDate < configured ? workerdDate : configured;
-}
-
-/**
- * Starts a bare workerd process (no wrangler, no miniflare) serving one worker made of
- * `modules` ([name, kind, source file]; the first is the main module) with text `bindings`.
- * Returns { child, port, stderr() } once the port answers HTTP, and the spawn time.
- */
-async function serveWithWorkerd(dir, modules, bindings = {}) {
-  const port = await freePort();
-  // capnp embeds are relative to the config file: copy the sources beside it.
-  for (const [name, , source] of modules) {
-    mkdirSync(join(dir, "src", name, ".."), { recursive: true });
-    copyFileSync(source, join(dir, "src", name));
-  }
-  const config = join(dir, "config.capnp");
-  writeFileSync(config, `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "main", worker = .worker) ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
-);
-const worker :Workerd.Worker = (
-  modules = [
-${modules.map(([name, kind]) => `    (name = ${JSON.stringify(name)}, ${kind} = embed ${JSON.stringify(`src/${name}`)}),`).join("\n")}
-  ],
-  compatibilityDate = "${compatibilityDate()}",
-  bindings = [
-${Object.entries(bindings).map(([k, v]) => `    (name = ${JSON.stringify(k)}, text = ${JSON.stringify(v)}),`).join("\n")}
-  ],
-);
-`);
-  const start = performance.now();
-  const child = spawn(WORKERD, ["serve", config], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    }
-  };
-  try {
-    const first = await waitForResponse(port, 10_000, 1, child);
-    return { child, port, first, startMs: performance.now() - start, stop };
-  } catch (e) {
-    await stop();
-    throw new Error(`${e.message}\n${stderr}`);
-  }
-}
-
 // 3. Cold start: a fresh workerd process serving the built worker, from spawn to the first
 // response (`GET me/` without a token: 401, answered without touching storage, so no storage
 // bindings are needed). Median of 5.
@@ -223,11 +122,7 @@ async function coldStart() {
     try {
       const server = await serveWithWorkerd(
         dir,
-        [
-          ["worker/shim.mjs", "esModule", join(root, "build/worker/shim.mjs")],
-          ["index.js", "esModule", join(root, "build/index.js")],
-          ["index_bg.wasm", "wasm", WASM],
-        ],
+        builtModules(),
         { JWT_SIGNING_KEY: randomBytes(32).toString("hex") },
       );
       await server.stop();
@@ -244,19 +139,6 @@ async function coldStart() {
   };
   log(`\ncold start (fresh workerd process serving build/, spawn → first response, median of 5): ${out.ms_median.toFixed(1)} ms`);
   return out;
-}
-
-/** CPU time of every live thread of `pid`, in ms, from /proc/<pid>/task/<tid>/schedstat (ns). */
-function threadsCpuMs(pid) {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // the thread ended while we looked
-    }
-  }
-  return ns / 1e6;
 }
 
 // 1b. The same wasm exports inside workerd, the engine the worker runs in: one request per
@@ -302,13 +184,6 @@ export default {
   log(`  floor: 2M × sha2::compress256      ${out.floor_2x_compress256.cpu_ms_median.toFixed(1)}`);
   log(`  RustCrypto pbkdf2 0.12 (before)    ${out.pbkdf2_rustcrypto.cpu_ms_median.toFixed(1)}  (${out.rustcrypto_over_floor}× floor)`);
   return out;
-}
-
-/** Django's `pbkdf2_sha256$…` for `password`, made with OpenSSL (same bytes as Django's). */
-function djangoHash(password, iterations) {
-  const salt = randomBytes(16).toString("base64url").replace(/[^A-Za-z0-9]/g, "a").slice(0, 22);
-  const hash = pbkdf2Sync(password, salt, iterations, 32, "sha256").toString("base64");
-  return `pbkdf2_sha256$${iterations}$${salt}$${hash}`;
 }
 
 function cpuTicks(pid) {
@@ -612,8 +487,14 @@ function budgets(r) {
   check("PBKDF2 in the worker vs 1.15 × floor (workerd)", r.worker.pbkdf2_in_worker.cpu_ms, 1.15 * floor, "ms");
   check("PBKDF2 in workerd vs 1.15 × floor, same engine and run", r.hash_workerd.pbkdf2_fast.cpu_ms_median, 1.15 * floor, "ms");
   check("PBKDF2 in node vs 1.15 × floor, same engine and run", r.hash.pbkdf2_fast.cpu_ms_median, 1.15 * r.hash.floor_2x_compress256.cpu_ms_median, "ms");
+  // The worker's own CPU, measured directly (bench/own_cpu.mjs): against a trivial JS worker
+  // answering the same bytes in the same bare workerd.
+  const own = r.own_cpu;
+  check("401 worker's own CPU per request vs a trivial JS worker + 0.1 ms", own.own_cpu_ms["401"], own.trivial_js_ms["401"] + 0.1, "ms");
+  check("me/ worker's own CPU per request vs a trivial JS worker + 0.2 ms", own.own_cpu_ms["me/"], own.trivial_js_ms["me/"] + 0.2, "ms");
+  check("token/refresh/ worker's own CPU per request vs a trivial JS worker + 0.3 ms", own.own_cpu_ms["token/refresh/"], own.trivial_js_ms["token/refresh/"] + 0.3, "ms");
   check("wasm gzip (1 KB = 1000 bytes)", r.wasm.gzip_bytes / 1000, 400, "KB");
-  check("cold start", r.cold_start.ms_median, 100, "ms");
+  check("cold start", r.cold_start.ms_median, 50, "ms");
   return lines;
 }
 
@@ -633,6 +514,8 @@ result.hash = hashBench();
 result.hash_workerd = await workerdHashBench();
 result.wasm = wasmSize();
 result.cold_start = await coldStart();
+result.own_cpu = await ownCpuBench(log);
+result.own_cpu_ms = result.own_cpu.own_cpu_ms;
 result.worker = await workerBench();
 result.budgets = budgets(result);
 mkdirSync(join(root, "bench/results"), { recursive: true });
