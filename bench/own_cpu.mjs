@@ -205,7 +205,8 @@ export async function recordEndpoints(log = () => {}) {
 
 /** The replaying main module: the build with an env of fakes answering from recording.json. */
 function replayerSource(bindings) {
-  return `import Shim from "./worker/shim.mjs";
+  return `import "./memory.mjs";
+import Shim from "./worker/shim.mjs";
 import recording from "./recording.json";
 const answers = new Map();
 for (const { key, result, error } of recording.calls) {
@@ -268,13 +269,26 @@ for (const name of ${JSON.stringify(bindings.ratelimits)}) env[name] = new Ratel
 for (const name of ${JSON.stringify(bindings.send_email)}) env[name] = new SendEmail();
 export default {
   fetch(request, _env, ctx) {
-    if (request.method === "REPORT") return Response.json({ unknown });
+    if (request.method === "REPORT") return Response.json({ unknown, wasm_memory_bytes: globalThis.__wasmMemory?.buffer.byteLength ?? null });
     seen.clear();
     return new Shim(ctx, env).fetch(request);
   },
 };
 `;
 }
+
+/**
+ * Evaluated before the build's glue instantiates its module: keeps the instance's linear memory
+ * where REPORT can read its size. Wasm memory only grows, so its size is the peak so far.
+ */
+const MEMORY = `const Instance = WebAssembly.Instance;
+WebAssembly.Instance = function (module, imports) {
+  const instance = new Instance(module, imports);
+  if (instance.exports.memory) globalThis.__wasmMemory = instance.exports.memory;
+  return instance;
+};
+WebAssembly.Instance.prototype = Instance.prototype;
+`;
 
 /** A trivial JS worker answering every request with the recorded response's bytes. */
 const TRIVIAL = `import recording from "./recording.json";
@@ -296,8 +310,9 @@ export async function serveScenario(kind, scenario, { env = {}, inspectorPort, b
     writeFileSync(join(dir, "recording.json"), JSON.stringify({ ...scenario, env: { ...scenario.env, ...env } }), { mode: 0o600 });
     // `prelude`: code run first in the main module (experiments, e.g. `console.log = () => {};`).
     writeFileSync(join(dir, "main.mjs"), prelude + (kind === "replay" ? replayerSource(declaredBindings()) : TRIVIAL));
+    writeFileSync(join(dir, "memory.mjs"), MEMORY);
     const modules = [["main.mjs", "esModule", join(dir, "main.mjs")], ["recording.json", "json", join(dir, "recording.json")]];
-    if (kind === "replay") modules.push(...builtModules(build));
+    if (kind === "replay") modules.push(["memory.mjs", "esModule", join(dir, "memory.mjs")], ...builtModules(build));
     const server = await serveWithWorkerd(dir, modules, {}, { inspectorPort });
     const stop = server.stop;
     server.stop = async () => {
@@ -321,10 +336,15 @@ export async function replayOnce(agent, port, scenario) {
   return response;
 }
 
-/** How many storage calls the replayer could not answer from the recording (fallbacks used). */
-async function unknownCalls(port) {
+/** What the replayer saw: storage calls it could not answer from the recording (fallbacks used),
+ * and the size of the worker's wasm memory (its peak so far). */
+async function report(port) {
   const agent = new http.Agent({ keepAlive: false });
-  return JSON.parse((await request(agent, port, "REPORT", "/")).body).unknown;
+  return JSON.parse((await request(agent, port, "REPORT", "/")).body);
+}
+
+async function unknownCalls(port) {
+  return (await report(port)).unknown;
 }
 
 // ---- 3. Measure ---------------------------------------------------------------------------------
@@ -434,14 +454,19 @@ export async function loginCpu({ vars = {}, storedHash, password, rounds = 7, lo
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const samples = [];
   let unanswered;
+  let memory;
   try {
+    const baseline = (await report(server.port)).wasm_memory_bytes;
     await replayOnce(agent, server.port, scenario);
+    memory = { before_first_login: baseline, after_logins: null };
     for (let i = 0; i < rounds; i++) {
       const before = threadsCpuMs(server.child.pid);
       await replayOnce(agent, server.port, scenario);
       samples.push(threadsCpuMs(server.child.pid) - before);
     }
-    unanswered = await unknownCalls(server.port);
+    const seen = await report(server.port);
+    unanswered = seen.unknown;
+    memory.after_logins = seen.wasm_memory_bytes;
   } finally {
     agent.destroy();
     await server.stop();
@@ -455,6 +480,8 @@ export async function loginCpu({ vars = {}, storedHash, password, rounds = 7, lo
     cpu_ms_samples: samples.map((x) => round(x, 2)),
     storage_calls: scenario.calls.map((c) => c.key.slice(0, 60)),
     unanswered_storage_calls: unanswered,
+    // Linear memory only grows: its size after the logins is the peak a login needed.
+    wasm_memory_mib: { before_first_login: round(memory.before_first_login / 2 ** 20, 1), peak: round(memory.after_logins / 2 ** 20, 1) },
   };
 }
 
