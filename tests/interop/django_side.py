@@ -5,7 +5,8 @@ HS256, `user_id` claims, 30-minute access and 7-day rotating, blacklisted refres
 Django's password hashers. Every subcommand prints one JSON value on stdout:
 
     hash <password> <iterations>       {"encoded"}: make_password with PBKDF2PasswordHasher at that cost
-    hash-with <algorithm> <password>   {"encoded"}: make_password with that hasher ("unusable": make_password(None))
+    hash-with <algorithm> <password>   {"encoded"}: make_password with that hasher ("unusable": make_password(None);
+                                       "argon2i": argon2-cffi's argon2i, as Django before 3.2 wrote it)
     check <password> <encoded>         {"valid", "must_update"}: check_password / hasher.must_update
     mint <user_id>                     {"refresh", "access"}: RefreshToken.for_user and .access_token, as
                                        simplejwt's TokenObtainPairSerializer mints them
@@ -116,6 +117,7 @@ settings.configure(
         "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
         "django.contrib.auth.hashers.Argon2PasswordHasher",
         "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+        "django.contrib.auth.hashers.BCryptPasswordHasher",
         "django.contrib.auth.hashers.ScryptPasswordHasher",
         "django.contrib.auth.hashers.MD5PasswordHasher",
     ],
@@ -147,6 +149,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.hashers import (  # noqa: E402
     PBKDF2PasswordHasher,
     check_password,
+    get_hasher,
     identify_hasher,
     make_password,
 )
@@ -198,6 +201,15 @@ def hash_(password, iterations):
 def hash_with(algorithm, password):
     if algorithm == "unusable":
         return {"encoded": make_password(None)}
+    if algorithm == "argon2i":
+        import argon2
+
+        hasher = get_hasher("argon2")
+        raw = argon2.low_level.hash_secret(
+            password.encode(), hasher.salt().encode(), time_cost=2, memory_cost=512, parallelism=2, hash_len=16,
+            type=argon2.low_level.Type.I,
+        )
+        return {"encoded": "argon2" + raw.decode("ascii")}
     return {"encoded": make_password(password, hasher=algorithm)}
 
 

@@ -96,13 +96,11 @@ describe("passwords hashed by Django", () => {
       ["hash", PASSWORD, "600000"],
       ["hash", PASSWORD, String(WORKER_ITERATIONS)],
       ["hash", PASSWORD, "500"],
-      ["hash-with", "pbkdf2_sha1", PASSWORD],
       ["hash-with", "md5", PASSWORD],
-      ["hash-with", "scrypt", PASSWORD],
       ["hash-with", "unusable", PASSWORD],
     ]).map((result) => result.encoded);
-    const [above, equal, below, sha1, md5, scrypt, unusable] = made;
-    hashes = { above, equal, below, sha1, md5, scrypt, unusable };
+    const [above, equal, below, md5, unusable] = made;
+    hashes = { above, equal, below, md5, unusable };
   });
   after(() => worker?.dispose());
 
@@ -163,19 +161,75 @@ describe("passwords hashed by Django", () => {
     assert.equal(django("check", PASSWORD, stored).valid, false);
   });
 
-  test("hashes of Django's other algorithms and unusable passwords get the login 401, never a 5xx", async () => {
-    for (const name of ["sha1", "md5", "scrypt", "unusable"]) {
+  test("md5 hashes and unusable passwords get the login 401, never a 5xx", async () => {
+    for (const name of ["md5", "unusable"]) {
       const email = newEmail(name);
       await insertUser(worker, email, hashes[name]);
       const response = await login(worker, email, PASSWORD);
       assert.equal(response.status, 401, `${name}: ${response.text}`);
       assert.deepEqual(response.body, LOGIN_FAILED, name);
     }
-    // Django itself logs these users in (all but the unusable one): the 401 is edge-auth's choice.
-    const checks = djangoBatch(["sha1", "md5", "scrypt", "unusable"].map((name) => ["check", PASSWORD, hashes[name]]));
-    assert.deepEqual(checks.map((c) => c.valid), [true, true, true, false]);
+    // Django logs the md5 user in (its MD5PasswordHasher is for tests only): the 401 is edge-auth's choice.
+    const checks = djangoBatch(["md5", "unusable"].map((name) => ["check", PASSWORD, hashes[name]]));
+    assert.deepEqual(checks.map((c) => c.valid), [true, false]);
   });
 });
+
+// Issue 13: every hasher Django ships for real use, made now by Django 5.2 with argon2-cffi and
+// bcrypt at Django's default costs, logs in on the worker and is upgraded to the worker's
+// PASSWORD_HASHER; Django verifies what the worker wrote.
+const DJANGO_HASHERS = ["argon2", "argon2i", "bcrypt_sha256", "bcrypt", "scrypt", "pbkdf2_sha1"];
+
+for (const [target, vars, written] of [
+  ["pbkdf2_sha256", { PBKDF2_ITERATIONS: String(WORKER_ITERATIONS) }, new RegExp(`^pbkdf2_sha256\\$${WORKER_ITERATIONS}\\$`)],
+  ["argon2id", { PASSWORD_HASHER: "argon2id" }, /^argon2\$argon2id\$v=19\$m=19456,t=2,p=1\$/],
+]) {
+  describe(`every Django hasher against PASSWORD_HASHER=${target}`, () => {
+    const PASSWORD = "Corr3ct-h0rse-ünïcode";
+    let worker;
+    let hashes;
+    before(async () => {
+      worker = await startWorker(vars);
+      const made = djangoBatch(DJANGO_HASHERS.map((name) => ["hash-with", name, PASSWORD]));
+      hashes = Object.fromEntries(DJANGO_HASHERS.map((name, i) => [name, made[i].encoded]));
+    });
+    after(() => worker?.dispose());
+
+    for (const name of DJANGO_HASHERS) {
+      test(`a user with Django's ${name} hash logs in, is upgraded, and Django verifies the new hash`, async () => {
+        const email = newEmail(name);
+        const id = await insertUser(worker, email, hashes[name]);
+        const wrong = await login(worker, email, `${PASSWORD}!`);
+        assert.equal(wrong.status, 401, wrong.text);
+        assert.equal(await storedHash(worker, id), hashes[name], "a failed login leaves Django's hash alone");
+
+        const response = await login(worker, email, PASSWORD);
+        assert.equal(response.status, 200, `${name} (${hashes[name].slice(0, 40)}…): ${response.text}`);
+        assert.equal(response.body.user.id, id);
+        const upgraded = await storedHash(worker, id);
+        if (target === "argon2id" && name === "argon2") {
+          // Django's default argon2 (100 MiB, 2 passes, 8 lanes) is stronger than OWASP's in every parameter.
+          assert.equal(upgraded, hashes[name], "a stronger hash is kept");
+        } else {
+          assert.match(upgraded, written);
+        }
+        const [right, wrongCheck] = djangoBatch([["check", PASSWORD, upgraded], ["check", `${PASSWORD}!`, upgraded]]);
+        assert.equal(right.valid, true, `Django verifies ${upgraded.slice(0, 40)}…`);
+        assert.equal(wrongCheck.valid, false);
+        assert.equal((await login(worker, email, PASSWORD)).status, 200, "and the worker again");
+      });
+    }
+
+    test("a password the worker sets at this target is accepted by Django's check_password", async () => {
+      const user = await worker.register({ password: PASSWORD, password_confirm: PASSWORD });
+      const stored = (await worker.db.prepare("SELECT password FROM users WHERE email = ?1").bind(user.email).first()).password;
+      assert.match(stored, written);
+      const [right, wrongCheck] = djangoBatch([["check", PASSWORD, stored], ["check", `${PASSWORD}!`, stored]]);
+      assert.equal(right.valid, true);
+      assert.equal(wrongCheck.valid, false);
+    });
+  });
+}
 
 describe("tokens minted by simplejwt", () => {
   let worker;
