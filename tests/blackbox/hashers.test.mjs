@@ -119,6 +119,26 @@ describe("with PASSWORD_HASHER=argon2id", () => {
     });
   }
 
+  test("an unknown email costs an argon2id hash too: as much as a wrong password", async () => {
+    const user = await worker.register();
+    const timeOf = async (email) => {
+      const started = process.hrtime.bigint();
+      const response = await login(worker, email, "not-the-password");
+      assert.equal(response.status, 401);
+      return Number(process.hrtime.bigint() - started) / 1e6;
+    };
+    const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const known = [];
+    const unknown = [];
+    for (let i = 0; i < 5; i += 1) { // fewer than the per-account back-off threshold
+      known.push(await timeOf(user.email));
+      unknown.push(await timeOf(`ghost${i}.${Date.now()}@example.com`));
+    }
+    const [k, u] = [median(known), median(unknown)];
+    assert.ok(k > 5, `a wrong password takes measurable time (${k} ms)`);
+    assert.ok(u > k * 0.6 && u < k * 1.6, `unknown email ${u} ms vs wrong password ${k} ms`);
+  });
+
   test("an argon2id hash stronger than the target in every parameter is kept", async () => {
     const [password, hash] = DJANGO_HASHES["argon2id at Django's default cost"];
     const email = await seed(worker, hash);
