@@ -444,7 +444,9 @@ export async function loginCpu({ vars = {}, storedHash, password, rounds = 7, lo
     users: { [email]: storedHash },
     log,
     script: async (call) => {
-      await call(null, "POST", `${PREFIX}/login/`, { body: { email, password } });
+      // Warm up with a wrong password: a right one would upgrade a hash that is not at the target,
+      // and the recorded login would then check the upgraded hash instead of the one given.
+      await call(null, "POST", `${PREFIX}/login/`, { body: { email, password: `${password}-wrong` } });
       const response = await call("login/", "POST", `${PREFIX}/login/`, { body: { email, password } });
       if (response.status !== 200) throw new Error(`login: ${response.status} ${response.body}`);
     },
