@@ -464,7 +464,8 @@ export async function peerBench(log = (line = "") => console.log(line)) {
     await peer.dispose();
   }
 
-  // The summary the brief asks for, beside the batch figures.
+  if (!result.better_auth) throw new Error(`edge-auth served under none of PASSWORD_HASHER=${HASHERS.join(", ")}: nothing to compare`);
+  // The summary, beside the batch figures.
   const ba = result.better_auth;
   const hashers = result.edge_auth.hashers;
   const figure = (hasher, what, key = "cpu_ms") => (hashers[hasher]?.followed ? hashers[hasher][what][key] : null);
