@@ -79,6 +79,9 @@ function figures(r) {
         `${ms(e.cpu_ms_per_request)} | ${probe ? ms(probe.cpu_ms_per_request) : "–"} | ${own === undefined ? "–" : ms(own)} |`,
     );
   }
+  if (r.own_cpu) lines.push("", ...ownCpu(r.own_cpu));
+  if (r.hashers) lines.push("", ...hashers(r.hashers));
+  if (r.peer) lines.push("", ...peer(r.peer, r.login_cpu_ms));
   lines.push(
     "",
     `Wasm: ${grouped(r.wasm.raw_bytes)} bytes raw, ${grouped(r.wasm.gzip_bytes)} gzip. Cold start (fresh workerd, spawn to ` +
@@ -89,6 +92,71 @@ function figures(r) {
   );
   for (const b of r.budgets) lines.push(`- ${verdict(b.pass)} ${b.name}: ${b.value} ${b.unit} (budget ≤ ${b.limit} ${b.unit})`);
   return lines.join("\n");
+}
+
+/** The worker's own CPU per request, measured directly (bench/own_cpu.mjs). */
+function ownCpu(o) {
+  const batches = o.batches ? Object.values(o.batches)[0].length : "the";
+  const out = [
+    `The worker's own CPU, measured directly (\`own_cpu_ms\`; \`build/\` in a bare workerd with its storage answered ` +
+      `from a recording, against a trivial JS worker answering the same bytes in the same workerd; workerd CPU ms per ` +
+      `request, median of ${batches} interleaved batches of ${o.requests_per_batch ?? "many"} requests):`,
+    "",
+    "| request | edge-auth | trivial JS worker, same bytes | edge-auth's own, above it |",
+    "|---|---|---|---|",
+  ];
+  for (const name of ["401", "me/", "token/refresh/"]) {
+    const label = name === "401" ? "`me/` without a token (401)" : `\`${name}\``;
+    out.push(`| ${label} | ${fixed(o.own_cpu_ms[name], 3)} | ${fixed(o.trivial_js_ms[name], 3)} | ` +
+      `${fixed(o.own_cpu_ms[name] - o.trivial_js_ms[name], 3)} |`);
+  }
+  return out;
+}
+
+/** A login with each Django hasher, replayed inside workerd (bench/hashers.mjs). */
+function hashers(h) {
+  const out = [
+    "A login with each Django hasher, inside workerd (the same replay; Django-made hashes at Django's default cost, " +
+      "argon2id also at OWASP's; median CPU of 7 logins, and the wasm memory after them — it only grows, so that is the " +
+      "peak):",
+    "",
+    "| stored hash | CPU ms per login | wasm memory MiB | |",
+    "|---|---|---|---|",
+  ];
+  for (const [name, x] of Object.entries(h)) {
+    out.push(`| \`${name}\` | ${fixed(x.cpu_ms_median, 1)} | ${fixed(x.wasm_memory_mib, 1)} | ${x.what} |`);
+  }
+  return out;
+}
+
+/** better-auth beside edge-auth, same wrangler dev, local D1 and client (bench/peer.mjs). */
+function peer(p, loginCpu) {
+  const ba = p.better_auth;
+  const out = [
+    `better-auth ${ba.version} (its Cloudflare Workers + D1 setup, email and password; ${ba.password_hash}) beside ` +
+      "edge-auth, both under the same `wrangler dev` with local D1, one keep-alive client, requests one at a time; " +
+      "workerd CPU ms per request (median of batches) and p50 wall ms:",
+    "",
+    "| | better-auth | edge-auth, `pbkdf2_sha256` 1,000,000 | edge-auth, `argon2id` OWASP |",
+    "|---|---|---|---|",
+  ];
+  const cell = (x) => (x ? `${fixed(x.cpu_ms, 1)} CPU, ${fixed(x.p50_ms, 1)} wall` : "–");
+  const ea = (hasher, what) => cell(p.edge_auth.hashers[hasher]?.[what]);
+  out.push(
+    `| sign-up / \`register/\` | ${cell(ba.sign_up)} | ${ea("pbkdf2_sha256", "register")} | ${ea("argon2id", "register")} |`,
+    `| sign-in / \`login/\` | ${cell(ba.sign_in)} | ${ea("pbkdf2_sha256", "login")} | ${ea("argon2id", "login")} |`,
+    `| \`getSession\` / \`me/\` | ${fixed(ba.get_session.cpu_ms, 2)} CPU, ${fixed(ba.get_session.p50_ms, 1)} wall | ` +
+      `${fixed(p.edge_auth.hashers.pbkdf2_sha256.me.cpu_ms, 2)} CPU, ${fixed(p.edge_auth.hashers.pbkdf2_sha256.me.p50_ms, 1)} wall | ` +
+      `${p.edge_auth.hashers.argon2id ? `${fixed(p.edge_auth.hashers.argon2id.me.cpu_ms, 2)} CPU, ${fixed(p.edge_auth.hashers.argon2id.me.p50_ms, 1)} wall` : "–"} |`,
+  );
+  if (loginCpu) {
+    out.push(
+      "",
+      `\`login_cpu_ms\`: \`pbkdf2_sha256\` ${fixed(loginCpu.pbkdf2_sha256, 1)}, \`argon2id\` ${fixed(loginCpu.argon2id, 1)}, ` +
+        `better-auth's sign-in ${fixed(loginCpu.better_auth_sign_in, 1)} (ms of workerd CPU, local D1 included).`,
+    );
+  }
+  return out;
 }
 
 function loginTiming(t) {
