@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::domain::device::Device;
 use crate::domain::fields::FieldErrors;
 use crate::domain::mail::Template;
-use crate::domain::password::{check_password, owed_on_failure, pay, Target, Verdict};
+use crate::domain::password::{check_password, owed_on_failure, pay, unverifiable, Target, Verdict};
 use crate::domain::user::{
     timestamp, Credentials, PasswordChange, ProfileChanges, Registration, User, EMAIL_TAKEN, OLD_PASSWORD_INCORRECT,
 };
@@ -148,11 +148,14 @@ fn verify(user: Option<User>, password: &str, target: &Target) -> Result<(User, 
     };
     match (user, verdict) {
         (Some(user), Verdict::Valid { needs_rehash }) if user.can_log_in() => return Ok((user, needs_rehash)),
-        (Some(user), Verdict::UnsupportedAlgorithm(algorithm)) => {
-            console_log!("login refused for user {}: password hash algorithm {algorithm} is not supported", user.id);
+        (Some(user), _) => {
+            // Unsupported, malformed or over-costly hashes never match: say so to the operator.
+            if let Some(why) = unverifiable(&user.password) {
+                console_log!("login refused for user {}: {why}", user.id);
+            }
             pay(password, owed_on_failure(Some(&user.password), target), target);
         }
-        (user, _) => pay(password, owed_on_failure(user.as_ref().map(|user| user.password.as_str()), target), target),
+        (None, _) => pay(password, owed_on_failure(None, target), target),
     }
     Err(ApiError::LoginFailed)
 }

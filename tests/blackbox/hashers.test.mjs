@@ -71,6 +71,10 @@ describe("with the default target (pbkdf2_sha256)", () => {
       const response = await login(worker, email, "password");
       assert.equal(response.status, 401, response.text);
       assert.ok(Date.now() - started < 5000, `${hash.split("$")[0]} refused without running it`);
+      // The operator is told why, and never the hash.
+      const said = worker.output.join("\n");
+      assert.match(said, new RegExp(`login refused for user \\d+: the "${hash.split("$")[0]}" hash is malformed or costs more than a login may spend`));
+      assert.ok(!said.includes(hash.split("$").at(-1)), "no hash in the log");
     }
   });
 
