@@ -85,7 +85,8 @@ function figures(r) {
   lines.push(
     "",
     `Wasm: ${grouped(r.wasm.raw_bytes)} bytes raw, ${grouped(r.wasm.gzip_bytes)} gzip. Cold start (fresh workerd, spawn to ` +
-      `first response, median of ${r.cold_start.samples_ms.length}): ${fixed(r.cold_start.ms_median, 1)} ms.`,
+      `first response, median of ${r.cold_start.samples_ms.length}): ${fixed(r.cold_start.ms_median, 1)} ms` +
+      (r.cold_start.trivial_js_ms_median === undefined ? "." : `; a trivial JS worker in the same way ${fixed(r.cold_start.trivial_js_ms_median, 1)} ms, so the worker adds ${fixed(r.cold_start.worker_own_ms, 1)} ms.`),
     "",
     "Budgets, as measured (printed by `bench/run.mjs`, not enforced):",
     "",
