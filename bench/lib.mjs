@@ -149,3 +149,29 @@ export function djangoHash(password, iterations) {
   const hash = pbkdf2Sync(password, salt, iterations, 32, "sha256").toString("base64");
   return `pbkdf2_sha256$${iterations}$${salt}$${hash}`;
 }
+
+/** Every process below `pid`, as { pid, comm }, depth first. */
+export function descendants(pid) {
+  const children = new Map();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push({ pid: Number(entry), comm });
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const out = [];
+  const walk = (p) => {
+    for (const child of children.get(p) ?? []) {
+      out.push(child);
+      walk(child.pid);
+    }
+  };
+  walk(pid);
+  return out;
+}

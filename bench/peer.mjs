@@ -28,13 +28,14 @@
 // the project's node_modules).
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { freePort, prepareLocalWorker } from "../tests/harness/local-worker.mjs";
+import { freePort, groupAlive, prepareLocalWorker } from "../tests/harness/local-worker.mjs";
+import { descendants, round as roundNumber, sleep, threadsCpuMs } from "./lib.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
@@ -58,47 +59,12 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const round = (x, digits = 2) => (x === null || x === undefined ? null : Math.round(x * 10 ** digits) / 10 ** digits);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** CPU time of every live thread of `pid`, in ms, from /proc/<pid>/task/<tid>/schedstat (ns). */
-function threadsCpuMs(pid) {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // the thread ended while we looked
-    }
-  }
-  return ns / 1e6;
-}
+const round = (x, digits = 2) => (x === null || x === undefined ? null : roundNumber(x, digits));
 
 /** The workerd processes under `pid` (wrangler dev), the busiest first. */
 function workerdProcesses(pid) {
-  const children = new Map();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push({ pid: Number(entry), comm });
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  const out = [];
-  const walk = (p) => {
-    for (const child of children.get(p) ?? []) {
-      if (child.comm.startsWith("workerd")) out.push(child.pid);
-      walk(child.pid);
-    }
-  };
-  walk(pid);
-  if (out.length === 0) throw new Error("no workerd process found under wrangler dev");
-  return out.map((p) => [p, threadsCpuMs(p)]).sort((a, b) => b[1] - a[1]).map(([p]) => p);
+  const workerd = descendants(pid).filter((p) => p.comm.startsWith("workerd")).map((p) => p.pid);
+  return workerd.map((p) => [p, threadsCpuMs(p)]).sort((a, b) => b[1] - a[1]).map(([p]) => p);
 }
 
 /** One HTTP request; resolves { status, headers, body, ms } and never rejects. */
@@ -223,24 +189,6 @@ process.once("exit", () => {
   }
 });
 
-function groupAlive(pgid) {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return false;
-  }
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(pgrp) === pgid && state !== "Z") return true;
-    } catch {
-      // ended while we looked
-    }
-  }
-  return false;
-}
 
 /** better-auth's version as installed where the peer's bundle resolves it from. */
 function betterAuthVersion() {

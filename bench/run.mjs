@@ -35,7 +35,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { gzipSync } from "node:zlib";
 import { prepareLocalWorker } from "../tests/harness/local-worker.mjs";
-import { builtModules, djangoHash, median, percentile, request, root, round, serveWithWorkerd, threadsCpuMs, WORKERD, PREFIX } from "./lib.mjs";
+import { builtModules, descendants, djangoHash, median, percentile, request, root, round, serveWithWorkerd, threadsCpuMs, WORKERD, PREFIX } from "./lib.mjs";
 import { hashersBench } from "./hashers.mjs";
 import { ownCpuBench } from "./own_cpu.mjs";
 import { peerBench } from "./peer.mjs";
@@ -208,30 +208,6 @@ function cpuTicks(pid) {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-function descendants(pid) {
-  const children = new Map();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push({ pid: Number(entry), comm });
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  const out = [];
-  const walk = (p) => {
-    for (const child of children.get(p) ?? []) {
-      out.push(child);
-      walk(child.pid);
-    }
-  };
-  walk(pid);
-  return out;
-}
 
 /**
  * Sends `count` requests (`make(i)` gives each one's method, path and options) with at most

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { DRF, startWorker } from "../support.mjs";
-import { assertResponse, assertTokenPair, login } from "./helpers.mjs";
+import { assertResponse, assertTokenPair, failedLoginTimes, login } from "./helpers.mjs";
 
 // Made by Django 5.2.19 with argon2-cffi 25.1.0 and bcrypt 5.0.0 (the same vectors as
 // src/domain/password/mod.rs; `make interop` makes fresh ones with the real libraries), and one
@@ -125,20 +125,7 @@ describe("with PASSWORD_HASHER=argon2id", () => {
 
   test("an unknown email costs an argon2id hash too: as much as a wrong password", async () => {
     const user = await worker.register();
-    const timeOf = async (email) => {
-      const started = process.hrtime.bigint();
-      const response = await login(worker, email, "not-the-password");
-      assert.equal(response.status, 401);
-      return Number(process.hrtime.bigint() - started) / 1e6;
-    };
-    const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    const known = [];
-    const unknown = [];
-    for (let i = 0; i < 5; i += 1) { // fewer than the per-account back-off threshold
-      known.push(await timeOf(user.email));
-      unknown.push(await timeOf(`ghost${i}.${Date.now()}@example.com`));
-    }
-    const [k, u] = [median(known), median(unknown)];
+    const { known: k, unknown: u } = await failedLoginTimes(worker, user.email, 5);
     assert.ok(k > 5, `a wrong password takes measurable time (${k} ms)`);
     assert.ok(u > k * 0.6 && u < k * 1.6, `unknown email ${u} ms vs wrong password ${k} ms`);
   });

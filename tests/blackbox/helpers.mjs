@@ -145,6 +145,27 @@ export function login(worker, email, password, prefix = DRF) {
   return worker.post(`${prefix}/login/`, { email, password });
 }
 
+/**
+ * Median wall ms of failed logins (a wrong password) for `email` and for unknown emails,
+ * interleaved over `rounds` (keep it under the per-account back-off threshold): `{ known, unknown }`.
+ */
+export async function failedLoginTimes(worker, email, rounds) {
+  const timeOf = async (address) => {
+    const started = process.hrtime.bigint();
+    const response = await login(worker, address, "not-the-password");
+    assert.equal(response.status, 401);
+    return Number(process.hrtime.bigint() - started) / 1e6;
+  };
+  const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const known = [];
+  const unknown = [];
+  for (let i = 0; i < rounds; i += 1) {
+    known.push(await timeOf(email));
+    unknown.push(await timeOf(`ghost${i}.${Date.now()}@example.com`));
+  }
+  return { known: median(known), unknown: median(unknown) };
+}
+
 /** Headers every response carries. */
 export function assertCommonHeaders(headers) {
   assert.match(headers.get("content-type") ?? "", /^application\/json(; ?charset=utf-8)?$/i);

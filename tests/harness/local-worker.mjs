@@ -97,7 +97,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Whether any process of group `pgid` still runs. A member that has exited but is not reaped yet
  * (a zombie: our own child while this process waits synchronously) does not count.
  */
-function groupAlive(pgid) {
+export function groupAlive(pgid) {
   try {
     process.kill(-pgid, 0);
   } catch {
