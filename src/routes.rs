@@ -50,7 +50,8 @@ pub fn openapi_document(prefix: &str) -> Value {
     document
 }
 
-const OPENAPI: &str = include_str!("openapi.json");
+/// `src/openapi.json` without its layout (build.rs).
+const OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
 
 /// The public keys of the optional Ed25519 signing, for third-party verification.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
@@ -299,6 +300,13 @@ mod tests {
 
     fn config() -> Config {
         Config { allowed_origins: vec!["https://app.example.com".into()], ..Config::default() }
+    }
+
+    #[test]
+    fn the_served_openapi_document_is_the_source_without_its_layout() {
+        let source: Value = serde_json::from_str(include_str!("openapi.json")).unwrap();
+        assert_eq!(serde_json::from_str::<Value>(OPENAPI).unwrap(), source);
+        assert!(!OPENAPI.contains('\n') && OPENAPI.len() < include_str!("openapi.json").len());
     }
 
     fn served(resolution: Resolution) -> Option<Endpoint> {
