@@ -1,12 +1,9 @@
 //! HTTP at the edge: the request pipeline, JSON bodies in, `Reply`s out, and the headers
 //! every response carries.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
-use worker::{console_error, console_log, Context, Date, Env, Request, Response, Result, Router};
+use worker::{console_error, console_log, Context, Date, Env, Request, Response, Result};
 
 use crate::app::state::State;
 use crate::app::support::random_bytes;
@@ -16,7 +13,7 @@ use crate::domain::body::{parse_json_object, BodyError, LimitedBody};
 use crate::domain::tokens::hex;
 use crate::edge::{cors_headers, is_preflight, preflight, AccessLog, SECURITY_HEADERS};
 use crate::error::{ApiError, Reply};
-use crate::routes::{resolve, Endpoint, Method, Op, Resolution, HEALTH_PATH, JWKS_PATH};
+use crate::routes::{path_id, resolve, Endpoint, Op, Resolution};
 
 /// Runs one request through configuration, CORS, routing and the handler, then stamps the
 /// common headers on whatever came out and writes one structured log line. `handler_for` is the
@@ -27,7 +24,7 @@ pub async fn serve(req: Request, env: Env, context: Context, handler_for: fn(Op)
     let method = req.inner().method();
     let path = req.path();
     let client_ip = client_ip(&req);
-    let (route, user_id, response) = dispatch(req, env, Rc::new(context), handler_for, &method, &path).await;
+    let (route, user_id, response) = dispatch(req, env, context, handler_for, &method, &path).await;
     let response = response?;
     response.headers().set("X-Request-Id", &request_id)?;
     let entry = AccessLog {
@@ -46,7 +43,7 @@ pub async fn serve(req: Request, env: Env, context: Context, handler_for: fn(Op)
 async fn dispatch(
     req: Request,
     env: Env,
-    background: Rc<Context>,
+    background: Context,
     handler_for: fn(Op) -> Handler,
     method: &str,
     path: &str,
@@ -63,51 +60,22 @@ async fn dispatch(
     }
     let (route, user_id, response) = match resolve(config, method, path) {
         Resolution::Answer(reply) => (route_label(config, path), None, to_response(reply)),
-        Resolution::Serve(endpoint, method, op) => {
-            let routed = Rc::new(Routed {
-                state: state.clone(),
-                handler: handler_for(op),
-                user_id: Cell::new(None),
-                background,
-            });
-            let response = match router(&routed, endpoint, method).run(req, env).await {
+        Resolution::Serve(endpoint, _, op) => {
+            let id = (endpoint == Endpoint::Session).then(|| path_id(path).to_owned());
+            let ctx = Ctx::new(Routed { state: state.clone(), background }, env, id);
+            let reply = handler_for(op)(req, ctx).await.unwrap_or_else(ApiError::into_reply);
+            let user_id = reply.user_id;
+            let response = match to_response(reply) {
                 Ok(response) => Ok(response),
                 Err(e) => {
                     console_error!("unhandled platform error: {e}");
                     to_response(ApiError::Internal.into_reply())
                 }
             };
-            (endpoint.path(), routed.user_id.get(), response)
+            (endpoint.path(), user_id, response)
         }
     };
     (route, user_id, response.and_then(|response| decorate(response, config, origin.as_deref())))
-}
-
-/// The `worker::Router` for the one row of the route table a request resolved to: the endpoint's
-/// patterns under every prefix (with and without the slash), for that method. A Router cannot be
-/// kept between requests (`run` consumes it), so only what this request needs is built.
-fn router(routed: &Rc<Routed>, endpoint: Endpoint, method: Method) -> Router<'static, Rc<Routed>> {
-    let patterns: Vec<String> = match endpoint {
-        // Served once, outside the prefixes.
-        Endpoint::Health => vec![HEALTH_PATH.to_owned(), format!("{HEALTH_PATH}/")],
-        Endpoint::Jwks => vec![JWKS_PATH.to_owned()],
-        _ => routed.state.config.prefixes.iter().flat_map(|prefix| endpoint.patterns(prefix)).collect(),
-    };
-    patterns.iter().fold(Router::with_data(routed.clone()), |router, pattern| match method {
-        Method::Get => router.get_async(pattern, run_handler),
-        Method::Head => router.head_async(pattern, run_handler),
-        Method::Post => router.post_async(pattern, run_handler),
-        Method::Patch => router.patch_async(pattern, run_handler),
-        Method::Delete => router.delete_async(pattern, run_handler),
-    })
-}
-
-/// Runs the handler the table chose, keeping the served user for the access log.
-async fn run_handler(req: Request, ctx: Ctx) -> Result<Response> {
-    let routed = ctx.data.clone();
-    let reply = (routed.handler)(req, ctx).await.unwrap_or_else(ApiError::into_reply);
-    routed.user_id.set(reply.user_id);
-    to_response(reply)
 }
 
 fn route_label(config: &Config, path: &str) -> &'static str {
