@@ -3,7 +3,8 @@
 
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
-use worker::{console_error, console_log, Context, Date, Env, Request, Response, Result};
+use worker::wasm_bindgen::JsCast;
+use worker::{console_error, console_log, js_sys, web_sys, Context, Date, Env, Request, Result};
 
 use crate::app::state::State;
 use crate::app::support::random_bytes;
@@ -18,28 +19,34 @@ use crate::routes::{path_id, resolve, Endpoint, Op, Resolution};
 /// Runs one request through configuration, CORS, routing and the handler, then stamps the
 /// common headers on whatever came out and writes one structured log line. `handler_for` is the
 /// route table's map from operation to handler (`lib.rs`).
-pub async fn serve(req: Request, env: Env, context: Context, handler_for: fn(Op) -> Handler) -> Result<Response> {
+pub async fn serve(
+    req: Request,
+    env: Env,
+    context: Context,
+    handler_for: fn(Op) -> Handler,
+) -> Result<web_sys::Response> {
     let started = Date::now().as_millis();
     let request_id = header(&req, "CF-Ray").unwrap_or_else(|| random_bytes::<8>().map(|b| hex(&b)).unwrap_or_default());
     let method = req.inner().method();
     let path = req.path();
     let client_ip = client_ip(&req);
-    let (route, user_id, response) = dispatch(req, env, context, handler_for, &method, &path).await;
-    let response = response?;
-    response.headers().set("X-Request-Id", &request_id)?;
+    let (route, reply) = dispatch(req, env, context, handler_for, &method, &path).await;
+    let response = respond(&reply, &request_id)?;
     let entry = AccessLog {
         request_id: &request_id,
         method: &method,
         route,
-        status: response.status_code(),
+        status: reply.status,
         duration_ms: Date::now().as_millis().saturating_sub(started),
-        user_id,
+        user_id: reply.user_id,
         client_ip: &client_ip,
     };
     console_log!("{}", entry.to_json());
     Ok(response)
 }
 
+/// The route label for the access log, and the reply with every header it goes out with but
+/// `Content-Type` and `X-Request-Id` (`respond`).
 async fn dispatch(
     req: Request,
     env: Env,
@@ -47,35 +54,26 @@ async fn dispatch(
     handler_for: fn(Op) -> Handler,
     method: &str,
     path: &str,
-) -> (&'static str, Option<i64>, Result<Response>) {
+) -> (&'static str, Reply) {
     let origin = header(&req, "Origin");
     let state = match State::load(&env) {
         Ok(state) => state,
-        Err(_) => return ("-", None, finish(ApiError::Misconfigured.into_reply())),
+        Err(_) => return ("-", finish(ApiError::Misconfigured.into_reply())),
     };
     let config = &state.config;
     if is_preflight(method, origin.as_deref(), header(&req, "Access-Control-Request-Method").as_deref()) {
         let reply = preflight(config, origin.as_deref().unwrap_or_default());
-        return ("preflight", None, finish(reply));
+        return ("preflight", finish(reply));
     }
-    let (route, user_id, response) = match resolve(config, method, path) {
-        Resolution::Answer(reply) => (route_label(config, path), None, to_response(reply)),
+    let (route, reply) = match resolve(config, method, path) {
+        Resolution::Answer(reply) => (route_label(config, path), reply),
         Resolution::Serve(endpoint, _, op) => {
             let id = (endpoint == Endpoint::Session).then(|| path_id(path).to_owned());
             let ctx = Ctx::new(Routed { state: state.clone(), background }, env, id);
-            let reply = handler_for(op)(req, ctx).await.unwrap_or_else(ApiError::into_reply);
-            let user_id = reply.user_id;
-            let response = match to_response(reply) {
-                Ok(response) => Ok(response),
-                Err(e) => {
-                    console_error!("unhandled platform error: {e}");
-                    to_response(ApiError::Internal.into_reply())
-                }
-            };
-            (endpoint.path(), user_id, response)
+            (endpoint.path(), handler_for(op)(req, ctx).await.unwrap_or_else(ApiError::into_reply))
         }
     };
-    (route, user_id, response.and_then(|response| decorate(response, config, origin.as_deref())))
+    (route, decorate(reply, config, origin.as_deref()))
 }
 
 fn route_label(config: &Config, path: &str) -> &'static str {
@@ -84,38 +82,44 @@ fn route_label(config: &Config, path: &str) -> &'static str {
 
 /// A reply made before configuration or CORS apply (misconfiguration, preflight): the security
 /// headers only.
-fn finish(reply: Reply) -> Result<Response> {
-    add_security_headers(to_response(reply)?)
+fn finish(mut reply: Reply) -> Reply {
+    reply.headers.extend(SECURITY_HEADERS.map(|(name, value)| (name, value.to_owned())));
+    reply
 }
 
-fn decorate(response: Response, config: &Config, origin: Option<&str>) -> Result<Response> {
-    let response = add_security_headers(response)?;
-    for (name, value) in cors_headers(config, origin) {
-        response.headers().set(name, &value)?;
-    }
-    Ok(response)
+fn decorate(reply: Reply, config: &Config, origin: Option<&str>) -> Reply {
+    let mut reply = finish(reply);
+    reply.headers.extend(cors_headers(config, origin));
+    reply
 }
 
-fn add_security_headers(response: Response) -> Result<Response> {
-    for (name, value) in SECURITY_HEADERS {
-        response.headers().set(name, value)?;
-    }
-    Ok(response)
+/// A `Reply` as a platform response: JSON body, status, `Content-Type`, its own headers (a later
+/// one of a name replacing an earlier one, as `Headers.set` does) and `X-Request-Id`. Made in
+/// one call into the runtime: status and headers as one JSON `ResponseInit`, the body as one
+/// string, where a `Headers.set` per header cost two strings across each.
+pub fn respond(reply: &Reply, request_id: &str) -> Result<web_sys::Response> {
+    let headers = [("Content-Type", "application/json")]
+        .into_iter()
+        .chain(reply.headers.iter().map(|(name, value)| (*name, value.as_str())))
+        .chain([("X-Request-Id", request_id)]);
+    let init: web_sys::ResponseInit = js_sys::JSON::parse(&response_init(reply.status, headers))?.unchecked_into();
+    let body = (reply.status != 204).then(|| reply.body.to_string());
+    Ok(web_sys::Response::new_with_opt_str_and_init(body.as_deref(), &init)?)
 }
 
-/// A `Reply` as a platform response: JSON body, status, its own headers.
-pub fn to_response(reply: Reply) -> Result<Response> {
-    let response = if reply.status == 204 {
-        Response::empty()?.with_status(204)
-    } else {
-        Response::from_json(&reply.body)?.with_status(reply.status)
-    };
-    let headers = response.headers();
-    headers.set("Content-Type", "application/json")?;
-    for (name, value) in &reply.headers {
-        headers.set(name, value)?;
+/// `{"status":…,"headers":{…}}`; JSON.parse keeps the last of a repeated name.
+fn response_init<'a>(status: u16, headers: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = format!("{{\"status\":{status},\"headers\":{{");
+    for (i, (name, value)) in headers.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::from(name).to_string());
+        out.push(':');
+        out.push_str(&Value::from(value).to_string());
     }
-    Ok(response)
+    out.push_str("}}");
+    out
 }
 
 /// The client's address as Cloudflare saw it. `X-Forwarded-For` is client-controlled and ignored.
