@@ -24,6 +24,7 @@
 //         loginCpu({ vars, storedHash, password }) → CPU of one login with that stored hash.
 // CLI:    node bench/own_cpu.mjs            (knobs: OWN_CPU_REQUESTS 3000, OWN_CPU_BATCHES 5)
 //         node bench/own_cpu.mjs login '<stored hash>' '<password>' [NAME=VALUE]...
+//         node bench/own_cpu.mjs compare before=DIR after=DIR...   (builds side by side, one run)
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -431,6 +432,63 @@ export async function ownCpuBench(log = console.log) {
 }
 
 /**
+ * Two or more builds side by side in one run (a change's before/after): for each endpoint, a
+ * replay server per build and the trivial JS worker, batches interleaved (the order rotating
+ * from batch to batch), so that the machine's drift touches every build alike. `builds` is
+ * [[label, dir]...]; the recording is made with build/. Prints, per endpoint, each build's
+ * median, above the trivial worker's, and the median of the per-batch differences from the first.
+ */
+export async function compareBuilds(builds, log = console.log) {
+  const recording = await recordEndpoints(() => {});
+  const endpoints = ["401", "me/", "token/refresh/"];
+  const cases = endpoints.flatMap((e) => [
+    { name: `trivial ${e}`, endpoint: e, kind: "trivial" },
+    ...builds.map(([label, dir]) => ({ name: `${label} ${e}`, endpoint: e, kind: "replay", build: dir })),
+  ]);
+  const samples = Object.fromEntries(cases.map((c) => [c.name, []]));
+  const servers = [];
+  const agents = [];
+  try {
+    for (const c of cases) {
+      c.scenario = { ...recording.scenarios[c.endpoint], env: recording.env };
+      c.server = await serveScenario(c.kind, c.scenario, { build: c.build });
+      servers.push(c.server);
+      c.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      agents.push(c.agent);
+      for (let i = 0; i < WARM_UP; i++) await replayOnce(c.agent, c.server.port, c.scenario);
+    }
+    for (let b = 0; b < BATCHES; b++) {
+      for (const e of endpoints) {
+        const group = cases.filter((c) => c.endpoint === e);
+        for (let i = 0; i < group.length; i++) {
+          const c = group[(i + b) % group.length];
+          samples[c.name].push(await batch(c.agent, c.server, c.scenario, REQUESTS));
+        }
+      }
+    }
+  } finally {
+    for (const agent of agents) agent.destroy();
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+  const out = {};
+  for (const e of endpoints) {
+    const trivial = median(samples[`trivial ${e}`]);
+    const first = samples[`${builds[0][0]} ${e}`];
+    out[e] = { trivial_ms: round(trivial, 4) };
+    log(`${e}: trivial JS ${trivial.toFixed(4)} ms`);
+    for (const [label] of builds) {
+      const xs = samples[`${label} ${e}`];
+      const m = median(xs);
+      const diff = median(xs.map((x, i) => x - first[i]));
+      out[e][label] = { ms: round(m, 4), above_trivial_ms: round(m - trivial, 4), vs_first_ms: round(diff, 4), batches: xs.map((x) => round(x, 4)) };
+      log(`  ${label.padEnd(12)} ${m.toFixed(4)} ms  above trivial ${(m - trivial).toFixed(4)}  vs ${builds[0][0]} ${diff >= 0 ? "+" : ""}${diff.toFixed(4)}` +
+        `  (batches: ${xs.map((x) => x.toFixed(3)).join(" ")})`);
+    }
+  }
+  return out;
+}
+
+/**
  * CPU of one login of a user whose stored hash is `storedHash` (any format the worker verifies),
  * with `vars` for the worker (e.g. { PASSWORD_HASHER: "argon2id" } or { PBKDF2_ITERATIONS:
  * "1000000" }: match them to the hash, or the login also re-hashes). The login is recorded under
@@ -489,7 +547,11 @@ export async function loginCpu({ vars = {}, storedHash, password, rounds = 7, lo
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const [verb, ...args] = process.argv.slice(2);
-  if (verb === "login") {
+  if (verb === "compare") {
+    // node bench/own_cpu.mjs compare LABEL=DIR LABEL=DIR...  (each DIR a worker-build output)
+    const builds = args.map((a) => [a.slice(0, a.indexOf("=")), resolve(a.slice(a.indexOf("=") + 1))]);
+    console.log(JSON.stringify(await compareBuilds(builds, console.log), null, 2));
+  } else if (verb === "login") {
     const [storedHash, password, ...assignments] = args;
     const vars = Object.fromEntries(assignments.map((a) => [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]));
     console.log(JSON.stringify(await loginCpu({ vars, storedHash, password, log: console.log }), null, 2));

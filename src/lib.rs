@@ -15,13 +15,13 @@ mod app;
 
 #[cfg(target_arch = "wasm32")]
 mod worker_entry {
-    use worker::{event, Context, Env, Request, Response, Result};
+    use worker::{event, web_sys, Context, Env, Request, Result};
 
     use crate::app::{accounts, boxed, http, platform, recovery, sessions, Handler};
     use crate::routes::Op;
 
     #[event(fetch)]
-    async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    async fn fetch(req: Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
         http::serve(req, env, ctx, handler).await
     }
 

@@ -1,7 +1,7 @@
 //! The endpoint table and what is decided from path and method alone: which path is which
 //! endpoint, which methods it serves (404, 405 and `Allow`, OPTIONS), and the OpenAPI document.
 //!
-//! `ROUTES` is the one table of `(endpoint, method) → operation`. The worker's router, 404/405
+//! `ROUTES` is the one table of `(endpoint, method) → operation`. The worker's dispatch, 404/405
 //! and `Allow`, the CORS preflight's methods and the check that the OpenAPI document agrees with
 //! what is served are all derived from it; the worker maps each operation to its handler in one
 //! exhaustive `match` (`lib.rs`).
@@ -137,7 +137,7 @@ pub const ROUTES: [(Endpoint, Method, Op); 25] = [
 /// What the pipeline does with a request before (or instead of) routing it to a handler.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Resolution {
-    /// Hand it to the router: this endpoint serves this method with this operation.
+    /// Run the handler: this endpoint serves this method with this operation.
     Serve(Endpoint, Method, Op),
     /// Answer directly (405, 404, OPTIONS metadata).
     Answer(Reply),
@@ -163,7 +163,7 @@ impl Endpoint {
         Endpoint::OpenApi,
     ];
 
-    /// The path below a prefix, with its trailing slash, in the router's pattern syntax
+    /// The path below a prefix, with its trailing slash (`:id` a one-segment parameter)
     /// (`Health` and `Jwks` are absolute: they are not served under the prefixes).
     pub fn path(self) -> &'static str {
         match self {
@@ -254,7 +254,7 @@ impl Endpoint {
 
     /// Finds the endpoint for `path` under any configured prefix (or `/healthz`).
     pub fn for_path(config: &Config, path: &str) -> Option<Endpoint> {
-        if path.trim_end_matches('/') == HEALTH_PATH {
+        if path.strip_suffix('/').unwrap_or(path) == HEALTH_PATH {
             return Some(Endpoint::Health);
         }
         if path == JWKS_PATH {
@@ -270,6 +270,13 @@ impl Endpoint {
             Endpoint::ALL.into_iter().find(|endpoint| endpoint.matches(rest))
         })
     }
+}
+
+/// The `:id` segment of a path `Endpoint::for_path` found to be `Endpoint::Session`: the last
+/// segment, the trailing slash aside; as it came (percent-encoded).
+pub fn path_id(path: &str) -> &str {
+    let path = path.strip_suffix('/').unwrap_or(path);
+    path.rsplit_once('/').map_or(path, |(_, id)| id)
 }
 
 /// Decides, from path and method alone, whether a handler runs.
@@ -353,6 +360,8 @@ mod tests {
         assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/sessions/"), Some(Endpoint::Sessions));
         assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/sessions/a/b/"), None);
         assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/sessions//"), None);
+        assert_eq!(path_id("/api/v1/auth/sessions/abc123/"), "abc123");
+        assert_eq!(path_id("/api/v1/auth/sessions/a%2Fb"), "a%2Fb");
     }
 
     #[test]
@@ -360,6 +369,7 @@ mod tests {
         assert_eq!(served(resolve(&config(), "GET", "/healthz")), Some(Endpoint::Health));
         assert_eq!(served(resolve(&config(), "GET", "/healthz/")), Some(Endpoint::Health));
         assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/healthz/"), None);
+        assert_eq!(Endpoint::for_path(&config(), "/healthz//"), None);
     }
 
     #[test]
@@ -427,7 +437,7 @@ mod tests {
     }
 
     #[test]
-    fn served_methods_go_to_the_router() {
+    fn served_methods_go_to_their_handler() {
         assert_eq!(served(resolve(&config(), "POST", "/api/v1/auth/token/refresh")), Some(Endpoint::TokenRefresh));
         assert_eq!(served(resolve(&config(), "HEAD", "/api/v1/drf/auth/me/")), Some(Endpoint::Me));
         assert_eq!(served(resolve(&config(), "PATCH", "/api/v1/drf/auth/me/")), Some(Endpoint::Me));

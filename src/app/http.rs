@@ -1,12 +1,10 @@
 //! HTTP at the edge: the request pipeline, JSON bodies in, `Reply`s out, and the headers
 //! every response carries.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
-use worker::{console_error, console_log, Context, Date, Env, Request, Response, Result, Router};
+use worker::wasm_bindgen::JsCast;
+use worker::{console_error, console_log, js_sys, web_sys, Context, Date, Env, Request, Result};
 
 use crate::app::state::State;
 use crate::app::support::random_bytes;
@@ -16,98 +14,66 @@ use crate::domain::body::{parse_json_object, BodyError, LimitedBody};
 use crate::domain::tokens::hex;
 use crate::edge::{cors_headers, is_preflight, preflight, AccessLog, SECURITY_HEADERS};
 use crate::error::{ApiError, Reply};
-use crate::routes::{resolve, Endpoint, Method, Op, Resolution, HEALTH_PATH, JWKS_PATH};
+use crate::routes::{path_id, resolve, Endpoint, Op, Resolution};
 
 /// Runs one request through configuration, CORS, routing and the handler, then stamps the
 /// common headers on whatever came out and writes one structured log line. `handler_for` is the
 /// route table's map from operation to handler (`lib.rs`).
-pub async fn serve(req: Request, env: Env, context: Context, handler_for: fn(Op) -> Handler) -> Result<Response> {
+pub async fn serve(
+    req: Request,
+    env: Env,
+    context: Context,
+    handler_for: fn(Op) -> Handler,
+) -> Result<web_sys::Response> {
     let started = Date::now().as_millis();
     let request_id = header(&req, "CF-Ray").unwrap_or_else(|| random_bytes::<8>().map(|b| hex(&b)).unwrap_or_default());
     let method = req.inner().method();
     let path = req.path();
     let client_ip = client_ip(&req);
-    let (route, user_id, response) = dispatch(req, env, Rc::new(context), handler_for, &method, &path).await;
-    let response = response?;
-    response.headers().set("X-Request-Id", &request_id)?;
+    let (route, reply) = dispatch(req, env, context, handler_for, &method, &path).await;
+    let response = respond(&reply, &request_id)?;
     let entry = AccessLog {
         request_id: &request_id,
         method: &method,
         route,
-        status: response.status_code(),
+        status: reply.status,
         duration_ms: Date::now().as_millis().saturating_sub(started),
-        user_id,
+        user_id: reply.user_id,
         client_ip: &client_ip,
     };
     console_log!("{}", entry.to_json());
     Ok(response)
 }
 
+/// The route label for the access log, and the reply with every header it goes out with but
+/// `Content-Type` and `X-Request-Id` (`respond`).
 async fn dispatch(
     req: Request,
     env: Env,
-    background: Rc<Context>,
+    background: Context,
     handler_for: fn(Op) -> Handler,
     method: &str,
     path: &str,
-) -> (&'static str, Option<i64>, Result<Response>) {
+) -> (&'static str, Reply) {
     let origin = header(&req, "Origin");
     let state = match State::load(&env) {
         Ok(state) => state,
-        Err(_) => return ("-", None, finish(ApiError::Misconfigured.into_reply())),
+        Err(_) => return ("-", finish(ApiError::Misconfigured.into_reply())),
     };
     let config = &state.config;
     if is_preflight(method, origin.as_deref(), header(&req, "Access-Control-Request-Method").as_deref()) {
         let reply = preflight(config, origin.as_deref().unwrap_or_default());
-        return ("preflight", None, finish(reply));
+        return ("preflight", finish(reply));
     }
-    let (route, user_id, response) = match resolve(config, method, path) {
-        Resolution::Answer(reply) => (route_label(config, path), None, to_response(reply)),
-        Resolution::Serve(endpoint, method, op) => {
-            let routed = Rc::new(Routed {
-                state: state.clone(),
-                handler: handler_for(op),
-                user_id: Cell::new(None),
-                background,
-            });
-            let response = match router(&routed, endpoint, method).run(req, env).await {
-                Ok(response) => Ok(response),
-                Err(e) => {
-                    console_error!("unhandled platform error: {e}");
-                    to_response(ApiError::Internal.into_reply())
-                }
-            };
-            (endpoint.path(), routed.user_id.get(), response)
+    let (route, reply) = match resolve(config, method, path) {
+        Resolution::Answer(reply) => (route_label(config, path), reply),
+        Resolution::Serve(endpoint, _, op) => {
+            let id = (endpoint == Endpoint::Session).then(|| path_id(path).to_owned());
+            let ctx = Ctx::new(Routed { state: state.clone(), background }, env, id);
+            (endpoint.path(), handler_for(op)(req, ctx).await.unwrap_or_else(ApiError::into_reply))
         }
     };
-    (route, user_id, response.and_then(|response| decorate(response, config, origin.as_deref())))
-}
-
-/// The `worker::Router` for the one row of the route table a request resolved to: the endpoint's
-/// patterns under every prefix (with and without the slash), for that method. A Router cannot be
-/// kept between requests (`run` consumes it), so only what this request needs is built.
-fn router(routed: &Rc<Routed>, endpoint: Endpoint, method: Method) -> Router<'static, Rc<Routed>> {
-    let patterns: Vec<String> = match endpoint {
-        // Served once, outside the prefixes.
-        Endpoint::Health => vec![HEALTH_PATH.to_owned(), format!("{HEALTH_PATH}/")],
-        Endpoint::Jwks => vec![JWKS_PATH.to_owned()],
-        _ => routed.state.config.prefixes.iter().flat_map(|prefix| endpoint.patterns(prefix)).collect(),
-    };
-    patterns.iter().fold(Router::with_data(routed.clone()), |router, pattern| match method {
-        Method::Get => router.get_async(pattern, run_handler),
-        Method::Head => router.head_async(pattern, run_handler),
-        Method::Post => router.post_async(pattern, run_handler),
-        Method::Patch => router.patch_async(pattern, run_handler),
-        Method::Delete => router.delete_async(pattern, run_handler),
-    })
-}
-
-/// Runs the handler the table chose, keeping the served user for the access log.
-async fn run_handler(req: Request, ctx: Ctx) -> Result<Response> {
-    let routed = ctx.data.clone();
-    let reply = (routed.handler)(req, ctx).await.unwrap_or_else(ApiError::into_reply);
-    routed.user_id.set(reply.user_id);
-    to_response(reply)
+    (route, decorate(reply, config, origin.as_deref()))
 }
 
 fn route_label(config: &Config, path: &str) -> &'static str {
@@ -116,38 +82,44 @@ fn route_label(config: &Config, path: &str) -> &'static str {
 
 /// A reply made before configuration or CORS apply (misconfiguration, preflight): the security
 /// headers only.
-fn finish(reply: Reply) -> Result<Response> {
-    add_security_headers(to_response(reply)?)
+fn finish(mut reply: Reply) -> Reply {
+    reply.headers.extend(SECURITY_HEADERS.map(|(name, value)| (name, value.to_owned())));
+    reply
 }
 
-fn decorate(response: Response, config: &Config, origin: Option<&str>) -> Result<Response> {
-    let response = add_security_headers(response)?;
-    for (name, value) in cors_headers(config, origin) {
-        response.headers().set(name, &value)?;
-    }
-    Ok(response)
+fn decorate(reply: Reply, config: &Config, origin: Option<&str>) -> Reply {
+    let mut reply = finish(reply);
+    reply.headers.extend(cors_headers(config, origin));
+    reply
 }
 
-fn add_security_headers(response: Response) -> Result<Response> {
-    for (name, value) in SECURITY_HEADERS {
-        response.headers().set(name, value)?;
-    }
-    Ok(response)
+/// A `Reply` as a platform response: JSON body, status, `Content-Type`, its own headers (a later
+/// one of a name replacing an earlier one, as `Headers.set` does) and `X-Request-Id`. Made in
+/// one call into the runtime: status and headers as one JSON `ResponseInit`, the body as one
+/// string, where a `Headers.set` per header cost two strings across each.
+pub fn respond(reply: &Reply, request_id: &str) -> Result<web_sys::Response> {
+    let headers = [("Content-Type", "application/json")]
+        .into_iter()
+        .chain(reply.headers.iter().map(|(name, value)| (*name, value.as_str())))
+        .chain([("X-Request-Id", request_id)]);
+    let init: web_sys::ResponseInit = js_sys::JSON::parse(&response_init(reply.status, headers))?.unchecked_into();
+    let body = (reply.status != 204).then(|| reply.body.to_string());
+    Ok(web_sys::Response::new_with_opt_str_and_init(body.as_deref(), &init)?)
 }
 
-/// A `Reply` as a platform response: JSON body, status, its own headers.
-pub fn to_response(reply: Reply) -> Result<Response> {
-    let response = if reply.status == 204 {
-        Response::empty()?.with_status(204)
-    } else {
-        Response::from_json(&reply.body)?.with_status(reply.status)
-    };
-    let headers = response.headers();
-    headers.set("Content-Type", "application/json")?;
-    for (name, value) in &reply.headers {
-        headers.set(name, value)?;
+/// `{"status":…,"headers":{…}}`; JSON.parse keeps the last of a repeated name.
+fn response_init<'a>(status: u16, headers: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = format!("{{\"status\":{status},\"headers\":{{");
+    for (i, (name, value)) in headers.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::from(name).to_string());
+        out.push(':');
+        out.push_str(&Value::from(value).to_string());
     }
-    Ok(response)
+    out.push_str("}}");
+    out
 }
 
 /// The client's address as Cloudflare saw it. `X-Forwarded-For` is client-controlled and ignored.
@@ -161,12 +133,22 @@ pub fn header(req: &Request, name: &str) -> Option<String> {
 
 /// Reads the body as a JSON object, refusing it unread when it declares itself too large and
 /// stopping at the first chunk that takes it over the limit (the rest is cancelled, never read).
+/// A body that declares its length (within the limit, or it was refused) and is not chunked is
+/// read in one call: the runtime's framing holds it to that length, and it costs one crossing
+/// instead of a reader, a read per chunk and a release.
 pub async fn json_body(req: &mut Request, config: &Config) -> std::result::Result<Map<String, Value>, ApiError> {
-    let mut body = LimitedBody::new(config.max_body_bytes, header(req, "Content-Length").as_deref())?;
+    let declared = header(req, "Content-Length");
+    let mut body = LimitedBody::new(config.max_body_bytes, declared.as_deref())?;
     if req.inner().body().is_some() {
-        let mut chunks = req.stream().map_err(unreadable)?;
-        while let Some(chunk) = chunks.next().await {
-            body.push(&chunk.map_err(unreadable)?)?;
+        let framed = declared.as_deref().is_some_and(|len| len.trim().parse::<u64>().is_ok())
+            && header(req, "Transfer-Encoding").is_none();
+        if framed {
+            body.push(&req.bytes().await.map_err(unreadable)?)?;
+        } else {
+            let mut chunks = req.stream().map_err(unreadable)?;
+            while let Some(chunk) = chunks.next().await {
+                body.push(&chunk.map_err(unreadable)?)?;
+            }
         }
     }
     Ok(parse_json_object(header(req, "Content-Type").as_deref(), body.bytes())?)

@@ -16,12 +16,11 @@ pub mod store;
 pub mod support;
 pub mod throttle;
 
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use worker::{D1Database, RouteContext};
+use worker::{D1Database, Env};
 
 use crate::app::state::State;
 use crate::app::store::blacklist::Blacklist;
@@ -35,17 +34,40 @@ pub type Outcome = Result<Reply, ApiError>;
 /// A handler, as the route table's exhaustive `match` in `lib.rs` names it.
 pub type Handler = fn(worker::Request, Ctx) -> Pin<Box<dyn Future<Output = Outcome>>>;
 
-/// The router's data for one request: the isolate's state, the handler the table chose, and the
-/// user the reply served (for the access log).
+/// What a handler gets besides the request: the isolate's state and the request's `waitUntil`.
 pub struct Routed {
     pub state: Rc<State>,
-    pub handler: Handler,
-    pub user_id: Cell<Option<i64>>,
     /// The request's `waitUntil`, for work after the response (mail).
-    pub background: Rc<worker::Context>,
+    pub background: worker::Context,
 }
 
-pub type Ctx = RouteContext<Rc<Routed>>;
+/// A handler's context: the request's data, the bindings, and the path's `:id` segment (only
+/// `sessions/:id/` has one). Our own, not `worker::RouteContext`: the route table is matched by
+/// `routes::resolve`, so no `worker::Router` is built per request.
+pub struct Ctx {
+    pub data: Routed,
+    pub env: Env,
+    id: Option<String>,
+}
+
+impl Ctx {
+    pub fn new(data: Routed, env: Env, id: Option<String>) -> Ctx {
+        Ctx { data, env, id }
+    }
+
+    /// The path parameter `name` (`id` of `sessions/:id/`).
+    pub fn param(&self, name: &str) -> Option<&String> {
+        self.id.as_ref().filter(|_| name == "id")
+    }
+
+    pub fn d1(&self, name: &str) -> worker::Result<D1Database> {
+        self.env.d1(name)
+    }
+
+    pub fn kv(&self, name: &str) -> worker::Result<worker::kv::KvStore> {
+        self.env.kv(name)
+    }
+}
 
 /// Boxes a handler's future, so every handler fits one `Handler` type.
 pub fn boxed(future: impl Future<Output = Outcome> + 'static) -> Pin<Box<dyn Future<Output = Outcome>>> {

@@ -1,10 +1,11 @@
 //! Anti-automation: per-IP limits through the Workers Rate Limiting bindings, and the back-off
 //! after failed password checks, counted in D1 per account or per trusted device.
 
-use worker::{query, D1Database, D1PreparedStatement, Request, RouteContext};
+use worker::{query, D1Database, D1PreparedStatement, Request};
 
 use crate::app::http::{client_ip, header};
 use crate::app::support::{internal, OrInternal};
+use crate::app::Ctx;
 use crate::domain::client::rate_limit_key;
 use crate::domain::device::{self, Device, DeviceKey};
 use crate::domain::sessions::{Backoff, LoginFailures};
@@ -33,9 +34,9 @@ impl Limiter {
 }
 
 /// Refuses the request with 429 when this IP has used up its budget for `action`.
-pub async fn limit_ip<D>(
+pub async fn limit_ip(
     req: &Request,
-    ctx: &RouteContext<D>,
+    ctx: &Ctx,
     limiter: Limiter,
     action: &str,
     retry_after_secs: u64,
