@@ -20,10 +20,12 @@ export const ORIGIN = "https://app.example.com";
 export async function startWorker(vars = {}, options = {}) {
   // A workerd process that never comes up (seen once on a loaded 2-core machine) must not hang
   // the suite: give it a bounded time, then one fresh try.
+  // Likewise a setup step that fails inside Miniflare itself (seen once under heavy load: its
+  // synchronous D1 proxy woke without the answer, an AssertionError from SynchronousFetcher).
   try {
     return await withTimeout(launch(vars, options), STARTUP_MS);
   } catch (error) {
-    if (!(error instanceof StartupTimeout)) throw error;
+    console.error(`worker start failed, trying once more: ${error?.message ?? error}`);
     return await withTimeout(launch(vars, options), STARTUP_MS);
   }
 }
@@ -93,14 +95,20 @@ async function launch(vars, { ipLimit = 10000, limits = {} } = {}) {
       ...vars,
     },
   });
-  await mf.ready;
-  const db = await mf.getD1Database("DB");
-  for (const file of readdirSync(`${root}/migrations`).filter((f) => f.endsWith(".sql")).sort()) {
-    const sql = readFileSync(`${root}/migrations/${file}`, "utf8").replace(/--.*$/gm, "");
-    const statements = sql.split(";").map((s) => s.trim()).filter(Boolean);
-    await db.batch(statements.map((s) => db.prepare(s)));
+  try {
+    await mf.ready;
+    const db = await mf.getD1Database("DB");
+    for (const file of readdirSync(`${root}/migrations`).filter((f) => f.endsWith(".sql")).sort()) {
+      const sql = readFileSync(`${root}/migrations/${file}`, "utf8").replace(/--.*$/gm, "");
+      const statements = sql.split(";").map((s) => s.trim()).filter(Boolean);
+      await db.batch(statements.map((s) => db.prepare(s)));
+    }
+    return new Worker(mf, db, log, output);
+  } catch (error) {
+    // A half-started worker is not left running beside the retry.
+    await mf.dispose().catch(() => {});
+    throw error;
   }
-  return new Worker(mf, db, log, output);
 }
 
 /**
