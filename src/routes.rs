@@ -199,17 +199,6 @@ impl Endpoint {
         }
     }
 
-    /// The full paths this endpoint answers under `prefix`: with and without the trailing slash.
-    pub fn patterns(self, prefix: &str) -> Vec<String> {
-        let full = format!("{prefix}{}", self.path());
-        let without = full.trim_end_matches('/').to_owned();
-        if without == full {
-            vec![full]
-        } else {
-            vec![full, without]
-        }
-    }
-
     /// Its rows of `ROUTES`: the methods it serves (besides OPTIONS) and their operations.
     pub fn routes(self) -> impl Iterator<Item = (Method, Op)> {
         ROUTES.into_iter().filter(move |(endpoint, _, _)| *endpoint == self).map(|(_, method, op)| (method, op))
@@ -316,6 +305,17 @@ mod tests {
         assert!(!OPENAPI.contains('\n') && OPENAPI.len() < include_str!("openapi.json").len());
     }
 
+    /// The full paths `endpoint` answers under `prefix`: with and without the trailing slash.
+    fn patterns(endpoint: Endpoint, prefix: &str) -> Vec<String> {
+        let full = format!("{prefix}{}", endpoint.path());
+        let without = full.trim_end_matches('/').to_owned();
+        if without == full {
+            vec![full]
+        } else {
+            vec![full, without]
+        }
+    }
+
     fn served(resolution: Resolution) -> Option<Endpoint> {
         match resolution {
             Resolution::Serve(endpoint, _, _) => Some(endpoint),
@@ -345,7 +345,7 @@ mod tests {
     fn every_endpoint_is_found_under_both_prefixes_with_or_without_the_slash() {
         for endpoint in Endpoint::ALL {
             for prefix in ["/api/v1/drf/auth/", "/api/v1/auth/"] {
-                for pattern in endpoint.patterns(prefix) {
+                for pattern in patterns(endpoint, prefix) {
                     let path = pattern.replace(":id", "0123abcd");
                     assert_eq!(Endpoint::for_path(&config(), &path), Some(endpoint), "{path}");
                 }

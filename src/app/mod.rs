@@ -55,9 +55,9 @@ impl Ctx {
         Ctx { data, env, id }
     }
 
-    /// The path parameter `name` (`id` of `sessions/:id/`).
-    pub fn param(&self, name: &str) -> Option<&String> {
-        self.id.as_ref().filter(|_| name == "id")
+    /// The `:id` of `sessions/:id/` (as it came, percent-encoded); `None` on other endpoints.
+    pub fn path_id(&self) -> Option<&str> {
+        self.id.as_deref()
     }
 
     pub fn d1(&self, name: &str) -> worker::Result<D1Database> {

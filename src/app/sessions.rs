@@ -188,7 +188,7 @@ pub async fn list_sessions(req: Request, ctx: Ctx) -> Outcome {
 pub async fn end_session(req: Request, ctx: Ctx) -> Outcome {
     let (req, ctx) = (&req, &ctx);
     let caller = authenticate(req, ctx).await?;
-    let sid = ctx.param("id").cloned().unwrap_or_default();
+    let sid = ctx.path_id().unwrap_or_default().to_owned();
     let scope = Scope::Session { sid: &sid, user_id: caller.user.id };
     if revoke(ctx, scope, now().timestamp()).await? {
         Ok(Reply::new(204, Value::Null).for_user(caller.user.id))
