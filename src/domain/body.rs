@@ -26,6 +26,8 @@ pub enum BodyError {
 pub struct LimitedBody {
     limit: usize,
     bytes: Vec<u8>,
+    /// Whether the request declared a (valid, within the limit) length.
+    declared: bool,
 }
 
 impl LimitedBody {
@@ -38,7 +40,13 @@ impl LimitedBody {
         }
         // Reserve what was declared (it is within the limit), nothing for a chunked body.
         let capacity = declared.map_or(0, |len| len as usize);
-        Ok(LimitedBody { limit, bytes: Vec::with_capacity(capacity) })
+        Ok(LimitedBody { limit, bytes: Vec::with_capacity(capacity), declared: declared.is_some() })
+    }
+
+    /// Whether the request declared its length (a number within the limit): the runtime's
+    /// framing then holds the body to it, and it can be read in one call.
+    pub fn declared(&self) -> bool {
+        self.declared
     }
 
     /// Appends a chunk, or refuses the body when the chunk takes it over the limit (nothing of
