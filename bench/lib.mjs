@@ -46,9 +46,9 @@ export function request(agent, port, method, path, { body, token, headers: extra
       res.on("end", () => {
         resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString("utf8"), ms: performance.now() - start });
       });
-      res.on("error", (e) => resolve({ status: 0, body: String(e), ms: performance.now() - start }));
+      res.on("error", (e) => resolve({ status: 0, headers: {}, body: String(e), ms: performance.now() - start }));
     });
-    req.on("error", (e) => resolve({ status: 0, body: String(e), ms: performance.now() - start }));
+    req.on("error", (e) => resolve({ status: 0, headers: {}, body: String(e), ms: performance.now() - start }));
     if (data !== undefined) req.write(data);
     req.end();
   });

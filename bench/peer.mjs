@@ -35,7 +35,7 @@ import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { freePort, groupAlive, prepareLocalWorker } from "../tests/harness/local-worker.mjs";
-import { descendants, round as roundNumber, sleep, threadsCpuMs } from "./lib.mjs";
+import { descendants, request as sendRequest, round as roundNumber, sleep, threadsCpuMs } from "./lib.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
@@ -68,28 +68,9 @@ function workerdProcesses(pid) {
 }
 
 /** One HTTP request; resolves { status, headers, body, ms } and never rejects. */
-function request(agent, port, method, path, { body, token, cookie } = {}) {
-  return new Promise((done) => {
-    const headers = {};
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    if (data !== undefined) {
-      headers["content-type"] = "application/json";
-      headers["content-length"] = Buffer.byteLength(data);
-    }
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (cookie) headers.cookie = cookie;
-    headers.origin = ORIGIN;
-    const start = performance.now();
-    const req = http.request({ host: "127.0.0.1", port, method, path, headers, agent }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => done({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString("utf8"), ms: performance.now() - start }));
-      res.on("error", (e) => done({ status: 0, headers: {}, body: String(e), ms: performance.now() - start }));
-    });
-    req.on("error", (e) => done({ status: 0, headers: {}, body: String(e), ms: performance.now() - start }));
-    if (data !== undefined) req.write(data);
-    req.end();
-  });
+function request(agent, port, method, path, { cookie, ...options } = {}) {
+  // better-auth refuses a POST without a trusted Origin: both sides get the frontend's.
+  return sendRequest(agent, port, method, path, { ...options, headers: { origin: ORIGIN, ...(cookie ? { cookie } : {}) } });
 }
 
 /**
