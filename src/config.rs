@@ -50,6 +50,24 @@ pub struct Config {
     pub audience: Option<String>,
     /// Account recovery and verified email: links, lifetimes, delivery.
     pub mail: MailConfig,
+    /// Running beside Django (`integrations/django/PROTOCOL.md`).
+    pub sync: SyncConfig,
+}
+
+/// Running beside Django: where the companion app is, and how long undelivered events wait.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncConfig {
+    /// `DJANGO_SYNC_URL`: the companion's mount, ending in `/` (lookups and events go below it).
+    /// Unset: no lazy migration and no events sent; received events still need the secret.
+    pub django_url: Option<String>,
+    /// `SYNC_RETRY_MAX_DELAY_SECS`: the longest back-off between two deliveries of one event.
+    pub retry_max_delay_secs: i64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig { django_url: None, retry_max_delay_secs: 300 }
+    }
 }
 
 /// Account recovery and verified email (issue 12): where links point, how long they work, who
@@ -107,6 +125,7 @@ impl Default for Config {
             issuer: None,
             audience: None,
             mail: MailConfig::default(),
+            sync: SyncConfig::default(),
         }
     }
 }
@@ -241,8 +260,23 @@ impl Config {
             http_url: template(var("EMAIL_HTTP_URL"), "EMAIL_HTTP_URL", &[])?,
             per_address_per_hour: seconds("EMAIL_RATE_LIMIT_PER_HOUR", defaults.mail.per_address_per_hour)?,
         };
+        let sync = SyncConfig {
+            django_url: match var("DJANGO_SYNC_URL") {
+                None => None,
+                Some(url)
+                    if !(url.starts_with("https://") || url.starts_with("http://"))
+                        || url.contains(char::is_whitespace) =>
+                {
+                    return Err(ConfigError::BadVar { name: "DJANGO_SYNC_URL", reason: "must be an http(s) URL" })
+                }
+                Some(url) if url.ends_with('/') => Some(url),
+                Some(url) => Some(format!("{url}/")),
+            },
+            retry_max_delay_secs: seconds("SYNC_RETRY_MAX_DELAY_SECS", defaults.sync.retry_max_delay_secs)?,
+        };
         Ok(Config {
             mail,
+            sync,
             user_id_start,
             session_max_lifetime_secs,
             issuer: var("JWT_ISSUER"),
@@ -581,6 +615,24 @@ mod tests {
             assert!(
                 matches!(from(&[(name, value)]), Err(ConfigError::BadVar { name: n, .. }) if n == name),
                 "{name}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn sync_with_django_is_off_until_its_url_is_set_and_the_url_gets_its_trailing_slash() {
+        let sync = from(&[]).unwrap().sync;
+        assert_eq!((sync.django_url, sync.retry_max_delay_secs), (None, 300));
+        let sync =
+            from(&[("DJANGO_SYNC_URL", "https://django.example.com/edge-auth"), ("SYNC_RETRY_MAX_DELAY_SECS", "5")])
+                .unwrap()
+                .sync;
+        assert_eq!(sync.django_url.as_deref(), Some("https://django.example.com/edge-auth/"));
+        assert_eq!(sync.retry_max_delay_secs, 5);
+        for url in ["django.example.com/edge-auth/", "ftp://x/", "https://a b/"] {
+            assert_eq!(
+                from(&[("DJANGO_SYNC_URL", url)]),
+                Err(ConfigError::BadVar { name: "DJANGO_SYNC_URL", reason: "must be an http(s) URL" })
             );
         }
     }

@@ -9,6 +9,7 @@ use crate::config::{Config, ConfigError, SigningKey};
 use crate::domain::device::DeviceKey;
 use crate::domain::reset_token::ResetSecret;
 use crate::domain::secrets::Token;
+use crate::domain::sync::SyncSecret;
 use crate::domain::tokens::{Ed25519Keys, Tokens};
 
 pub struct State {
@@ -23,6 +24,10 @@ pub struct State {
     pub reset_secret: ResetSecret,
     /// The HTTP mail provider's API key (secret `EMAIL_HTTP_TOKEN`, optional).
     pub mail_token: Option<Token>,
+    /// Signs and checks what is exchanged with Django's companion app (secret
+    /// `DJANGO_SYNC_SECRET`): required with `DJANGO_SYNC_URL`; alone, it lets Django send events.
+    #[allow(dead_code)] // read by the sync handlers, next
+    pub sync_secret: Option<SyncSecret>,
 }
 
 thread_local! {
@@ -61,6 +66,19 @@ impl State {
         let health_token = text("HEALTH_CHECK_TOKEN").map(Token::new);
         let reset_secret = ResetSecret::new(text("DJANGO_SECRET_KEY"), key.as_bytes());
         let mail_token = text("EMAIL_HTTP_TOKEN").map(Token::new);
-        Ok(State { config, tokens, devices, health_token, reset_secret, mail_token })
+        let sync_secret = match text("DJANGO_SYNC_SECRET") {
+            Some(secret) => Some(SyncSecret::new(&secret).ok_or(ConfigError::BadSecret {
+                name: "DJANGO_SYNC_SECRET",
+                reason: "must be at least 32 characters",
+            })?),
+            None if config.sync.django_url.is_some() => {
+                return Err(ConfigError::BadSecret {
+                    name: "DJANGO_SYNC_SECRET",
+                    reason: "must be set with DJANGO_SYNC_URL",
+                })
+            }
+            None => None,
+        };
+        Ok(State { config, tokens, devices, health_token, reset_secret, mail_token, sync_secret })
     }
 }

@@ -11,5 +11,6 @@ pub mod recovery;
 pub mod reset_token;
 pub mod secrets;
 pub mod sessions;
+pub mod sync;
 pub mod tokens;
 pub mod user;

@@ -1,0 +1,556 @@
+//! Running beside Django (issue 14): the signed events both sides exchange and the user record
+//! they carry, free of storage and of the clock. The wire contract is
+//! `integrations/django/PROTOCOL.md`; this module is its worker half.
+//!
+//! Every request between the two carries `Edge-Auth-Signature: t=<unix>,v1=<hex>`, the
+//! HMAC-SHA256 (keyed by the shared secret) of `"<t>." + body`. A receiver refuses a signature
+//! that does not match (compared in constant time) or whose `t` is more than `TOLERANCE_SECS`
+//! away from its clock, and answers an event id it has seen before with 409.
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use serde_json::{json, Map, Value};
+use sha2::Sha256;
+
+use crate::domain::user::User;
+
+/// The header both sides sign their requests with.
+pub const SIGNATURE_HEADER: &str = "Edge-Auth-Signature";
+
+/// How far a signature's `t` may be from the receiver's clock, either way.
+pub const TOLERANCE_SECS: i64 = 300;
+
+/// Shortest shared secret accepted (`DJANGO_SYNC_SECRET`, Django's `EDGE_AUTH_SHARED_SECRET`).
+pub const MIN_SECRET_CHARS: usize = 32;
+
+/// The shared secret. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SyncSecret(Vec<u8>);
+
+impl fmt::Debug for SyncSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SyncSecret(<redacted>)")
+    }
+}
+
+impl SyncSecret {
+    /// The secret, if long enough.
+    pub fn new(text: &str) -> Option<SyncSecret> {
+        (text.chars().count() >= MIN_SECRET_CHARS).then(|| SyncSecret(text.as_bytes().to_vec()))
+    }
+
+    fn mac(&self, t: i64, body: &[u8]) -> Hmac<Sha256> {
+        // HMAC takes a key of any length.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC accepts any key length");
+        mac.update(t.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        mac
+    }
+
+    /// The `Edge-Auth-Signature` value for `body` sent at `t`.
+    pub fn sign(&self, t: i64, body: &[u8]) -> String {
+        let digest = self.mac(t, body).finalize().into_bytes();
+        format!("t={t},v1={}", crate::domain::tokens::hex(&digest))
+    }
+
+    /// Checks a received `Edge-Auth-Signature` against `body` at `now`.
+    pub fn verify(&self, header: Option<&str>, body: &[u8], now: i64) -> Result<(), SignatureError> {
+        let (t, v1) = parse_header(header.ok_or(SignatureError::Invalid)?).ok_or(SignatureError::Invalid)?;
+        // The MAC first, so a forged header learns nothing from the clock check.
+        self.mac(t, body).verify_slice(&v1).map_err(|_| SignatureError::Invalid)?;
+        if (now - t).abs() > TOLERANCE_SECS {
+            return Err(SignatureError::Expired);
+        }
+        Ok(())
+    }
+}
+
+/// Why a signed request was refused (both 401).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignatureError {
+    /// Missing, malformed, or not made with the shared secret over this body.
+    Invalid,
+    /// Made with the secret, but too long ago (or too far ahead): a replay or a skewed clock.
+    Expired,
+}
+
+impl SignatureError {
+    pub fn detail(self) -> &'static str {
+        match self {
+            SignatureError::Invalid => "Invalid signature.",
+            SignatureError::Expired => "Signature expired.",
+        }
+    }
+}
+
+/// `t=<unix>,v1=<64 hex>` → (t, the 32 MAC bytes). Exactly one of each, nothing else.
+fn parse_header(header: &str) -> Option<(i64, Vec<u8>)> {
+    let (mut t, mut v1) = (None, None);
+    for part in header.split(',') {
+        let (name, value) = part.trim().split_once('=')?;
+        let slot = match name {
+            "t" => &mut t,
+            "v1" => &mut v1,
+            _ => return None,
+        };
+        if slot.replace(value).is_some() {
+            return None;
+        }
+    }
+    let t = t?;
+    if t.is_empty() || t.len() > 12 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v1 = v1?;
+    if v1.len() != 64 {
+        return None;
+    }
+    let mac = (0..64)
+        .step_by(2)
+        .map(|i| v1.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+        .collect::<Option<Vec<u8>>>()?;
+    Some((t.parse().ok()?, mac))
+}
+
+/// What an event says happened (PROTOCOL.md, "Types").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    UserCreated,
+    UserUpdated,
+    PasswordChanged,
+    Deactivated,
+    SessionsRevoked,
+    SessionRevoked,
+    TokenRevoked,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 7] = [
+        Kind::UserCreated,
+        Kind::UserUpdated,
+        Kind::PasswordChanged,
+        Kind::Deactivated,
+        Kind::SessionsRevoked,
+        Kind::SessionRevoked,
+        Kind::TokenRevoked,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::UserCreated => "user.created",
+            Kind::UserUpdated => "user.updated",
+            Kind::PasswordChanged => "user.password_changed",
+            Kind::Deactivated => "user.deactivated",
+            Kind::SessionsRevoked => "user.sessions_revoked",
+            Kind::SessionRevoked => "session.revoked",
+            Kind::TokenRevoked => "token.revoked",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+}
+
+/// Why a refresh token died, as `token.revoked` says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Consumed by a refresh: its successor lives on.
+    Rotated,
+    /// Logged out: its session ends with it.
+    Logout,
+    /// Died with its session (reuse, logout-all, a password change or reset).
+    Revoked,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Rotated => "rotated",
+            Reason::Logout => "logout",
+            Reason::Revoked => "revoked",
+        }
+    }
+}
+
+/// One event, as applied by the worker.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// `user.created` / `user.updated`: the user as the sender has it.
+    User(Box<User>),
+    PasswordChanged {
+        user_id: i64,
+        password: String,
+    },
+    Deactivated {
+        user_id: i64,
+    },
+    SessionsRevoked {
+        user_id: i64,
+        before: i64,
+        except_sid: Option<String>,
+    },
+    SessionRevoked {
+        user_id: i64,
+        sid: String,
+    },
+    TokenRevoked {
+        user_id: i64,
+        jti: String,
+        expires_at: i64,
+        sid: Option<String>,
+        reason: Reason,
+    },
+}
+
+/// A received event: its id (for the duplicate check) and what it says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub id: String,
+    pub kind: Kind,
+    pub change: Change,
+}
+
+/// Why an event cannot be applied (400 `{"detail": …}`, never retried by the sender).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadEvent(pub String);
+
+fn bad(what: impl Into<String>) -> BadEvent {
+    BadEvent(what.into())
+}
+
+/// An event id: 32 lowercase hex, like a `jti`.
+fn is_event_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl Event {
+    /// Reads a received event's body (after its signature was checked).
+    pub fn parse(body: &[u8]) -> Result<Event, BadEvent> {
+        let value: Value = serde_json::from_slice(body).map_err(|_| bad("The body is not JSON."))?;
+        let object = value.as_object().ok_or_else(|| bad("An event is a JSON object."))?;
+        let id = object.get("id").and_then(Value::as_str).filter(|id| is_event_id(id));
+        let id = id.ok_or_else(|| bad("An event needs an id of 32 lowercase hex digits."))?.to_owned();
+        let name = object.get("type").and_then(Value::as_str).unwrap_or_default();
+        let kind = Kind::parse(name).ok_or_else(|| bad("Unknown event type."))?;
+        let data = object.get("data").and_then(Value::as_object).ok_or_else(|| bad("An event needs a data object."))?;
+        let fields = Fields(data);
+        let change = match kind {
+            Kind::UserCreated | Kind::UserUpdated => Change::User(Box::new(user_from_record(fields.object("user")?)?)),
+            Kind::PasswordChanged => {
+                Change::PasswordChanged { user_id: fields.id("user_id")?, password: fields.text("password")? }
+            }
+            Kind::Deactivated => Change::Deactivated { user_id: fields.id("user_id")? },
+            Kind::SessionsRevoked => Change::SessionsRevoked {
+                user_id: fields.id("user_id")?,
+                before: fields.int("before")?,
+                except_sid: fields.optional_text("except_sid")?,
+            },
+            Kind::SessionRevoked => Change::SessionRevoked { user_id: fields.id("user_id")?, sid: fields.text("sid")? },
+            Kind::TokenRevoked => Change::TokenRevoked {
+                user_id: fields.id("user_id")?,
+                jti: fields.text("jti")?,
+                expires_at: fields.int("exp")?,
+                sid: fields.optional_text("sid")?,
+                reason: match fields.text("reason")?.as_str() {
+                    "rotated" => Reason::Rotated,
+                    "logout" => Reason::Logout,
+                    "revoked" => Reason::Revoked,
+                    _ => return Err(bad("Unknown reason in data.reason.")),
+                },
+            },
+        };
+        Ok(Event { id, kind, change })
+    }
+}
+
+/// An event's `data`, read field by field with a message naming the field.
+struct Fields<'a>(&'a Map<String, Value>);
+
+impl Fields<'_> {
+    fn int(&self, name: &str) -> Result<i64, BadEvent> {
+        self.0.get(name).and_then(Value::as_i64).ok_or_else(|| bad(format!("data.{name} must be an integer.")))
+    }
+
+    fn id(&self, name: &str) -> Result<i64, BadEvent> {
+        Some(self.int(name)?)
+            .filter(|id| *id > 0)
+            .ok_or_else(|| bad(format!("data.{name} must be a positive integer.")))
+    }
+
+    fn text(&self, name: &str) -> Result<String, BadEvent> {
+        self.0
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| bad(format!("data.{name} must be a non-empty string.")))
+    }
+
+    fn optional_text(&self, name: &str) -> Result<Option<String>, BadEvent> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => self.text(name).map(Some),
+        }
+    }
+
+    fn object(&self, name: &str) -> Result<&Map<String, Value>, BadEvent> {
+        self.0.get(name).and_then(Value::as_object).ok_or_else(|| bad(format!("data.{name} must be an object.")))
+    }
+}
+
+/// A new event of ours, as sent: `{"id", "type", "occurred_at", "source": "edge-auth", "data"}`.
+pub fn envelope(id: &str, kind: Kind, occurred_at: i64, data: Value) -> Value {
+    json!({ "id": id, "type": kind.as_str(), "occurred_at": occurred_at, "source": "edge-auth", "data": data })
+}
+
+/// The user record of PROTOCOL.md: every field the worker has.
+pub fn user_record(user: &User) -> Value {
+    json!({
+        "id": user.id,
+        "email": user.email,
+        "password": user.password,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "is_active": user.is_active,
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "date_joined": user.date_joined,
+        "last_login": user.last_login,
+        "uuid": user.uuid,
+        "phone_number": user.phone_number,
+        "phone_number_verified": user.phone_number_verified,
+        "timezone": user.timezone,
+        "is_practitioner": user.is_practitioner,
+        "account_status": user.account_status,
+        "email_verified": user.email_verified,
+    })
+}
+
+/// A user record from Django (a lookup's answer or a user event). The eleven required keys must be
+/// there; the spec's profile fields a Django model may lack take the worker's defaults (a missing
+/// `uuid` is left empty: the caller generates one). The email is taken as sent: the caller folds it.
+pub fn user_from_record(record: &Map<String, Value>) -> Result<User, BadEvent> {
+    let fields = Fields(record);
+    let flag = |name: &str, default: bool| -> Result<bool, BadEvent> {
+        match record.get(name) {
+            None | Some(Value::Null) => Ok(default),
+            Some(Value::Bool(value)) => Ok(*value),
+            Some(_) => Err(bad(format!("user.{name} must be a boolean."))),
+        }
+    };
+    let required_flag = |name: &str| -> Result<bool, BadEvent> {
+        record.get(name).and_then(Value::as_bool).ok_or_else(|| bad(format!("user.{name} must be a boolean.")))
+    };
+    let text = |name: &str| -> Result<String, BadEvent> {
+        record
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| bad(format!("user.{name} must be a string.")))
+    };
+    let optional = |name: &str| -> Result<Option<String>, BadEvent> {
+        match record.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.clone())),
+            Some(_) => Err(bad(format!("user.{name} must be a string or null."))),
+        }
+    };
+    let or_default = |name: &str, default: &str| -> Result<String, BadEvent> {
+        Ok(optional(name)?.filter(|text| !text.is_empty()).unwrap_or_else(|| default.to_owned()))
+    };
+    let user = User {
+        id: fields.id("id").map_err(|_| bad("user.id must be a positive integer."))?,
+        uuid: optional("uuid")?.unwrap_or_default(),
+        email: text("email")?,
+        password: text("password")?,
+        first_name: text("first_name")?,
+        last_name: text("last_name")?,
+        phone_number: optional("phone_number")?,
+        phone_number_verified: flag("phone_number_verified", false)?,
+        timezone: or_default("timezone", "UTC")?,
+        is_practitioner: flag("is_practitioner", false)?,
+        account_status: or_default("account_status", "active")?,
+        last_login: optional("last_login")?,
+        date_joined: text("date_joined")?,
+        is_active: required_flag("is_active")?,
+        is_staff: required_flag("is_staff")?,
+        is_superuser: required_flag("is_superuser")?,
+        email_verified: flag("email_verified", false)?,
+    };
+    if user.email.is_empty() || user.password.is_empty() {
+        return Err(bad("user.email and user.password must not be empty."));
+    }
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "a-shared-secret-of-at-least-32-characters";
+    const BODY: &[u8] = br#"{"id":"0123456789abcdef0123456789abcdef"}"#;
+
+    fn secret() -> SyncSecret {
+        SyncSecret::new(SECRET).unwrap()
+    }
+
+    #[test]
+    fn a_secret_shorter_than_32_characters_is_refused() {
+        assert!(SyncSecret::new(&"x".repeat(31)).is_none());
+        assert!(SyncSecret::new(&"x".repeat(32)).is_some());
+        assert_eq!(format!("{:?}", secret()), "SyncSecret(<redacted>)");
+    }
+
+    #[test]
+    fn the_signature_is_hmac_sha256_over_the_timestamp_a_dot_and_the_body() {
+        // Python: hmac.new(SECRET.encode(), b"1700000000." + BODY, hashlib.sha256).hexdigest()
+        let header = secret().sign(1_700_000_000, BODY);
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).unwrap();
+        mac.update(b"1700000000.");
+        mac.update(BODY);
+        let expected = crate::domain::tokens::hex(&mac.finalize().into_bytes());
+        assert_eq!(header, format!("t=1700000000,v1={expected}"));
+        assert_eq!(secret().verify(Some(&header), BODY, 1_700_000_000), Ok(()));
+    }
+
+    #[test]
+    fn a_signature_is_refused_when_anything_was_tampered_with() {
+        let now = 1_700_000_000;
+        let header = secret().sign(now, BODY);
+        let other = SyncSecret::new("another-shared-secret-of-32-characters!").unwrap();
+        let invalid = Err(SignatureError::Invalid);
+        // Another body, another secret, another timestamp under the same MAC.
+        assert_eq!(secret().verify(Some(&header), br#"{"id":"0123456789abcdef0123456789abcdee"}"#, now), invalid);
+        assert_eq!(other.verify(Some(&header), BODY, now), invalid);
+        assert_eq!(secret().verify(Some(&header.replace("t=1700000000", "t=1700000001")), BODY, now), invalid);
+        // A flipped MAC digit, upper-case hex, a truncated MAC.
+        let flipped = format!("{}{}", &header[..header.len() - 1], if header.ends_with('0') { '1' } else { '0' });
+        assert_eq!(secret().verify(Some(&flipped), BODY, now), invalid);
+        assert_eq!(secret().verify(Some(&header[..header.len() - 2]), BODY, now), invalid);
+        // Missing, empty, malformed headers.
+        for header in [None, Some(""), Some("v1=00"), Some("t=1700000000"), Some("t=abc,v1=00"), Some("garbage")] {
+            assert_eq!(secret().verify(header, BODY, now), invalid, "{header:?}");
+        }
+        // Repeated or unknown parts.
+        let twice = format!("{header},t={now}");
+        assert_eq!(secret().verify(Some(&twice), BODY, now), invalid);
+        let extra = format!("{header},v0=00");
+        assert_eq!(secret().verify(Some(&extra), BODY, now), invalid);
+        let negative = secret().sign(-5, BODY);
+        assert_eq!(secret().verify(Some(&negative), BODY, -5), invalid);
+    }
+
+    #[test]
+    fn a_signature_older_or_newer_than_the_tolerance_is_expired() {
+        let t = 1_700_000_000;
+        let header = secret().sign(t, BODY);
+        assert_eq!(secret().verify(Some(&header), BODY, t + TOLERANCE_SECS), Ok(()));
+        assert_eq!(secret().verify(Some(&header), BODY, t - TOLERANCE_SECS), Ok(()));
+        assert_eq!(secret().verify(Some(&header), BODY, t + TOLERANCE_SECS + 1), Err(SignatureError::Expired));
+        assert_eq!(secret().verify(Some(&header), BODY, t - TOLERANCE_SECS - 1), Err(SignatureError::Expired));
+    }
+
+    fn record() -> Value {
+        json!({
+            "id": 42, "email": "Ann@Example.com", "password": "pbkdf2_sha256$1000000$salt$hash",
+            "first_name": "Ann", "last_name": "Lee", "is_active": true, "is_staff": false,
+            "is_superuser": false, "date_joined": "2024-01-01T10:00:00Z", "last_login": null
+        })
+    }
+
+    fn event(kind: &str, data: Value) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "id": "0123456789abcdef0123456789abcdef", "type": kind, "occurred_at": 1_700_000_000,
+            "source": "django", "data": data
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_django_user_record_takes_defaults_for_the_fields_its_model_lacks() {
+        let user = user_from_record(record().as_object().unwrap()).unwrap();
+        assert_eq!((user.id, user.email.as_str(), user.timezone.as_str()), (42, "Ann@Example.com", "UTC"));
+        assert_eq!((user.account_status.as_str(), user.uuid.as_str()), ("active", ""));
+        assert!(user.is_active && !user.is_practitioner && !user.email_verified);
+        assert_eq!(user_from_record(user_record(&user).as_object().unwrap()), Ok(user));
+    }
+
+    #[test]
+    fn a_user_record_missing_or_mistyping_a_required_field_is_a_bad_event() {
+        for (key, value) in [
+            ("id", json!(0)),
+            ("id", json!("42")),
+            ("email", Value::Null),
+            ("password", json!("")),
+            ("is_active", json!(1)),
+            ("date_joined", json!(null)),
+            ("phone_number", json!(5)),
+        ] {
+            let mut record = record();
+            record[key] = value.clone();
+            assert!(user_from_record(record.as_object().unwrap()).is_err(), "{key} = {value}");
+        }
+    }
+
+    #[test]
+    fn every_event_type_parses_and_anything_else_is_a_bad_event() {
+        let parsed = |kind: &str, data: Value| Event::parse(&event(kind, data));
+        assert!(matches!(parsed("user.created", json!({ "user": record() })).unwrap().change, Change::User(_)));
+        assert_eq!(parsed("user.updated", json!({ "user": record() })).unwrap().kind, Kind::UserUpdated);
+        assert_eq!(
+            parsed("user.password_changed", json!({ "user_id": 42, "password": "argon2$x" })).unwrap().change,
+            Change::PasswordChanged { user_id: 42, password: "argon2$x".into() }
+        );
+        assert_eq!(
+            parsed("user.deactivated", json!({ "user_id": 42 })).unwrap().change,
+            Change::Deactivated { user_id: 42 }
+        );
+        assert_eq!(
+            parsed("user.sessions_revoked", json!({ "user_id": 42, "before": 1_700_000_000, "except_sid": null }))
+                .unwrap()
+                .change,
+            Change::SessionsRevoked { user_id: 42, before: 1_700_000_000, except_sid: None }
+        );
+        assert_eq!(
+            parsed("session.revoked", json!({ "user_id": 42, "sid": "ab" })).unwrap().change,
+            Change::SessionRevoked { user_id: 42, sid: "ab".into() }
+        );
+        assert_eq!(
+            parsed("token.revoked", json!({ "user_id": 42, "jti": "j", "exp": 9, "sid": "s", "reason": "logout" }))
+                .unwrap()
+                .change,
+            Change::TokenRevoked {
+                user_id: 42,
+                jti: "j".into(),
+                expires_at: 9,
+                sid: Some("s".into()),
+                reason: Reason::Logout
+            }
+        );
+        for (kind, data) in [
+            ("user.exploded", json!({ "user_id": 42 })),
+            ("user.deactivated", json!({ "user_id": "42" })),
+            ("user.deactivated", json!({})),
+            ("token.revoked", json!({ "user_id": 42, "jti": "j", "exp": 9, "reason": "lost" })),
+            ("user.password_changed", json!({ "user_id": 42, "password": "" })),
+            ("user.created", json!({ "user": "nope" })),
+        ] {
+            assert!(parsed(kind, data.clone()).is_err(), "{kind} {data}");
+        }
+        assert!(Event::parse(b"not json").is_err());
+        assert!(Event::parse(b"[]").is_err());
+        let bad_id = serde_json::to_vec(&json!({ "id": "ABC", "type": "user.deactivated", "data": { "user_id": 1 } }));
+        assert!(Event::parse(&bad_id.unwrap()).is_err());
+    }
+
+    #[test]
+    fn an_event_of_ours_names_its_source_and_type() {
+        let sent = envelope("0123456789abcdef0123456789abcdef", Kind::SessionRevoked, 5, json!({ "sid": "s" }));
+        assert_eq!(sent["type"], "session.revoked");
+        assert_eq!(sent["source"], "edge-auth");
+        assert_eq!(sent["occurred_at"], 5);
+    }
+}
