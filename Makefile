@@ -63,9 +63,14 @@ build: setup ## build the release worker into build/ (worker-build --release, th
 	@umask 077 && printf 'JWT_SIGNING_KEY="%s"\n' "$$(node -e "process.stdout.write(require('crypto').randomBytes(48).toString('base64url'))")" > $@
 	@echo "wrote .dev.vars with a random development signing key"
 
-dev: build .dev.vars ## build and serve the worker on 127.0.0.1:$PORT (default 8787; local D1/KV, migrations applied)
+# Settings for running beside Django (README, "Running beside Django") and introspection, taken
+# from the environment when set, e.g. `DJANGO_SYNC_URL=http://127.0.0.1:8000/edge-auth/ DJANGO_SYNC_SECRET=… make dev`.
+DEV_PASSTHROUGH := DJANGO_SYNC_URL DJANGO_SYNC_SECRET SYNC_RETRY_MAX_DELAY_SECS INTROSPECTION_CLIENT_ID INTROSPECTION_CLIENT_SECRET
+DEV_VARS_FROM_ENV = $(foreach name,$(DEV_PASSTHROUGH),$(if $(value $(name)),--var '$(name):$(value $(name))'))
+
+dev: build .dev.vars ## build and serve the worker on 127.0.0.1:$PORT (default 8787; local D1/KV/Queue, migrations applied)
 	wrangler d1 migrations apply DB --local
-	wrangler dev --ip 127.0.0.1 --port $(PORT)
+	wrangler dev --ip 127.0.0.1 --port $(PORT) $(DEV_VARS_FROM_ENV)
 
 test: lint unit wasm-test release blackbox interop client fuzz-quick deploy-check ## every check: lint unit wasm-test release blackbox interop client fuzz-quick deploy-check
 
