@@ -217,6 +217,9 @@ class _Deliverer:
                     release_ids, self._release = self._release, []
                 if release_ids:
                     release(release_ids)
+                if not get_config().deliver_on_commit:  # switched off since: edge_auth_sync delivers
+                    timeout = None
+                    continue
                 flush()
                 wait = seconds_until_due()
                 timeout = None if wait is None else min(max(wait, 1.0), MAX_BACKOFF_SECONDS)

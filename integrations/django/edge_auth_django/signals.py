@@ -1,16 +1,20 @@
 """Django's changes, as outbox events for the worker (PROTOCOL.md, "What each side sends").
 
 Nothing is written while a worker event is being applied. A blacklisted refresh token is reported
-as `rotated` when simplejwt's refresh view rotated it (it blacklists the old token, then records its
-successor, which keeps the claims, `sid` included); as the successor is recorded after the
-blacklisting, the event waits in the outbox until its request ends and is then released."""
+as `rotated` when simplejwt's refresh view rotated it: simplejwt >= 5.5 blacklists the old token and
+then records its successor, which keeps the claims, `sid` included, so such an event waits in the
+outbox until its request ends and is then released. simplejwt 5.3 and 5.4 record no successor;
+there (and for any refresh serializer built on simplejwt's) a blacklisting made from inside
+TokenRefreshSerializer.validate is the rotation itself."""
 
+import inspect
 import threading
 import time
 
 from django.contrib.auth import get_user_model
 from django.core.signals import request_finished, request_started
 from django.db.models.signals import post_save, pre_save
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
@@ -93,6 +97,16 @@ def _user_id_of(outstanding, payload):
         return None
 
 
+def _in_simplejwt_refresh():
+    code = TokenRefreshSerializer.validate.__code__
+    frame = inspect.currentframe()
+    while frame is not None:
+        if frame.f_code is code:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _token_blacklisted(sender, instance, created, raw=False, **kwargs):
     if not created or raw or is_applying():
         return
@@ -104,10 +118,10 @@ def _token_blacklisted(sender, instance, created, raw=False, **kwargs):
         "jti": outstanding.jti,
         "exp": int(to_unix(outstanding.expires_at)),
         "sid": sid,
-        "reason": "logout",
+        "reason": "rotated" if _in_simplejwt_refresh() else "logout",
     }
     state = getattr(_request, "state", None)
-    if state is None:  # outside a request nothing can rotate it any more
+    if state is None or data["reason"] == "rotated":  # outside a request nothing can rotate it any more
         outbox.enqueue("token.revoked", data)
         return
     row = outbox.enqueue("token.revoked", data, hold=True)

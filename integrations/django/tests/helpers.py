@@ -140,17 +140,23 @@ class StubWorker:
                     stub.received.append((self.path, dict(self.headers), body, valid))
                     status = stub.statuses.pop(0) if stub.statuses else 200
                 if status == "drop":  # no answer at all
-                    self.connection.close()
+                    self.close_connection = True
                     return
+                if status == "slow":  # answers after the sender gave up
+                    time.sleep(1.5)
+                    status = 200
                 headers = {"Location": "/elsewhere/"} if 300 <= status < 400 else {}
                 answer = json.dumps({"status": "applied"} if status == 200 else {"detail": "stub"}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(answer)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(answer)))
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(answer)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting ("slow")
 
             def log_message(self, *args):
                 pass
