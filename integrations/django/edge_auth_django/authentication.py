@@ -14,7 +14,7 @@ from .tokens import sid_of
 class EdgeAuthJWTAuthentication(JWTAuthentication):
     def get_validated_token(self, raw_token):
         token = super().get_validated_token(raw_token)
-        if _is_revoked(token.payload):
+        if is_revoked(token.payload):
             # simplejwt's own answer for a blacklisted token, so clients see one shape.
             raise InvalidToken(
                 {
@@ -31,7 +31,8 @@ class EdgeAuthJWTAuthentication(JWTAuthentication):
         return token
 
 
-def _is_revoked(payload):
+def is_revoked(payload):
+    """Whether edge-auth ended this token's session, or the user's cut-off falls after its `iat`."""
     sid = sid_of(payload)
     if sid is not None and RevokedSession.objects.filter(sid=sid).exists():
         return True

@@ -46,12 +46,13 @@ def assign_id(instance, using):
     model, start = type(instance), get_config().user_id_start
     table = model._meta.db_table
     quote = connection.ops.quote_name
+    markers = quote(IdSequence._meta.db_table)
     with transaction.atomic(using=using), connection.cursor() as cursor:
+        # A write first, so that this transaction holds SQLite's write lock before it reads.
+        cursor.execute(f"INSERT OR IGNORE INTO {markers} ({quote('table')}, last_id) VALUES (%s, 0)", [table])
         seq = _sequence(cursor, table)
         if seq is None or seq < start:
             return  # no worker id in the table: AUTOINCREMENT does the right thing
-        markers = quote(IdSequence._meta.db_table)
-        cursor.execute(f"INSERT OR IGNORE INTO {markers} ({quote('table')}, last_id) VALUES (%s, 0)", [table])
         cursor.execute(
             f"UPDATE {markers} SET last_id = MAX(last_id, (SELECT COALESCE(MAX({quote(model._meta.pk.column)}), 0) "
             f"FROM {quote(table)} WHERE {quote(model._meta.pk.column)} < %s)) + 1 WHERE {quote('table')} = %s",

@@ -2,6 +2,7 @@
 commits (by a daemon thread, so no request waits on the worker), and retried with back-off until
 the worker has them (PROTOCOL.md, "Answers")."""
 
+import contextlib
 import json
 import logging
 import os
@@ -116,11 +117,14 @@ def _claim_next(config):
     """The next row to send, leased to this sender; None when nothing is due or a row backs off."""
     now = timezone.now()
     connection = connections[router.db_for_write(OutboxEvent)]
-    with transaction.atomic(using=connection.alias):
+    locking = connection.features.has_select_for_update
+    # Without FOR UPDATE (SQLite) no transaction: a read that turns into a write there can fail as
+    # "database is locked" at once, while single statements wait for each other.
+    with transaction.atomic(using=connection.alias) if locking else contextlib.nullcontext():
         rows = OutboxEvent.objects.filter(delivered_at=None, failed=False).order_by("created_at", "id")
-        if connection.features.has_select_for_update:
+        if locking:
             rows = rows.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked)
-        for row in rows[:_BATCH]:
+        for row in list(rows[:_BATCH]):
             if row.next_attempt_at > now:
                 if row.attempts:
                     return None  # backing off: the rows behind it wait, so that the worker sees them in order
@@ -212,20 +216,24 @@ class _Deliverer:
         while True:
             self._wake.wait(timeout)
             self._wake.clear()
+            release_ids = []
             try:
                 with self._lock:
                     release_ids, self._release = self._release, []
                 if release_ids:
                     release(release_ids)
+                release_ids = []
                 if not get_config().deliver_on_commit:  # switched off since: edge_auth_sync delivers
                     timeout = None
                     continue
                 flush()
                 wait = seconds_until_due()
                 timeout = None if wait is None else min(max(wait, 1.0), MAX_BACKOFF_SECONDS)
-            except Exception:
+            except Exception:  # e.g. the database is locked or away: try again shortly
                 logger.exception("edge-auth delivery pass failed")
-                timeout = 30
+                with self._lock:
+                    self._release.extend(release_ids)
+                timeout = 5
             finally:
                 connections.close_all()  # this thread's connections only
 

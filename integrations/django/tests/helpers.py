@@ -10,7 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from edge_auth_django import signing
 from edge_auth_django.models import OutboxEvent
@@ -97,6 +99,15 @@ def worker_refresh(user, sid, issued=None):
     if issued is not None:
         token.set_iat(at_time=issued)
     return token
+
+
+def outstand(token, user):
+    """Records `token` as simplejwt records the tokens it issues (RefreshToken.outstand() is 5.5+)."""
+    OutstandingToken.objects.get_or_create(
+        jti=token["jti"],
+        defaults={"user": user, "token": str(token), "created_at": token.current_time,
+                  "expires_at": datetime_from_epoch(token["exp"])},
+    )
 
 
 def access_token(user, sid=None, issued=None):

@@ -3,6 +3,7 @@
 with a username), so the app is shown to need nothing beyond AbstractBaseUser."""
 
 import os
+import tempfile
 from datetime import timedelta
 
 SECRET_KEY = "companion-tests-only"
@@ -11,7 +12,15 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 ROOT_URLCONF = "tests.urls"
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": ":memory:",
+        # A file, not shared-cache memory, so that the delivery thread and the test wait on each
+        # other's locks instead of failing with "table is locked".
+        "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"edge-auth-django-tests-{os.getpid()}.sqlite3")},
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -47,9 +56,15 @@ EDGE_AUTH_SHARED_SECRET = "companion-tests-shared-secret-0123456789"
 EDGE_AUTH_TIMEOUT = 2
 # Tests flush explicitly; the daemon thread is tested on its own.
 EDGE_AUTH_DELIVER_ON_COMMIT = False
+# The companion's log is silent unless EDGE_AUTH_TEST_LOG=1.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"null": {"class": "logging.NullHandler"}},
-    "loggers": {"edge_auth_django": {"handlers": ["null"], "propagate": False}},
+    "handlers": {"null": {"class": "logging.NullHandler"}, "console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "edge_auth_django": {
+            "handlers": ["console" if os.environ.get("EDGE_AUTH_TEST_LOG") == "1" else "null"],
+            "propagate": False,
+        }
+    },
 }

@@ -3,6 +3,7 @@ and a DRF view behind EdgeAuthJWTAuthentication."""
 
 import time
 import uuid
+from unittest import skipUnless
 from datetime import datetime, timezone as dt_timezone
 
 from django.contrib.auth.hashers import make_password
@@ -12,7 +13,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from edge_auth_django.models import OutboxEvent, RevokedSession, SessionCutoff
 
-from .helpers import User, access_token, has_field, make_user, seconds_ago, send_event, worker_record, worker_refresh
+from .helpers import (
+    User, access_token, has_field, make_user, outstand, seconds_ago, send_event, worker_record, worker_refresh,
+)
 
 BLACKLISTED_ACCESS = {
     "detail": "Given token not valid for any token type",
@@ -164,7 +167,7 @@ class SessionEventTests(ApplyTestCase):
         djangos = RefreshToken.for_user(self.user)
         djangos.set_iat(at_time=seconds_ago(60))
         for token in (old, kept):
-            token.outstand()
+            outstand(token, self.user)
         OutstandingToken.objects.filter(jti=djangos["jti"]).update(token=str(djangos))
         self.apply("user.sessions_revoked", {"user_id": self.user.pk, "before": int(time.time()) - 10,
                                              "except_sid": "s-kept"})
@@ -194,11 +197,12 @@ class SessionEventTests(ApplyTestCase):
         self.assertAccepted(other)
         self.assertTrue(RevokedSession.objects.filter(sid="s-doomed", user_id=self.user.pk).exists())
 
+    @skipUnless(hasattr(RefreshToken, "outstand"), "simplejwt < 5.5 records no rotated successor")
     def test_a_revoked_session_s_refresh_tokens_known_here_are_blacklisted(self):
         # The worker's token was refreshed here once: its successor carries the sid and is outstanding.
         successor = self.assertRefreshWorks(worker_refresh(self.user, "s-doomed"))["refresh"]
         bystander = worker_refresh(self.user, "s-other")
-        bystander.outstand()
+        outstand(bystander, self.user)
         OutboxEvent.objects.all().delete()
         self.apply("session.revoked", {"user_id": self.user.pk, "sid": "s-doomed"})
         self.assertRefreshRefused(successor)
@@ -253,3 +257,43 @@ class TokenEventTests(ApplyTestCase):
         self.revoke(token, "rotated")
         self.revoke(token, "revoked")
         self.assertEqual(BlacklistedToken.objects.filter(token__jti=token["jti"]).count(), 1)
+
+
+class CheckedRefreshTests(ApplyTestCase):
+    """EdgeAuthTokenRefreshSerializer: the refresh view itself refuses tokens of ended sessions and
+    cut-offs, including tokens that have no row here (a successor simplejwt < 5.5 rotated in)."""
+
+    def setUp(self):
+        self.user = make_user("ada@example.com")
+        OutboxEvent.objects.all().delete()
+
+    def checked_refresh(self, token):
+        return self.client.post("/api/token/refresh-checked/", {"refresh": str(token)}, content_type="application/json")
+
+    def test_a_refresh_token_of_a_revoked_session_is_refused_even_without_a_row(self):
+        token = worker_refresh(self.user, "s-doomed")
+        self.apply("session.revoked", {"user_id": self.user.pk, "sid": "s-doomed"})
+        self.assertFalse(OutstandingToken.objects.filter(jti=token["jti"]).exists())
+        response = self.checked_refresh(token)
+        self.assertEqual((response.status_code, response.json()), (401, BLACKLISTED_REFRESH))
+
+    def test_a_refresh_token_issued_before_the_cut_off_is_refused_except_the_kept_session(self):
+        old = worker_refresh(self.user, "s-old", issued=seconds_ago(60))
+        kept = worker_refresh(self.user, "s-kept", issued=seconds_ago(60))
+        self.apply("user.sessions_revoked", {"user_id": self.user.pk, "before": int(time.time()) - 10,
+                                             "except_sid": "s-kept"})
+        self.assertEqual(self.checked_refresh(old).json(), BLACKLISTED_REFRESH)
+        response = self.checked_refresh(kept)
+        self.assertEqual(response.status_code, 200, response.content)
+        self.expect_silence = False
+
+    def test_an_untouched_token_refreshes_as_with_simplejwt_s_own_serializer(self):
+        response = self.checked_refresh(worker_refresh(self.user, "s1"))
+        self.assertEqual(response.status_code, 200, response.content)
+        self.assertEqual(set(response.json()), {"access", "refresh"})
+        self.assertEqual(outbox_reasons(), ["rotated"])
+        self.expect_silence = False
+
+
+def outbox_reasons():
+    return [row.payload["reason"] for row in OutboxEvent.objects.filter(type="token.revoked")]

@@ -182,7 +182,9 @@ class FlushTests(TestCase):
             if len(passes) == 2:
                 raise KeyboardInterrupt
 
-        with mock.patch("edge_auth_django.management.commands.edge_auth_sync.time.sleep", sleep):
+        command = "edge_auth_django.management.commands.edge_auth_sync"
+        # (close_old_connections would close the test's own connection)
+        with mock.patch(f"{command}.time.sleep", sleep), mock.patch(f"{command}.close_old_connections"):
             call_command("edge_auth_sync", "--watch", "--interval", "3", stdout=out)
         self.assertEqual(passes, [3.0, 3.0])
         self.assertEqual(out.getvalue().splitlines(), ["delivered 0, failed 0, pending 1", "delivered 1, failed 0, pending 0"])
@@ -226,13 +228,13 @@ class BackgroundDeliveryTests(TransactionTestCase):
             self.wait_for_delivered()
 
     def test_a_rotation_in_a_request_reaches_the_worker_as_rotated(self):
-        user = make_user("ada@example.com", password="a-good-password-1")
-        token = worker_refresh(user, "s1")
-        OutboxEvent.objects.all().delete()
         with StubWorker() as stub, override_settings(EDGE_AUTH_URL=stub.url):
+            user = make_user("ada@example.com")
+            self.wait_for(stub, 1)
+            token = worker_refresh(user, "s1")
             response = self.client.post("/api/token/refresh/", {"refresh": str(token)}, content_type="application/json")
             self.assertEqual(response.status_code, 200)
-            [(event_type, data)] = self.wait_for(stub, 1)
+            [_, (event_type, data)] = self.wait_for(stub, 2)
             self.assertEqual((event_type, data["reason"], data["jti"]), ("token.revoked", "rotated", token["jti"]))
             self.wait_for_delivered()
 

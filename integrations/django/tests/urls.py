@@ -13,6 +13,10 @@ urlpatterns = [
     path("edge-auth/", include("edge_auth_django.urls")),
     path("api/token/", TokenObtainPairView.as_view()),
     path("api/token/refresh/", TokenRefreshView.as_view()),
+    path(
+        "api/token/refresh-checked/",
+        TokenRefreshView.as_view(_serializer_class="edge_auth_django.serializers.EdgeAuthTokenRefreshSerializer"),
+    ),
     path("api/token/blacklist/", TokenBlacklistView.as_view()),
     path("api/me/", Me.as_view()),
 ]
