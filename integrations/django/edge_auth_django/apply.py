@@ -12,7 +12,7 @@ import time
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, router, transaction
+from django.db import DataError, IntegrityError, router, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
@@ -26,6 +26,7 @@ logger = logging.getLogger("edge_auth_django")
 _applying = contextvars.ContextVar("edge_auth_applying", default=False)
 
 EVENT_ID = re.compile(r"[0-9a-f]{32}")
+LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last a datetime holds
 REASONS = ("rotated", "logout", "revoked")
 
 
@@ -101,7 +102,7 @@ def _sid(data, key, required=False):
 
 def _unix(data, key):
     value = data.get(key)
-    if not _is_int(value) or value < 0:
+    if not _is_int(value) or not 0 <= value <= LAST_SECOND:
         raise EventRejected(f"Invalid {key}.")
     return value
 
@@ -119,7 +120,7 @@ def _upsert_user(data):
         raise EventRejected("Invalid user.")
 
     model = get_user_model()
-    manager = model._default_manager
+    manager = model._base_manager
     email_field, username_field = model.get_email_field_name(), model.USERNAME_FIELD
     if manager.filter(**{f"{email_field}__iexact": email}).exclude(pk=user_id).exists():
         logger.warning("edge-auth user %s: email belongs to another user here; not applied", user_id)
@@ -156,11 +157,13 @@ def _upsert_user(data):
     except IntegrityError:
         logger.warning("edge-auth user %s: conflicts with a user here; not applied", user_id)
         raise EventRejected("User conflicts with another user.") from None
+    except DataError:  # e.g. a value longer than this side's column
+        raise EventRejected("User does not fit this side's user model.") from None
 
 
 def _existing_user(user_id):
     model = get_user_model()
-    user = model._default_manager.select_for_update().filter(pk=user_id).first()
+    user = model._base_manager.select_for_update().filter(pk=user_id).first()
     if user is None:
         # Events travel through a queue that does not keep order: the user's creation may follow.
         raise RetryLater("Unknown user, try again later.")
@@ -248,7 +251,7 @@ def apply_token_revoked(data):
     if reason not in REASONS:
         raise EventRejected("Invalid reason.")
     model = get_user_model()
-    known = model._default_manager.filter(pk=user_id).exists()
+    known = model._base_manager.filter(pk=user_id).exists()
     outstanding, _ = OutstandingToken.objects.get_or_create(
         jti=jti,
         defaults={"user_id": user_id if known else None, "expires_at": from_unix(exp), "token": ""},

@@ -61,7 +61,7 @@ def _user_pre_save(sender, instance, raw=False, using=None, update_fields=None, 
     before = None
     if instance.pk is not None:
         names = [name for name in ("password", "is_active") if name in concrete_fields(sender)]
-        before = sender._default_manager.using(using).filter(pk=instance.pk).values(*names).first()
+        before = sender._base_manager.using(using).filter(pk=instance.pk).values(*names).first()
     instance._edge_auth_before = before
 
 
@@ -74,7 +74,11 @@ def _user_post_save(sender, instance, created, raw=False, using=None, update_fie
         return
     # check_password() re-hashing a correct password saves only the hash, with no raw password set:
     # Django itself does not count that as a change of password.
-    rehash = update_fields is not None and set(update_fields) == {"password"} and getattr(instance, "_password", None) is None
+    rehash = (
+        update_fields is not None
+        and set(update_fields) == {"password"}
+        and getattr(instance, "_password", None) is None
+    )
     if "password" in before and before["password"] != instance.password and not rehash:
         outbox.enqueue("user.password_changed", {"user_id": instance.pk, "password": instance.password})
         outbox.enqueue(
@@ -138,9 +142,10 @@ def _token_outstanding(sender, instance, created, raw=False, **kwargs):
     for entry in state.blacklisted:
         row_id, old_user_id, old_sid, old_jti, rotated = entry
         if not rotated and old_jti != instance.jti and old_user_id == user_id and old_sid == sid:
-            row = OutboxEvent.objects.get(pk=row_id)
-            row.payload = {**row.payload, "reason": "rotated"}
-            row.save(update_fields=["payload"])
+            row = OutboxEvent.objects.filter(pk=row_id, delivered_at=None).first()
+            if row is not None:  # (gone if its transaction was rolled back)
+                row.payload = {**row.payload, "reason": "rotated"}
+                row.save(update_fields=["payload"])
             entry[4] = True
             return
 

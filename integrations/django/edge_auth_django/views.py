@@ -57,7 +57,7 @@ def lookup(request, payload):
         return _detail("An email is required.", 400)
     model = get_user_model()
     email_field = model.get_email_field_name()
-    users = model._default_manager.filter(**{f"{email_field}__iexact": email}).order_by("pk")
+    users = model._base_manager.filter(**{f"{email_field}__iexact": email}).order_by("pk")
     user = users.filter(**{email_field: email}).first()
     if user is None:
         matches = list(users[:2])

@@ -66,7 +66,8 @@ class ApplyTestCase(TestCase):
 class UserEventTests(ApplyTestCase):
     def test_a_user_created_on_the_worker_exists_here_with_its_id_hash_and_profile(self):
         hashed = make_password("worker-made-password", hasher="pbkdf2_sha256")
-        record = worker_record(1_000_000_001, "ada@example.com", password=hashed, uuid="8a6e0804-2bd0-4672-b79d-d97027f9071d")
+        uuid_here = "8a6e0804-2bd0-4672-b79d-d97027f9071d"
+        record = worker_record(1_000_000_001, "ada@example.com", password=hashed, uuid=uuid_here)
         self.apply("user.created", {"user": record})
         user = User().objects.get(pk=1_000_000_001)
         self.assertEqual(user.email, "ada@example.com")
@@ -75,7 +76,7 @@ class UserEventTests(ApplyTestCase):
         self.assertEqual((user.first_name, user.last_name, user.is_active), ("Ada", "Lovelace", True))
         self.assertEqual(user.date_joined, datetime(2024, 1, 1, 10, tzinfo=dt_timezone.utc))
         if has_field("uuid"):
-            self.assertEqual(user.uuid, uuid.UUID("8a6e0804-2bd0-4672-b79d-d97027f9071d"))
+            self.assertEqual(user.uuid, uuid.UUID(uuid_here))
             self.assertEqual((user.timezone, user.is_practitioner, user.email_verified), ("Europe/Paris", True, True))
             self.assertEqual(user.account_status, "active")
             self.assertIsNone(user.phone_number)
@@ -152,7 +153,8 @@ class SessionEventTests(ApplyTestCase):
         OutboxEvent.objects.all().delete()
 
     def test_access_tokens_issued_before_the_cut_off_are_refused_except_the_kept_session(self):
-        old, kept = access_token(self.user, "s-old", seconds_ago(60)), access_token(self.user, "s-kept", seconds_ago(60))
+        old = access_token(self.user, "s-old", seconds_ago(60))
+        kept = access_token(self.user, "s-kept", seconds_ago(60))
         sidless = access_token(self.user, None, seconds_ago(60))  # as simplejwt mints them
         self.apply("user.sessions_revoked", {"user_id": self.user.pk, "before": int(time.time()) - 10,
                                              "except_sid": "s-kept"})

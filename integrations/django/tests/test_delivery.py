@@ -187,7 +187,9 @@ class FlushTests(TestCase):
         with mock.patch(f"{command}.time.sleep", sleep), mock.patch(f"{command}.close_old_connections"):
             call_command("edge_auth_sync", "--watch", "--interval", "3", stdout=out)
         self.assertEqual(passes, [3.0, 3.0])
-        self.assertEqual(out.getvalue().splitlines(), ["delivered 0, failed 0, pending 1", "delivered 1, failed 0, pending 0"])
+        self.assertEqual(
+            out.getvalue().splitlines(), ["delivered 0, failed 0, pending 1", "delivered 1, failed 0, pending 0"]
+        )
 
 
 class ConcurrentFlushTests(TransactionTestCase):

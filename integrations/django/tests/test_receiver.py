@@ -126,6 +126,12 @@ class BadEventTests(TestCase):
                 "token.revoked", {"user_id": 7, "jti": "j", "exp": 2, "sid": None, "reason": "bored"}
             ),
             "cut-off without before": event("user.sessions_revoked", {"user_id": 7, "except_sid": None}),
+            "cut-off after year 9999": event(
+                "user.sessions_revoked", {"user_id": 7, "before": 10**12, "except_sid": None}
+            ),
+            "token expiring after year 9999": event(
+                "token.revoked", {"user_id": 7, "jti": "j", "exp": 10**12, "sid": None, "reason": "logout"}
+            ),
             "user without email": event("user.created", {"user": {"id": 5, "password": "x"}}),
             "user with a bad uuid": event("user.created", {"user": worker_record(5, "u@example.com", uuid="nope")})
             if has_field("uuid")

@@ -59,9 +59,8 @@ class UserSignalTests(TestCase):
         user = make_user("ada@example.com", password="a-good-password-1")
         OutboxEvent.objects.all().delete()
         field = get_user_model().USERNAME_FIELD
-        response = self.client.post(
-            "/api/token/", {field: user.get_username(), "password": "a-good-password-1"}, content_type="application/json"
-        )
+        credentials = {field: user.get_username(), "password": "a-good-password-1"}
+        response = self.client.post("/api/token/", credentials, content_type="application/json")
         self.assertEqual(response.status_code, 200, response.content)
         user.refresh_from_db()
         self.assertIsNotNone(user.last_login)

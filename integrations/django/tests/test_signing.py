@@ -90,6 +90,20 @@ class SettingsTests(SimpleTestCase):
             with self.assertRaisesMessage(ImproperlyConfigured, "EDGE_AUTH_SHARED_SECRET"):
                 get_config()
 
+    def test_the_app_refuses_to_start_with_a_short_secret(self):
+        from django.apps import apps
+
+        with override_settings(EDGE_AUTH_SHARED_SECRET="x" * 31):
+            with self.assertRaisesMessage(ImproperlyConfigured, "EDGE_AUTH_SHARED_SECRET"):
+                apps.get_app_config("edge_auth_django").ready()
+
+    def test_the_app_refuses_to_start_without_simplejwt_s_blacklist(self):
+        from django.apps import apps
+
+        with override_settings(INSTALLED_APPS=["edge_auth_django"]):
+            with self.assertRaisesMessage(ImproperlyConfigured, "token_blacklist"):
+                apps.get_app_config("edge_auth_django").ready()
+
     def test_a_missing_secret_is_refused(self):
         with override_settings(EDGE_AUTH_SHARED_SECRET=None):
             with self.assertRaisesMessage(ImproperlyConfigured, "EDGE_AUTH_SHARED_SECRET"):
