@@ -75,8 +75,16 @@ class SignatureTests(SimpleTestCase):
             with self.subTest(header=header):
                 self.assertRefused(header)
 
-    def test_spaces_after_commas_are_tolerated(self):
-        signing.verify(header_for().replace(",", ", "), BODY, SECRET, now=NOW)
+    def test_the_header_is_read_as_strictly_as_the_worker_reads_it(self):
+        for header in [
+            header_for().replace(",", ", "),
+            " " + header_for(),
+            header_for() + ",v2=00",
+            header_for() + "\n",
+            "v1=" + header_for().split("v1=")[1] + f",t={NOW}",
+        ]:
+            with self.subTest(header=header):
+                self.assertRefused(header)
 
 
 class SettingsTests(SimpleTestCase):
