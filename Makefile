@@ -25,7 +25,7 @@ WORKER_BUILD_STAMP := $(STAMPS)/worker-build-$(WORKER_BUILD_VERSION)
 WASM_BINDGEN_STAMP := $(STAMPS)/wasm-bindgen-$(WASM_BINDGEN_VERSION)
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup build dev test lint unit wasm-test release blackbox interop client fuzz-quick fuzz deploy-check bench profile fmt clean
+.PHONY: help setup build dev test lint unit wasm-test release blackbox interop companion client fuzz-quick fuzz deploy-check bench profile fmt clean
 
 # Every target carries a `## description`; help prints them and fails on a .PHONY target without one.
 help: ## this list: every target, one line each
@@ -72,7 +72,7 @@ dev: build .dev.vars ## build and serve the worker on 127.0.0.1:$PORT (default 8
 	wrangler d1 migrations apply DB --local
 	wrangler dev --ip 127.0.0.1 --port $(PORT) $(DEV_VARS_FROM_ENV)
 
-test: lint unit wasm-test release blackbox interop client fuzz-quick deploy-check ## every check: lint unit wasm-test release blackbox interop client fuzz-quick deploy-check
+test: lint unit wasm-test release blackbox interop companion client fuzz-quick deploy-check ## every check: lint unit wasm-test release blackbox interop companion client fuzz-quick deploy-check
 
 lint: setup ## cargo fmt --check and clippy (host + wasm32), warnings as errors
 	cargo fmt --all -- --check
@@ -100,6 +100,11 @@ $(INTEROP_VENV)/.installed: tests/interop/requirements.txt
 
 interop: setup build $(INTEROP_VENV)/.installed ## real Django + simplejwt + dj-rest-auth against the built worker (tests/interop/)
 	node --test --test-concurrency=1 --test-timeout=300000 tests/interop/interop.test.mjs tests/interop/recovery.test.mjs
+
+# The Django companion app's own tests (integrations/django/), on the pinned Django stack of
+# tests/interop/requirements.txt, once on a spec-like user model and once on Django's auth.User.
+companion: ## the Django companion app's tests (integrations/django/runtests.sh, its own venv)
+	integrations/django/runtests.sh integrations/django/.venv
 
 # examples/client.py and Schemathesis (pinned in tests/fuzz/requirements.txt) against the built worker
 # under `wrangler dev`, by tests/fuzz/run.sh through tests/harness/local-worker.mjs (a copy of the
