@@ -13,6 +13,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
 use sha2::Sha256;
 
+use crate::domain::email::Email;
 use crate::domain::user::User;
 
 /// The header both sides sign their requests with.
@@ -20,6 +21,9 @@ pub const SIGNATURE_HEADER: &str = "Edge-Auth-Signature";
 
 /// How far a signature's `t` may be from the receiver's clock, either way.
 pub const TOLERANCE_SECS: i64 = 300;
+
+/// How long a receiver remembers the ids of the events it applied (PROTOCOL.md: at least 7 days).
+pub const REMEMBER_IDS_SECS: i64 = 30 * 86_400;
 
 /// Shortest shared secret accepted (`DJANGO_SYNC_SECRET`, Django's `EDGE_AUTH_SHARED_SECRET`).
 pub const MIN_SECRET_CHARS: usize = 32;
@@ -178,8 +182,12 @@ impl Reason {
 /// One event, as applied by the worker.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
-    /// `user.created` / `user.updated`: the user as the sender has it.
-    User(Box<User>),
+    /// `user.created` / `user.updated`: the user as the sender has it, and which of the optional
+    /// keys (`OPTIONAL_USER_KEYS`) it sent: the others keep the receiver's value on an update.
+    User {
+        user: Box<User>,
+        sent: Vec<&'static str>,
+    },
     PasswordChanged {
         user_id: i64,
         password: String,
@@ -203,6 +211,20 @@ pub enum Change {
         sid: Option<String>,
         reason: Reason,
     },
+}
+
+impl Change {
+    /// The user the event is about.
+    pub fn user_id(&self) -> i64 {
+        match self {
+            Change::User { user, .. } => user.id,
+            Change::PasswordChanged { user_id, .. }
+            | Change::Deactivated { user_id }
+            | Change::SessionsRevoked { user_id, .. }
+            | Change::SessionRevoked { user_id, .. }
+            | Change::TokenRevoked { user_id, .. } => *user_id,
+        }
+    }
 }
 
 /// A received event: its id (for the duplicate check) and what it says.
@@ -238,7 +260,10 @@ impl Event {
         let data = object.get("data").and_then(Value::as_object).ok_or_else(|| bad("An event needs a data object."))?;
         let fields = Fields(data);
         let change = match kind {
-            Kind::UserCreated | Kind::UserUpdated => Change::User(Box::new(user_from_record(fields.object("user")?)?)),
+            Kind::UserCreated | Kind::UserUpdated => {
+                let record = fields.object("user")?;
+                Change::User { user: Box::new(user_from_record(record)?), sent: sent_keys(record) }
+            }
             Kind::PasswordChanged => {
                 Change::PasswordChanged { user_id: fields.id("user_id")?, password: fields.text("password")? }
             }
@@ -386,6 +411,57 @@ pub fn user_from_record(record: &Map<String, Value>) -> Result<User, BadEvent> {
     Ok(user)
 }
 
+/// The keys of a user record a sender's model may lack (PROTOCOL.md: "The rest"), each the
+/// `users` column of the same name.
+pub const OPTIONAL_USER_KEYS: [&str; 7] = [
+    "uuid",
+    "phone_number",
+    "phone_number_verified",
+    "timezone",
+    "is_practitioner",
+    "account_status",
+    "email_verified",
+];
+
+/// The optional keys a record carries with a value (`phone_number` may be `null`: no phone).
+fn sent_keys(record: &Map<String, Value>) -> Vec<&'static str> {
+    OPTIONAL_USER_KEYS
+        .into_iter()
+        .filter(|key| match record.get(*key) {
+            None => false,
+            Some(Value::Null) => *key == "phone_number",
+            Some(Value::String(text)) => !text.is_empty() || *key == "phone_number",
+            Some(_) => true,
+        })
+        .collect()
+}
+
+/// A received user in the worker's spellings: the email folded as every way in folds it
+/// (`Email::parse`), the uuid hyphenated in lower case (left empty when none was sent: the caller
+/// makes one for a new user).
+pub fn normalize_user(user: &mut User) -> Result<(), BadEvent> {
+    user.email =
+        Email::parse(user.email.trim()).map_err(|_| bad("user.email is not a valid email address."))?.into_string();
+    if !user.uuid.is_empty() {
+        // Django's `str(uuid)`: 8-4-4-4-12 hex digits (checked here: the uuid crate's parser costs
+        // 1.3 KB of wasm).
+        let hyphen = |i: usize| matches!(i, 8 | 13 | 18 | 23);
+        let valid = user.uuid.len() == 36
+            && user.uuid.bytes().enumerate().all(|(i, b)| if hyphen(i) { b == b'-' } else { b.is_ascii_hexdigit() });
+        if !valid {
+            return Err(bad("user.uuid is not a UUID."));
+        }
+        user.uuid.make_ascii_lowercase();
+    }
+    Ok(())
+}
+
+/// The cut-off `user.sessions_revoked` moves the user's to: `before`, never past the receiver's
+/// clock, nor further back than the longest token lifetime (older tokens are expired anyway).
+pub fn cut_off(before: i64, now: i64, longest_lifetime_secs: i64) -> i64 {
+    before.min(now).max(now.saturating_sub(longest_lifetime_secs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,7 +574,7 @@ mod tests {
     #[test]
     fn every_event_type_parses_and_anything_else_is_a_bad_event() {
         let parsed = |kind: &str, data: Value| Event::parse(&event(kind, data));
-        assert!(matches!(parsed("user.created", json!({ "user": record() })).unwrap().change, Change::User(_)));
+        assert!(matches!(parsed("user.created", json!({ "user": record() })).unwrap().change, Change::User { .. }));
         assert_eq!(parsed("user.updated", json!({ "user": record() })).unwrap().kind, Kind::UserUpdated);
         assert_eq!(
             parsed("user.password_changed", json!({ "user_id": 42, "password": "argon2$x" })).unwrap().change,
@@ -544,6 +620,68 @@ mod tests {
         assert!(Event::parse(b"[]").is_err());
         let bad_id = serde_json::to_vec(&json!({ "id": "ABC", "type": "user.deactivated", "data": { "user_id": 1 } }));
         assert!(Event::parse(&bad_id.unwrap()).is_err());
+    }
+
+    #[test]
+    fn a_user_event_says_which_optional_keys_it_carried() {
+        let sent = |extra: Value| {
+            let mut record = record();
+            record.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            match Event::parse(&event("user.updated", json!({ "user": record }))).unwrap().change {
+                Change::User { sent, .. } => sent,
+                other => panic!("{other:?}"),
+            }
+        };
+        // A Django model with none of the spec's fields: an update keeps the worker's values.
+        assert!(sent(json!({})).is_empty());
+        // A phone number sent as null is a value (no phone); a null flag or an empty uuid is not.
+        assert_eq!(sent(json!({ "phone_number": null, "email_verified": null, "uuid": "" })), vec!["phone_number"]);
+        assert_eq!(
+            sent(json!({ "timezone": "Europe/Paris", "email_verified": false, "is_practitioner": true })),
+            vec!["timezone", "is_practitioner", "email_verified"]
+        );
+        assert_eq!(sent(user_record(&user_from_record(record().as_object().unwrap()).unwrap())).len(), 6);
+    }
+
+    #[test]
+    fn a_received_user_is_spelt_as_the_worker_spells_users() {
+        let mut user = user_from_record(record().as_object().unwrap()).unwrap();
+        user.email = " Ann@ＥＸＡＭＰＬＥ.com ".into();
+        user.uuid = "550E8400-E29B-41D4-A716-446655440000".into();
+        normalize_user(&mut user).unwrap();
+        assert_eq!(user.email, "ann@example.com");
+        assert_eq!(user.uuid, "550e8400-e29b-41d4-a716-446655440000");
+        // No uuid sent: left for the caller to make.
+        let mut user = user_from_record(record().as_object().unwrap()).unwrap();
+        normalize_user(&mut user).unwrap();
+        assert_eq!(user.uuid, "");
+        for (email, uuid) in [
+            ("\"ann\"@example.com", ""),
+            ("not-an-address", ""),
+            ("a@example.com", "42"),
+            ("a@example.com", "550e8400e29b41d4a716446655440000"),
+            ("a@example.com", "550e8400-e29b-41d4-a716-44665544000g"),
+            ("a@example.com", "550e8400-e29b-41d4-a716+446655440000"),
+        ] {
+            let mut user = user_from_record(record().as_object().unwrap()).unwrap();
+            (user.email, user.uuid) = (email.into(), uuid.into());
+            assert!(normalize_user(&mut user).is_err(), "{email} {uuid}");
+        }
+    }
+
+    #[test]
+    fn the_cut_off_is_before_but_never_in_the_future_nor_older_than_any_token() {
+        let now = 1_700_000_000;
+        assert_eq!(cut_off(now - 5, now, 604_800), now - 5);
+        assert_eq!(cut_off(now + 3_600, now, 604_800), now);
+        assert_eq!(cut_off(0, now, 604_800), now - 604_800);
+    }
+
+    #[test]
+    fn every_change_names_its_user() {
+        let user = user_from_record(record().as_object().unwrap()).unwrap();
+        assert_eq!(Change::User { user: Box::new(user), sent: Vec::new() }.user_id(), 42);
+        assert_eq!(Change::SessionRevoked { user_id: 7, sid: "s".into() }.user_id(), 7);
     }
 
     #[test]
