@@ -1,9 +1,9 @@
 //! The `sync_received_events` table in D1: the ids of the events applied from Django, so that a
 //! repeated one is answered 409 and applied no second time (PROTOCOL.md, "Answers").
 
-use worker::{query, D1Database, D1PreparedStatement};
+use worker::{D1Database, D1PreparedStatement};
 
-use crate::app::support::OrInternal;
+use crate::app::store::{int, statement, text};
 use crate::domain::sync::REMEMBER_IDS_SECS;
 use crate::error::ApiError;
 
@@ -18,8 +18,7 @@ impl<'a> Received<'a> {
 
     /// A row when the event `id` was applied before.
     pub fn lookup(&self, id: &str) -> Result<D1PreparedStatement, ApiError> {
-        query!(self.db, "SELECT 1 AS seen FROM sync_received_events WHERE id = ?1", id)
-            .or_internal("binding sync_received.lookup")
+        statement(self.db, "SELECT 1 AS seen FROM sync_received_events WHERE id = ?1", &[text(id)])
     }
 
     /// Statements that record `id` as applied at `now` and forget the ids older than
@@ -41,9 +40,12 @@ impl<'a> Received<'a> {
 
     fn statements(&self, insert: &str, id: &str, now: i64) -> Result<Vec<D1PreparedStatement>, ApiError> {
         Ok(vec![
-            query!(self.db, insert, id, now).or_internal("binding sync_received.record")?,
-            query!(self.db, "DELETE FROM sync_received_events WHERE received_at < ?1", now - REMEMBER_IDS_SECS)
-                .or_internal("binding sync_received.forget")?,
+            statement(self.db, insert, &[text(id), int(now)])?,
+            statement(
+                self.db,
+                "DELETE FROM sync_received_events WHERE received_at < ?1",
+                &[int(now - REMEMBER_IDS_SECS)],
+            )?,
         ])
     }
 

@@ -4,6 +4,7 @@ use serde::Deserialize;
 use worker::{query, D1PreparedStatement, D1Result};
 
 use crate::app::store::sessions::Sessions;
+use crate::app::store::{int, statement, text};
 use crate::app::support::{first_row, OrInternal};
 use crate::domain::tokens::TokenClaims;
 use crate::error::ApiError;
@@ -122,25 +123,19 @@ impl Sessions<'_> {
     pub fn revoke_token(&self, jti: &str, user_id: i64, now: i64) -> Result<Vec<D1PreparedStatement>, ApiError> {
         const OF_USER: &str = "session_id IN (SELECT id FROM sessions WHERE user_id = ?2)";
         Ok(vec![
-            query!(
+            statement(
                 self.db,
                 &format!(
                     "UPDATE refresh_tokens SET revoked_at = ?3 WHERE jti = ?1 AND revoked_at IS NULL AND {OF_USER}"
                 ),
-                jti,
-                user_id,
-                now
-            )
-            .or_internal("binding sessions.revoke_token")?,
-            query!(
+                &[text(jti), int(user_id), int(now)],
+            )?,
+            statement(
                 self.db,
                 &format!("SELECT session_id FROM refresh_tokens WHERE jti = ?1 AND {OF_USER}"),
-                jti,
-                user_id
-            )
-            .or_internal("binding sessions.revoke_token session")?,
-            query!(self.db, "SELECT id FROM users WHERE id = ?1", user_id)
-                .or_internal("binding sessions.revoke_token user")?,
+                &[text(jti), int(user_id)],
+            )?,
+            statement(self.db, "SELECT id FROM users WHERE id = ?1", &[int(user_id)])?,
         ])
     }
 

@@ -4,6 +4,7 @@ use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::{query, D1Database, D1PreparedStatement};
 
+use crate::app::store::{int, statement, text};
 use crate::app::support::{internal, OrInternal};
 use crate::domain::sync::OPTIONAL_USER_KEYS;
 use crate::domain::user::{Registration, User};
@@ -240,44 +241,38 @@ impl<'a> Users<'a> {
         } else {
             "email_verified=CASE WHEN users.email=excluded.email THEN users.email_verified ELSE 0 END"
         });
-        // Bound as plain JS values: 17 serde-serialised arguments cost 2 KB more wasm.
-        let text = |value: &str| JsValue::from_str(value);
-        let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, JsValue::from_str);
-        let int = |value: i64| JsValue::from_f64(value as f64);
+        let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
         let flag = |value: bool| int(i64::from(value));
-        self.db
-            .prepare(sql)
-            .bind(&[
-                int(user.id),
-                text(&user.uuid),
-                text(&user.email),
-                text(&user.password),
-                text(&user.first_name),
-                text(&user.last_name),
-                optional(&user.phone_number),
-                flag(user.phone_number_verified),
-                text(&user.timezone),
-                flag(user.is_practitioner),
-                text(&user.account_status),
-                optional(&user.last_login),
-                text(&user.date_joined),
-                flag(user.is_active),
-                flag(user.is_staff),
-                flag(user.is_superuser),
-                flag(user.email_verified),
-            ])
-            .or_internal("binding users.upsert")
+        let values = [
+            int(user.id),
+            text(&user.uuid),
+            text(&user.email),
+            text(&user.password),
+            text(&user.first_name),
+            text(&user.last_name),
+            optional(&user.phone_number),
+            flag(user.phone_number_verified),
+            text(&user.timezone),
+            flag(user.is_practitioner),
+            text(&user.account_status),
+            optional(&user.last_login),
+            text(&user.date_joined),
+            flag(user.is_active),
+            flag(user.is_staff),
+            flag(user.is_superuser),
+            flag(user.email_verified),
+        ];
+        statement(self.db, &sql, &values)
     }
 
     /// Sets the hash, whatever it was (`user.password_changed` from Django).
     pub fn set_password(&self, id: i64, hash: &str) -> Result<D1PreparedStatement, ApiError> {
-        query!(self.db, "UPDATE users SET password = ?2 WHERE id = ?1", id, hash)
-            .or_internal("binding users.set_password")
+        statement(self.db, "UPDATE users SET password = ?2 WHERE id = ?1", &[int(id), text(hash)])
     }
 
     /// Marks the account inactive (`user.deactivated` from Django).
     pub fn deactivate(&self, id: i64) -> Result<D1PreparedStatement, ApiError> {
-        query!(self.db, "UPDATE users SET is_active = 0 WHERE id = ?1", id).or_internal("binding users.deactivate")
+        statement(self.db, "UPDATE users SET is_active = 0 WHERE id = ?1", &[int(id)])
     }
 
     /// Replaces the password, only where the stored hash is still `old` (compare-and-set: of two
