@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::body::BodyError;
 use crate::domain::fields::FieldErrors;
+use crate::domain::sync::{BadEvent, SignatureError};
 use crate::domain::tokens::TokenError;
 
 /// A response before it meets the platform: status, JSON body, extra headers, and the user it
@@ -83,6 +84,12 @@ pub enum ApiError {
     MethodNotAllowed { method: String, allow: String },
     /// 429: throttled; carries seconds until the next attempt may succeed.
     Throttled(u64),
+    /// 401: `sync/events/` without a valid `Edge-Auth-Signature` (PROTOCOL.md).
+    BadSignature(SignatureError),
+    /// 400: a signed event this worker cannot apply; the sender does not retry it.
+    BadEvent(String),
+    /// 409: an event whose id was applied before: nothing is done again.
+    EventAlreadyReceived,
     /// 500: storage or platform failure (cause logged where it happened).
     Internal,
     /// 503: configuration unusable (cause logged at load).
@@ -96,6 +103,12 @@ impl From<FieldErrors> for ApiError {
     }
 }
 
+impl From<BadEvent> for ApiError {
+    fn from(BadEvent(why): BadEvent) -> ApiError {
+        ApiError::BadEvent(why)
+    }
+}
+
 impl From<BodyError> for ApiError {
     fn from(error: BodyError) -> ApiError {
         ApiError::Body(error)
@@ -103,6 +116,8 @@ impl From<BodyError> for ApiError {
 }
 
 const BEARER_CHALLENGE: &str = "Bearer realm=\"api\"";
+/// `sync/events/` is authenticated by a signature, not a Bearer token.
+const SIGNATURE_CHALLENGE: &str = "Edge-Auth-Signature realm=\"api\"";
 
 impl ApiError {
     pub fn status(&self) -> u16 {
@@ -110,7 +125,8 @@ impl ApiError {
             ApiError::Fields(_)
             | ApiError::Body(BodyError::NotAnObject(_) | BodyError::NoData | BodyError::Malformed(_))
             | ApiError::BadLogoutToken(_)
-            | ApiError::TokenNotOwned => 400,
+            | ApiError::TokenNotOwned
+            | ApiError::BadEvent(_) => 400,
             ApiError::NotAuthenticated
             | ApiError::BadAuthorizationHeader
             | ApiError::NoUserIdentification
@@ -119,10 +135,12 @@ impl ApiError {
             | ApiError::UserNotFound
             | ApiError::UserInactive
             | ApiError::LoginFailed
-            | ApiError::BadRefreshToken(_) => 401,
+            | ApiError::BadRefreshToken(_)
+            | ApiError::BadSignature(_) => 401,
             ApiError::EmailNotVerified => 403,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed { .. } => 405,
+            ApiError::EventAlreadyReceived => 409,
             ApiError::Body(BodyError::TooLarge) => 413,
             ApiError::Body(BodyError::UnsupportedMediaType(_)) => 415,
             ApiError::Throttled(_) => 429,
@@ -191,6 +209,14 @@ impl ApiError {
             ApiError::Throttled(secs) => json!({
                 "detail": format!("Request was throttled. Expected available in {secs} seconds.")
             }),
+            ApiError::BadSignature(_) | ApiError::BadEvent(_) | ApiError::EventAlreadyReceived => {
+                let detail = match self {
+                    ApiError::BadSignature(why) => why.detail(),
+                    ApiError::BadEvent(why) => why,
+                    _ => "Event already received.",
+                };
+                json!({ "detail": detail })
+            }
             ApiError::Internal => json!({ "detail": "A server error occurred." }),
             ApiError::Misconfigured => json!({ "detail": "Server misconfigured." }),
         }
@@ -207,6 +233,7 @@ impl ApiError {
             | ApiError::UserInactive
             | ApiError::LoginFailed
             | ApiError::BadRefreshToken(_) => vec![("WWW-Authenticate", BEARER_CHALLENGE.to_owned())],
+            ApiError::BadSignature(_) => vec![("WWW-Authenticate", SIGNATURE_CHALLENGE.to_owned())],
             ApiError::MethodNotAllowed { allow, .. } => vec![("Allow", allow.clone())],
             ApiError::Throttled(secs) => vec![("Retry-After", secs.to_string())],
             _ => Vec::new(),
@@ -320,6 +347,19 @@ mod tests {
         assert_eq!(unsupported.status, 415);
         assert_eq!(unsupported.body, json!({"detail": "Unsupported media type \"text/plain\" in request."}));
         assert!(unsupported.headers.is_empty());
+    }
+
+    #[test]
+    fn sync_event_refusals_say_why_in_the_protocol_s_words() {
+        let invalid = ApiError::BadSignature(SignatureError::Invalid).into_reply();
+        assert_eq!((invalid.status, invalid.body), (401, json!({"detail": "Invalid signature."})));
+        assert_eq!(invalid.headers, vec![("WWW-Authenticate", "Edge-Auth-Signature realm=\"api\"".to_owned())]);
+        let expired = ApiError::BadSignature(SignatureError::Expired).into_reply();
+        assert_eq!((expired.status, expired.body), (401, json!({"detail": "Signature expired."})));
+        let bad = ApiError::from(BadEvent("Unknown event type.".into())).into_reply();
+        assert_eq!((bad.status, bad.body), (400, json!({"detail": "Unknown event type."})));
+        let again = ApiError::EventAlreadyReceived.into_reply();
+        assert_eq!((again.status, again.body), (409, json!({"detail": "Event already received."})));
     }
 
     #[test]

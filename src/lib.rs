@@ -17,7 +17,7 @@ mod app;
 mod worker_entry {
     use worker::{event, web_sys, Context, Env, Request, Result};
 
-    use crate::app::{accounts, boxed, http, platform, recovery, sessions, Handler};
+    use crate::app::{accounts, boxed, http, inbound, platform, recovery, sessions, Handler};
     use crate::routes::Op;
 
     #[event(fetch)]
@@ -45,6 +45,7 @@ mod worker_entry {
             Op::ResendVerification => |req, ctx| boxed(recovery::resend_verification(req, ctx)),
             Op::EmailStatus => |req, ctx| boxed(recovery::email_status(req, ctx)),
             Op::ChangeEmail => |req, ctx| boxed(recovery::change_email(req, ctx)),
+            Op::ReceiveSyncEvent => |req, ctx| boxed(inbound::receive_event(req, ctx)),
             Op::Health => |req, ctx| boxed(platform::health(req, ctx)),
             Op::OpenApi => |req, ctx| boxed(platform::openapi(req, ctx)),
             Op::Jwks => |req, ctx| boxed(platform::jwks(req, ctx)),

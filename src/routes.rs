@@ -35,6 +35,8 @@ pub enum Endpoint {
     Email,
     /// `email/change/`.
     EmailChange,
+    /// `sync/events/`: events from Django's companion app (PROTOCOL.md), signed.
+    SyncEvents,
     /// `/healthz`, outside the prefixes.
     Health,
     /// `openapi.json`: the OpenAPI 3.1 document of everything here.
@@ -100,13 +102,14 @@ pub enum Op {
     ResendVerification,
     EmailStatus,
     ChangeEmail,
+    ReceiveSyncEvent,
     Health,
     OpenApi,
     Jwks,
 }
 
 /// The one endpoint table.
-pub const ROUTES: [(Endpoint, Method, Op); 25] = [
+pub const ROUTES: [(Endpoint, Method, Op); 26] = [
     (Endpoint::Register, Method::Post, Op::Register),
     (Endpoint::Login, Method::Post, Op::Login),
     (Endpoint::Logout, Method::Post, Op::Logout),
@@ -126,6 +129,7 @@ pub const ROUTES: [(Endpoint, Method, Op); 25] = [
     (Endpoint::Email, Method::Get, Op::EmailStatus),
     (Endpoint::Email, Method::Head, Op::EmailStatus),
     (Endpoint::EmailChange, Method::Post, Op::ChangeEmail),
+    (Endpoint::SyncEvents, Method::Post, Op::ReceiveSyncEvent),
     (Endpoint::Health, Method::Get, Op::Health),
     (Endpoint::Health, Method::Head, Op::Health),
     (Endpoint::OpenApi, Method::Get, Op::OpenApi),
@@ -144,7 +148,7 @@ pub enum Resolution {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 16] = [
+    pub const ALL: [Endpoint; 17] = [
         Endpoint::Register,
         Endpoint::Login,
         Endpoint::Logout,
@@ -160,6 +164,7 @@ impl Endpoint {
         Endpoint::ResendEmail,
         Endpoint::Email,
         Endpoint::EmailChange,
+        Endpoint::SyncEvents,
         Endpoint::OpenApi,
     ];
 
@@ -184,6 +189,7 @@ impl Endpoint {
             Endpoint::ResendEmail => "registration/resend-email/",
             Endpoint::Email => "email/",
             Endpoint::EmailChange => "email/change/",
+            Endpoint::SyncEvents => "sync/events/",
             Endpoint::OpenApi => "openapi.json",
         }
     }
@@ -235,6 +241,7 @@ impl Endpoint {
             Endpoint::ResendEmail => "Resend Email Verification",
             Endpoint::Email => "Email",
             Endpoint::EmailChange => "Email Change",
+            Endpoint::SyncEvents => "Sync Events",
             Endpoint::Health => "Health",
             Endpoint::OpenApi => "OpenAPI Schema",
             Endpoint::Jwks => "JSON Web Key Set",
@@ -329,6 +336,7 @@ mod tests {
         assert_eq!(Endpoint::Sessions.allow(), "GET, HEAD, OPTIONS");
         assert_eq!(Endpoint::Session.allow(), "DELETE, OPTIONS");
         assert_eq!(Endpoint::Login.allow(), "POST, OPTIONS");
+        assert_eq!(Endpoint::SyncEvents.allow(), "POST, OPTIONS");
         let me: Vec<(Method, Op)> = Endpoint::Me.routes().collect();
         assert_eq!(me, [(Method::Get, Op::Profile), (Method::Head, Op::Profile), (Method::Patch, Op::UpdateProfile)]);
     }

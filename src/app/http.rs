@@ -138,6 +138,12 @@ pub fn header(req: &Request, name: &str) -> Option<String> {
 /// read in one call: the runtime's framing holds it to that length, and it costs one crossing
 /// instead of a reader, a read per chunk and a release.
 pub async fn json_body(req: &mut Request, config: &Config) -> std::result::Result<Map<String, Value>, ApiError> {
+    let body = raw_body(req, config).await?;
+    Ok(parse_json_object(header(req, "Content-Type").as_deref(), &body)?)
+}
+
+/// The body's bytes as sent, within `MAX_BODY_BYTES` (read as `json_body` reads it).
+pub async fn raw_body(req: &mut Request, config: &Config) -> std::result::Result<Vec<u8>, ApiError> {
     let mut body = LimitedBody::new(config.max_body_bytes, header(req, "Content-Length").as_deref())?;
     if req.inner().body().is_some() {
         let framed = body.declared() && header(req, "Transfer-Encoding").is_none();
@@ -150,7 +156,7 @@ pub async fn json_body(req: &mut Request, config: &Config) -> std::result::Resul
             }
         }
     }
-    Ok(parse_json_object(header(req, "Content-Type").as_deref(), body.bytes())?)
+    Ok(body.into_bytes())
 }
 
 fn unreadable(e: worker::Error) -> ApiError {

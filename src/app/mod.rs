@@ -1,10 +1,12 @@
-//! The worker: rooms by capability (`accounts`, `sessions`, `platform`), who is calling
+//! The worker: rooms by capability (`accounts`, `sessions`, `recovery`, `inbound` for Django's
+//! events, `platform`), who is calling
 //! (`caller`), issuing tokens (`issue`), anti-automation (`throttle`), the HTTP edge (`http`),
 //! per-isolate state (`state`) and the storage adapters (`store`). Built for wasm32 only.
 
 pub mod accounts;
 pub mod caller;
 pub mod http;
+pub mod inbound;
 pub mod issue;
 pub mod mail;
 pub mod passwords;

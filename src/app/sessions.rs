@@ -199,7 +199,7 @@ pub async fn end_session(req: Request, ctx: Ctx) -> Outcome {
 
 /// Revokes sessions in D1 (the source of truth), then blacklists their refresh tokens in KV.
 /// Returns whether any session was live.
-async fn revoke(ctx: &Ctx, scope: Scope<'_>, now: i64) -> std::result::Result<bool, ApiError> {
+pub(crate) async fn revoke(ctx: &Ctx, scope: Scope<'_>, now: i64) -> std::result::Result<bool, ApiError> {
     let db = database(ctx)?;
     let (ended, dead) = Sessions::new(&db).revoke(scope, now).await?;
     blacklist_all(ctx, dead, now).await?;

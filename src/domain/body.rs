@@ -62,6 +62,22 @@ impl LimitedBody {
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+/// As DRF's parser negotiation: a non-empty body must be `application/json` (parameters allowed),
+/// or it is 415 naming the type as sent.
+pub fn require_json(content_type: Option<&str>, body: &[u8]) -> Result<(), BodyError> {
+    let sent = content_type.unwrap_or("");
+    let media_type = sent.split(';').next().unwrap_or("").trim();
+    if body.is_empty() || media_type.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(BodyError::UnsupportedMediaType(sent.to_owned()))
+    }
 }
 
 /// Turns a raw body into the JSON object a form reads.
@@ -73,11 +89,7 @@ pub fn parse_json_object(content_type: Option<&str>, body: &[u8]) -> Result<Map<
     if body.is_empty() {
         return Ok(Map::new());
     }
-    let sent = content_type.unwrap_or("");
-    let media_type = sent.split(';').next().unwrap_or("").trim();
-    if !media_type.eq_ignore_ascii_case("application/json") {
-        return Err(BodyError::UnsupportedMediaType(sent.to_owned()));
-    }
+    require_json(content_type, body)?;
     let value: Value = serde_json::from_slice(body).map_err(|e| BodyError::Malformed(parse_reason(&e)))?;
     match value {
         Value::Object(map) => Ok(map),

@@ -13,6 +13,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
 use sha2::Sha256;
 
+use crate::domain::email::Email;
 use crate::domain::user::User;
 
 /// The header both sides sign their requests with.
@@ -20,6 +21,9 @@ pub const SIGNATURE_HEADER: &str = "Edge-Auth-Signature";
 
 /// How far a signature's `t` may be from the receiver's clock, either way.
 pub const TOLERANCE_SECS: i64 = 300;
+
+/// How long a receiver remembers the ids of the events it applied (PROTOCOL.md: at least 7 days).
+pub const REMEMBER_IDS_SECS: i64 = 30 * 86_400;
 
 /// Shortest shared secret accepted (`DJANGO_SYNC_SECRET`, Django's `EDGE_AUTH_SHARED_SECRET`).
 pub const MIN_SECRET_CHARS: usize = 32;
@@ -178,8 +182,12 @@ impl Reason {
 /// One event, as applied by the worker.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
-    /// `user.created` / `user.updated`: the user as the sender has it.
-    User(Box<User>),
+    /// `user.created` / `user.updated`: the user as the sender has it, and which of the optional
+    /// keys (`OPTIONAL_USER_KEYS`) it sent: the others keep the receiver's value on an update.
+    User {
+        user: Box<User>,
+        sent: Vec<&'static str>,
+    },
     PasswordChanged {
         user_id: i64,
         password: String,
@@ -205,6 +213,20 @@ pub enum Change {
     },
 }
 
+impl Change {
+    /// The user the event is about.
+    pub fn user_id(&self) -> i64 {
+        match self {
+            Change::User { user, .. } => user.id,
+            Change::PasswordChanged { user_id, .. }
+            | Change::Deactivated { user_id }
+            | Change::SessionsRevoked { user_id, .. }
+            | Change::SessionRevoked { user_id, .. }
+            | Change::TokenRevoked { user_id, .. } => *user_id,
+        }
+    }
+}
+
 /// A received event: its id (for the duplicate check) and what it says.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
@@ -219,6 +241,11 @@ pub struct BadEvent(pub String);
 
 fn bad(what: impl Into<String>) -> BadEvent {
     BadEvent(what.into())
+}
+
+/// `<prefix><name><rest>`: a message naming a field (no `format!`: a share of wasm per message).
+fn bad_field(prefix: &str, name: &str, rest: &str) -> BadEvent {
+    BadEvent([prefix, name, rest].concat())
 }
 
 /// An event id: 32 lowercase hex, like a `jti`.
@@ -238,7 +265,10 @@ impl Event {
         let data = object.get("data").and_then(Value::as_object).ok_or_else(|| bad("An event needs a data object."))?;
         let fields = Fields(data);
         let change = match kind {
-            Kind::UserCreated | Kind::UserUpdated => Change::User(Box::new(user_from_record(fields.object("user")?)?)),
+            Kind::UserCreated | Kind::UserUpdated => {
+                let record = fields.object("user")?;
+                Change::User { user: Box::new(user_from_record(record)?), sent: sent_keys(record) }
+            }
             Kind::PasswordChanged => {
                 Change::PasswordChanged { user_id: fields.id("user_id")?, password: fields.text("password")? }
             }
@@ -271,13 +301,13 @@ struct Fields<'a>(&'a Map<String, Value>);
 
 impl Fields<'_> {
     fn int(&self, name: &str) -> Result<i64, BadEvent> {
-        self.0.get(name).and_then(Value::as_i64).ok_or_else(|| bad(format!("data.{name} must be an integer.")))
+        self.0.get(name).and_then(Value::as_i64).ok_or_else(|| bad_field("data.", name, " must be an integer."))
     }
 
     fn id(&self, name: &str) -> Result<i64, BadEvent> {
         Some(self.int(name)?)
             .filter(|id| *id > 0)
-            .ok_or_else(|| bad(format!("data.{name} must be a positive integer.")))
+            .ok_or_else(|| bad_field("data.", name, " must be a positive integer."))
     }
 
     fn text(&self, name: &str) -> Result<String, BadEvent> {
@@ -286,7 +316,7 @@ impl Fields<'_> {
             .and_then(Value::as_str)
             .filter(|text| !text.is_empty())
             .map(str::to_owned)
-            .ok_or_else(|| bad(format!("data.{name} must be a non-empty string.")))
+            .ok_or_else(|| bad_field("data.", name, " must be a non-empty string."))
     }
 
     fn optional_text(&self, name: &str) -> Result<Option<String>, BadEvent> {
@@ -297,7 +327,7 @@ impl Fields<'_> {
     }
 
     fn object(&self, name: &str) -> Result<&Map<String, Value>, BadEvent> {
-        self.0.get(name).and_then(Value::as_object).ok_or_else(|| bad(format!("data.{name} must be an object.")))
+        self.0.get(name).and_then(Value::as_object).ok_or_else(|| bad_field("data.", name, " must be an object."))
     }
 }
 
@@ -338,24 +368,24 @@ pub fn user_from_record(record: &Map<String, Value>) -> Result<User, BadEvent> {
         match record.get(name) {
             None | Some(Value::Null) => Ok(default),
             Some(Value::Bool(value)) => Ok(*value),
-            Some(_) => Err(bad(format!("user.{name} must be a boolean."))),
+            Some(_) => Err(bad_field("user.", name, " must be a boolean.")),
         }
     };
     let required_flag = |name: &str| -> Result<bool, BadEvent> {
-        record.get(name).and_then(Value::as_bool).ok_or_else(|| bad(format!("user.{name} must be a boolean.")))
+        record.get(name).and_then(Value::as_bool).ok_or_else(|| bad_field("user.", name, " must be a boolean."))
     };
     let text = |name: &str| -> Result<String, BadEvent> {
         record
             .get(name)
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| bad(format!("user.{name} must be a string.")))
+            .ok_or_else(|| bad_field("user.", name, " must be a string."))
     };
     let optional = |name: &str| -> Result<Option<String>, BadEvent> {
         match record.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(text)) => Ok(Some(text.clone())),
-            Some(_) => Err(bad(format!("user.{name} must be a string or null."))),
+            Some(_) => Err(bad_field("user.", name, " must be a string or null.")),
         }
     };
     let or_default = |name: &str, default: &str| -> Result<String, BadEvent> {
@@ -384,6 +414,57 @@ pub fn user_from_record(record: &Map<String, Value>) -> Result<User, BadEvent> {
         return Err(bad("user.email and user.password must not be empty."));
     }
     Ok(user)
+}
+
+/// The keys of a user record a sender's model may lack (PROTOCOL.md: "The rest"), each the
+/// `users` column of the same name.
+pub const OPTIONAL_USER_KEYS: [&str; 7] = [
+    "uuid",
+    "phone_number",
+    "phone_number_verified",
+    "timezone",
+    "is_practitioner",
+    "account_status",
+    "email_verified",
+];
+
+/// The optional keys a record carries with a value (`phone_number` may be `null`: no phone).
+fn sent_keys(record: &Map<String, Value>) -> Vec<&'static str> {
+    OPTIONAL_USER_KEYS
+        .into_iter()
+        .filter(|key| match record.get(*key) {
+            None => false,
+            Some(Value::Null) => *key == "phone_number",
+            Some(Value::String(text)) => !text.is_empty() || *key == "phone_number",
+            Some(_) => true,
+        })
+        .collect()
+}
+
+/// A received user in the worker's spellings: the email folded as every way in folds it
+/// (`Email::parse`), the uuid hyphenated in lower case (left empty when none was sent: the caller
+/// makes one for a new user).
+pub fn normalize_user(user: &mut User) -> Result<(), BadEvent> {
+    user.email =
+        Email::parse(user.email.trim()).map_err(|_| bad("user.email is not a valid email address."))?.into_string();
+    if !user.uuid.is_empty() {
+        // Django's `str(uuid)`: 8-4-4-4-12 hex digits (checked here: the uuid crate's parser costs
+        // 1.3 KB of wasm).
+        let hyphen = |i: usize| matches!(i, 8 | 13 | 18 | 23);
+        let valid = user.uuid.len() == 36
+            && user.uuid.bytes().enumerate().all(|(i, b)| if hyphen(i) { b == b'-' } else { b.is_ascii_hexdigit() });
+        if !valid {
+            return Err(bad("user.uuid is not a UUID."));
+        }
+        user.uuid.make_ascii_lowercase();
+    }
+    Ok(())
+}
+
+/// The cut-off `user.sessions_revoked` moves the user's to: `before`, never past the receiver's
+/// clock, nor further back than the longest token lifetime (older tokens are expired anyway).
+pub fn cut_off(before: i64, now: i64, longest_lifetime_secs: i64) -> i64 {
+    before.min(now).max(now.saturating_sub(longest_lifetime_secs))
 }
 
 #[cfg(test)]
@@ -498,7 +579,7 @@ mod tests {
     #[test]
     fn every_event_type_parses_and_anything_else_is_a_bad_event() {
         let parsed = |kind: &str, data: Value| Event::parse(&event(kind, data));
-        assert!(matches!(parsed("user.created", json!({ "user": record() })).unwrap().change, Change::User(_)));
+        assert!(matches!(parsed("user.created", json!({ "user": record() })).unwrap().change, Change::User { .. }));
         assert_eq!(parsed("user.updated", json!({ "user": record() })).unwrap().kind, Kind::UserUpdated);
         assert_eq!(
             parsed("user.password_changed", json!({ "user_id": 42, "password": "argon2$x" })).unwrap().change,
@@ -544,6 +625,68 @@ mod tests {
         assert!(Event::parse(b"[]").is_err());
         let bad_id = serde_json::to_vec(&json!({ "id": "ABC", "type": "user.deactivated", "data": { "user_id": 1 } }));
         assert!(Event::parse(&bad_id.unwrap()).is_err());
+    }
+
+    #[test]
+    fn a_user_event_says_which_optional_keys_it_carried() {
+        let sent = |extra: Value| {
+            let mut record = record();
+            record.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            match Event::parse(&event("user.updated", json!({ "user": record }))).unwrap().change {
+                Change::User { sent, .. } => sent,
+                other => panic!("{other:?}"),
+            }
+        };
+        // A Django model with none of the spec's fields: an update keeps the worker's values.
+        assert!(sent(json!({})).is_empty());
+        // A phone number sent as null is a value (no phone); a null flag or an empty uuid is not.
+        assert_eq!(sent(json!({ "phone_number": null, "email_verified": null, "uuid": "" })), vec!["phone_number"]);
+        assert_eq!(
+            sent(json!({ "timezone": "Europe/Paris", "email_verified": false, "is_practitioner": true })),
+            vec!["timezone", "is_practitioner", "email_verified"]
+        );
+        assert_eq!(sent(user_record(&user_from_record(record().as_object().unwrap()).unwrap())).len(), 6);
+    }
+
+    #[test]
+    fn a_received_user_is_spelt_as_the_worker_spells_users() {
+        let mut user = user_from_record(record().as_object().unwrap()).unwrap();
+        user.email = " Ann@ＥＸＡＭＰＬＥ.com ".into();
+        user.uuid = "550E8400-E29B-41D4-A716-446655440000".into();
+        normalize_user(&mut user).unwrap();
+        assert_eq!(user.email, "ann@example.com");
+        assert_eq!(user.uuid, "550e8400-e29b-41d4-a716-446655440000");
+        // No uuid sent: left for the caller to make.
+        let mut user = user_from_record(record().as_object().unwrap()).unwrap();
+        normalize_user(&mut user).unwrap();
+        assert_eq!(user.uuid, "");
+        for (email, uuid) in [
+            ("\"ann\"@example.com", ""),
+            ("not-an-address", ""),
+            ("a@example.com", "42"),
+            ("a@example.com", "550e8400e29b41d4a716446655440000"),
+            ("a@example.com", "550e8400-e29b-41d4-a716-44665544000g"),
+            ("a@example.com", "550e8400-e29b-41d4-a716+446655440000"),
+        ] {
+            let mut user = user_from_record(record().as_object().unwrap()).unwrap();
+            (user.email, user.uuid) = (email.into(), uuid.into());
+            assert!(normalize_user(&mut user).is_err(), "{email} {uuid}");
+        }
+    }
+
+    #[test]
+    fn the_cut_off_is_before_but_never_in_the_future_nor_older_than_any_token() {
+        let now = 1_700_000_000;
+        assert_eq!(cut_off(now - 5, now, 604_800), now - 5);
+        assert_eq!(cut_off(now + 3_600, now, 604_800), now);
+        assert_eq!(cut_off(0, now, 604_800), now - 604_800);
+    }
+
+    #[test]
+    fn every_change_names_its_user() {
+        let user = user_from_record(record().as_object().unwrap()).unwrap();
+        assert_eq!(Change::User { user: Box::new(user), sent: Vec::new() }.user_id(), 42);
+        assert_eq!(Change::SessionRevoked { user_id: 7, sid: "s".into() }.user_id(), 7);
     }
 
     #[test]

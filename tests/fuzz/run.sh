@@ -93,7 +93,10 @@ for needed in "$ROOT/build/worker/shim.mjs" "$VENV/bin/schemathesis"; do
 done
 
 # The per-account back-off is the black-box suite's to test: here it would block the one fuzzed user.
-HARNESS=(--var PBKDF2_ITERATIONS:1000 --var LOGIN_BACKOFF_THRESHOLD:1000000 --ip-limit 1000000)
+# A throwaway DJANGO_SYNC_SECRET serves sync/events/ (404 without one), where every request the
+# fuzzer makes must be refused for its signature (401), a missing one included.
+SYNC_SECRET=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
+HARNESS=(--var PBKDF2_ITERATIONS:1000 --var LOGIN_BACKOFF_THRESHOLD:1000000 --var "DJANGO_SYNC_SECRET:$SYNC_SECRET" --ip-limit 1000000)
 if [[ $MODE == client ]]; then
     HARNESS+=(--var ACCESS_TOKEN_LIFETIME_SECS:3)
 fi

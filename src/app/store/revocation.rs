@@ -4,6 +4,7 @@ use serde::Deserialize;
 use worker::{query, D1PreparedStatement, D1Result};
 
 use crate::app::store::sessions::Sessions;
+use crate::app::store::{int, statement, text};
 use crate::app::support::{first_row, OrInternal};
 use crate::domain::tokens::TokenClaims;
 use crate::error::ApiError;
@@ -13,6 +14,16 @@ use crate::error::ApiError;
 pub struct DeadToken {
     pub jti: String,
     pub expires_at: i64,
+}
+
+/// Where a refresh token named by Django was recorded here.
+pub enum Recorded {
+    /// In this session of its user.
+    In(String),
+    /// Nowhere: minted by Django and never presented here.
+    Never,
+    /// Nowhere, and its user does not exist here (yet).
+    NoSuchUser,
 }
 
 /// Which sessions `revoke` ends.
@@ -104,6 +115,39 @@ impl Sessions<'_> {
             None => Vec::new(),
         };
         Ok((any_revoked, dead))
+    }
+
+    /// Statements that mark one refresh token of `user_id` revoked (`token.revoked` from Django)
+    /// and say where it was recorded and whether the user exists here (read them with
+    /// `token_revoked`).
+    pub fn revoke_token(&self, jti: &str, user_id: i64, now: i64) -> Result<Vec<D1PreparedStatement>, ApiError> {
+        const OF_USER: &str = "session_id IN (SELECT id FROM sessions WHERE user_id = ?2)";
+        Ok(vec![
+            statement(
+                self.db,
+                &format!(
+                    "UPDATE refresh_tokens SET revoked_at = ?3 WHERE jti = ?1 AND revoked_at IS NULL AND {OF_USER}"
+                ),
+                &[text(jti), int(user_id), int(now)],
+            )?,
+            statement(
+                self.db,
+                &format!("SELECT session_id FROM refresh_tokens WHERE jti = ?1 AND {OF_USER}"),
+                &[text(jti), int(user_id)],
+            )?,
+            statement(self.db, "SELECT id FROM users WHERE id = ?1", &[int(user_id)])?,
+        ])
+    }
+
+    /// Reads `revoke_token`'s results, starting at `first` in a batch's results.
+    pub fn token_revoked(results: &[D1Result], first: usize) -> Result<Recorded, ApiError> {
+        // Rows read as JSON values: a struct of its own costs 1 KB of wasm in deserialisers.
+        let session = first_row::<serde_json::Value>(results, first + 1)?;
+        Ok(match session.as_ref().and_then(|row| row["session_id"].as_str()) {
+            Some(session) => Recorded::In(session.to_owned()),
+            None if first_row::<serde_json::Value>(results, first + 2)?.is_some() => Recorded::Never,
+            None => Recorded::NoSuchUser,
+        })
     }
 
     /// Records a refresh token minted elsewhere (no session of ours, never seen) as revoked, so

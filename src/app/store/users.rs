@@ -1,11 +1,35 @@
 //! The `users` table in D1. SQL lives here, beside the code that runs it.
 
 use serde::Deserialize;
+use worker::wasm_bindgen::JsValue;
 use worker::{query, D1Database, D1PreparedStatement};
 
+use crate::app::store::{int, statement, text};
 use crate::app::support::{internal, OrInternal};
+use crate::domain::sync::OPTIONAL_USER_KEYS;
 use crate::domain::user::{Registration, User};
 use crate::error::ApiError;
+
+/// The columns `Users::upsert` writes, in the order of its bound values.
+const UPSERT_COLUMNS: [&str; 17] = [
+    "id",
+    "uuid",
+    "email",
+    "password",
+    "first_name",
+    "last_name",
+    "phone_number",
+    "phone_number_verified",
+    "timezone",
+    "is_practitioner",
+    "account_status",
+    "last_login",
+    "date_joined",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+    "email_verified",
+];
 
 pub struct Users<'a> {
     db: &'a D1Database,
@@ -192,6 +216,63 @@ impl<'a> Users<'a> {
             .await
             .or_internal("users.password_of")?;
         Ok(row.map(|row| row.password))
+    }
+
+    /// Creates or updates a user as Django has it (`user.created` / `user.updated`), with its id.
+    /// An update writes the profile, the hash, the flags, `last_login` and `date_joined`, and of
+    /// the optional keys (`OPTIONAL_USER_KEYS`) only those `sent`: the others keep this side's
+    /// values. Whether the address is verified is taken when sent; else it stays while the address
+    /// does, and a changed address starts unverified. The cut-off is never touched. Fails with
+    /// "UNIQUE constraint failed: users.email" (or `.uuid`) when another id has that email (or uuid).
+    pub fn upsert(&self, user: &User, sent: &[&str]) -> Result<D1PreparedStatement, ApiError> {
+        let mut sql = format!(
+            "INSERT INTO users ({}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)
+             ON CONFLICT (id) DO UPDATE SET ",
+            UPSERT_COLUMNS.join(",")
+        );
+        // `email_verified` is the last column, and always assigned: every other assignment ends with a comma.
+        for column in &UPSERT_COLUMNS[1..16] {
+            if sent.contains(column) || !OPTIONAL_USER_KEYS.contains(column) {
+                sql.push_str(&format!("{column}=excluded.{column},"));
+            }
+        }
+        sql.push_str(if sent.contains(&"email_verified") {
+            "email_verified=excluded.email_verified"
+        } else {
+            "email_verified=CASE WHEN users.email=excluded.email THEN users.email_verified ELSE 0 END"
+        });
+        let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
+        let flag = |value: bool| int(i64::from(value));
+        let values = [
+            int(user.id),
+            text(&user.uuid),
+            text(&user.email),
+            text(&user.password),
+            text(&user.first_name),
+            text(&user.last_name),
+            optional(&user.phone_number),
+            flag(user.phone_number_verified),
+            text(&user.timezone),
+            flag(user.is_practitioner),
+            text(&user.account_status),
+            optional(&user.last_login),
+            text(&user.date_joined),
+            flag(user.is_active),
+            flag(user.is_staff),
+            flag(user.is_superuser),
+            flag(user.email_verified),
+        ];
+        statement(self.db, &sql, &values)
+    }
+
+    /// Sets the hash, whatever it was (`user.password_changed` from Django).
+    pub fn set_password(&self, id: i64, hash: &str) -> Result<D1PreparedStatement, ApiError> {
+        statement(self.db, "UPDATE users SET password = ?2 WHERE id = ?1", &[int(id), text(hash)])
+    }
+
+    /// Marks the account inactive (`user.deactivated` from Django).
+    pub fn deactivate(&self, id: i64) -> Result<D1PreparedStatement, ApiError> {
+        statement(self.db, "UPDATE users SET is_active = 0 WHERE id = ?1", &[int(id)])
     }
 
     /// Replaces the password, only where the stored hash is still `old` (compare-and-set: of two
