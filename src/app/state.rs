@@ -26,7 +26,6 @@ pub struct State {
     pub mail_token: Option<Token>,
     /// Signs and checks what is exchanged with Django's companion app (secret
     /// `DJANGO_SYNC_SECRET`): required with `DJANGO_SYNC_URL`; alone, it lets Django send events.
-    #[allow(dead_code)] // read by the sync handlers, next
     pub sync_secret: Option<SyncSecret>,
 }
 
