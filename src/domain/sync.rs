@@ -578,6 +578,19 @@ mod tests {
     }
 
     #[test]
+    fn a_user_record_reads_back_whatever_its_fields_hold() {
+        let mut user = user_from_record(record().as_object().unwrap()).unwrap();
+        user.first_name = "Ann \"Nan\" \\ Lee\n</script>".into();
+        user.last_name = "Lé ✓".into();
+        user.last_login = Some("2024-01-02T03:04:05Z".into());
+        user.phone_number = Some("+15550100".into());
+        user.is_staff = true;
+        let record: Value = serde_json::from_str(&Outgoing::user_updated(&user).data).unwrap();
+        assert_eq!(record["user"].as_object().unwrap().len(), 17);
+        assert_eq!(user_from_record(record["user"].as_object().unwrap()), Ok(user));
+    }
+
+    #[test]
     fn a_user_record_missing_or_mistyping_a_required_field_is_a_bad_event() {
         for (key, value) in [
             ("id", json!(0)),
