@@ -94,6 +94,9 @@ pub enum ApiError {
     Internal,
     /// 503: configuration unusable (cause logged at load).
     Misconfigured,
+    /// 503: something this answer depends on cannot be asked now (`register/` beside Django,
+    /// when Django does not answer: an address must never get two accounts).
+    Unavailable,
 }
 
 /// A form's failing fields are DRF's 400: `{"field": ["message", …]}`.
@@ -145,7 +148,7 @@ impl ApiError {
             ApiError::Body(BodyError::UnsupportedMediaType(_)) => 415,
             ApiError::Throttled(_) => 429,
             ApiError::Internal => 500,
-            ApiError::Misconfigured => 503,
+            ApiError::Misconfigured | ApiError::Unavailable => 503,
         }
     }
 
@@ -219,6 +222,7 @@ impl ApiError {
             }
             ApiError::Internal => json!({ "detail": "A server error occurred." }),
             ApiError::Misconfigured => json!({ "detail": "Server misconfigured." }),
+            ApiError::Unavailable => json!({ "detail": "Service temporarily unavailable, try again later." }),
         }
     }
 
@@ -328,6 +332,11 @@ mod tests {
         assert_eq!(ApiError::Internal.into_reply().body, json!({"detail": "A server error occurred."}));
         assert_eq!(ApiError::Misconfigured.into_reply().status, 503);
         assert_eq!(ApiError::Misconfigured.body(), json!({"detail": "Server misconfigured."}));
+        assert_eq!(ApiError::Unavailable.into_reply().status, 503);
+        assert_eq!(
+            ApiError::Unavailable.body(),
+            json!({"detail": "Service temporarily unavailable, try again later."})
+        );
     }
 
     #[test]

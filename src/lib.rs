@@ -15,14 +15,33 @@ mod app;
 
 #[cfg(target_arch = "wasm32")]
 mod worker_entry {
-    use worker::{event, web_sys, Context, Env, Request, Result};
+    use worker::wasm_bindgen::prelude::wasm_bindgen;
+    use worker::wasm_bindgen::JsValue;
+    use worker::{event, web_sys, worker_sys, Context, Env, Request, Result};
 
-    use crate::app::{accounts, boxed, http, inbound, platform, recovery, sessions, Handler};
+    use crate::app::{accounts, boxed, http, inbound, outbound, platform, recovery, sessions, Handler};
     use crate::routes::Op;
 
     #[event(fetch)]
     async fn fetch(req: Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
         http::serve(req, env, ctx, handler).await
+    }
+
+    /// The `SYNC_QUEUE` consumer: events to Django (`app::outbound::deliver`). Exported by hand,
+    /// not with `#[event(queue)]`: worker 0.8's `MessageBatch` hides each message's `attempts`,
+    /// which the back-off needs. Never fails: each message is acknowledged or retried on its own.
+    #[wasm_bindgen(
+        wasm_bindgen = ::worker::wasm_bindgen,
+        wasm_bindgen_futures = ::worker::wasm_bindgen_futures,
+        js_sys = ::worker::js_sys
+    )]
+    pub async fn queue(
+        batch: worker_sys::MessageBatch,
+        env: Env,
+        _ctx: worker_sys::Context,
+    ) -> Result<JsValue, JsValue> {
+        outbound::deliver(batch, env).await;
+        Ok(JsValue::UNDEFINED)
     }
 
     /// The handler of every operation of the route table (`routes::ROUTES`, which says which

@@ -16,6 +16,8 @@ export const ORIGIN = "https://app.example.com";
  * Starts the worker; `vars` override the test defaults (strings, as in wrangler.toml).
  * `ipLimit` sets every per-IP rate limit (generous by default, so the suite never trips it);
  * `limits` sets single bindings by name, e.g. `{ LOGIN_RATE_LIMITER: 3 }`.
+ * With `DJANGO_SYNC_URL` among `vars`, the sync queue is bound as wrangler.toml binds it (producer
+ * `SYNC_QUEUE`, this worker its consumer, a dead-letter queue); `queues: false` leaves it out.
  */
 export async function startWorker(vars = {}, options = {}) {
   // A workerd process that never comes up (seen once on a loaded 2-core machine) must not hang
@@ -51,7 +53,21 @@ function withTimeout(promise, ms) {
 /** The per-IP rate limiting bindings (wrangler.toml's `[[ratelimits]]`). */
 export const RATE_LIMITERS = ["IP_RATE_LIMITER", "LOGIN_RATE_LIMITER", "REFRESH_RATE_LIMITER"];
 
-async function launch(vars, { ipLimit = 10000, limits = {} } = {}) {
+/** The sync queues of wrangler.toml (`[[queues.producers]]`, `[[queues.consumers]]`). */
+export const SYNC_QUEUE = "edge-auth-sync";
+export const SYNC_DLQ = "edge-auth-sync-dlq";
+
+function syncQueues(vars, enabled) {
+  if (!vars.DJANGO_SYNC_URL || enabled === false) return {};
+  return {
+    queueProducers: { SYNC_QUEUE: { queueName: SYNC_QUEUE } },
+    queueConsumers: {
+      [SYNC_QUEUE]: { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 100, deadLetterQueue: SYNC_DLQ },
+    },
+  };
+}
+
+async function launch(vars, { ipLimit = 10000, limits = {}, queues } = {}) {
   const ratelimits = Object.fromEntries(
     RATE_LIMITERS.filter((name) => limits[name] !== null).map((name) => [
       name,
@@ -72,6 +88,7 @@ async function launch(vars, { ipLimit = 10000, limits = {} } = {}) {
     d1Databases: { DB: "edge-auth-test" },
     kvNamespaces: { TOKEN_BLACKLIST: "blacklist-test" },
     ratelimits,
+    ...syncQueues(vars, queues),
     d1Persist: false,
     // The `send_email` binding's local simulation writes each message to files and logs their
     // paths: the suite reads the mails from there, as a developer reads them under `wrangler dev`.

@@ -5,12 +5,15 @@ use serde_json::{json, Map, Value};
 use worker::{console_log, D1Database, Request};
 
 use crate::app::caller::authenticate;
+use crate::app::django::{lookup, Lookup};
 use crate::app::http::{header, json_body};
 use crate::app::issue::{token_body, NewSession};
 use crate::app::mail::notify;
+use crate::app::outbound::{publish, syncing};
 use crate::app::passwords::{commit_password, hash_password, is_valid, password_check_key, NewPassword};
 use crate::app::recovery::send_verification;
 use crate::app::sessions::blacklist_all;
+use crate::app::state::State;
 use crate::app::store::sessions::{Sessions, UserRef};
 use crate::app::store::users::{InsertError, Users};
 use crate::app::throttle::{device_of, limit_ip, Limiter, PasswordThrottle};
@@ -20,6 +23,7 @@ use crate::domain::device::Device;
 use crate::domain::fields::FieldErrors;
 use crate::domain::mail::Template;
 use crate::domain::password::{check_password, owed_on_failure, pay, unverifiable, Target, Verdict};
+use crate::domain::sync::{looked_up_user, user_record, Outgoing};
 use crate::domain::user::{
     timestamp, Credentials, PasswordChange, ProfileChanges, Registration, User, EMAIL_TAKEN, OLD_PASSWORD_INCORRECT,
 };
@@ -35,6 +39,15 @@ pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
     let users = Users::new(&db);
     if users.by_email(&registration.email).await?.is_some() {
         return Err(FieldErrors::single("email", EMAIL_TAKEN).into());
+    }
+    // Beside Django, an address never gets two accounts: Django is asked first, and when it
+    // cannot answer, nobody can tell.
+    if syncing(ctx) {
+        match lookup(state, &registration.email).await {
+            Lookup::NotFound => {}
+            Lookup::Found(_) => return Err(FieldErrors::single("email", EMAIL_TAKEN).into()),
+            Lookup::Unavailable => return Err(ApiError::Unavailable),
+        }
     }
     let hash = hash_password(registration.password.expose(), &state.config.password_hasher)?;
     let uuid = uuid::Builder::from_random_bytes(random_bytes()?).into_uuid().to_string();
@@ -60,6 +73,7 @@ pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
         Err(InsertError::EmailTaken) => return Err(FieldErrors::single("email", EMAIL_TAKEN).into()),
         Err(InsertError::Failed(e)) => return Err(e),
     };
+    publish(ctx, vec![Outgoing::user_created(&user)]).await;
     send_verification(ctx, user.id, user.email.clone());
     if verified_first {
         return Ok(Reply::new(201, json!({ "detail": "Verification e-mail sent." })).for_user(user.id));
@@ -77,7 +91,13 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     let db = database(ctx)?;
     let now = now();
     let attempt = reserve_attempt(&db, device_of(req, &state.devices), &credentials.email, now, config).await?;
-    let (mut user, needs_rehash) = verify(attempt.user, credentials.password.expose(), &config.password_hasher)?;
+    // Lazy migration: an address the worker lacks may be Django's user.
+    let lazy = attempt.user.is_none() && syncing(ctx);
+    let found = if lazy { django_user(state, &credentials.email).await } else { attempt.user };
+    let (mut user, needs_rehash) = verify(found, credentials.password.expose(), &config.password_hasher)?;
+    if lazy {
+        user = import(&db, user).await?;
+    }
     if config.mail.require_verified_email && !user.email_verified {
         // The right password: no failure to count, but no tokens for an unproven address.
         PasswordThrottle::new(&db).clear_now(&attempt.throttle_key).await?;
@@ -160,6 +180,42 @@ fn verify(user: Option<User>, password: &str, target: &Target) -> Result<(User, 
     Err(ApiError::LoginFailed)
 }
 
+/// The user Django has for `email` (lazy migration), as the worker would store it; `None` when
+/// Django does not have it, cannot be asked, or sent a record the worker cannot take (logged).
+async fn django_user(state: &State, email: &str) -> Option<User> {
+    let Lookup::Found(answer) = lookup(state, email).await else {
+        return None;
+    };
+    let user = looked_up_user(answer.as_bytes(), email);
+    user.map_err(|why| console_log!("lazy migration: Django's user not imported: {}", why.0)).ok()
+}
+
+/// Imports Django's user whose password just verified, with its id, hash and profile (a uuid made
+/// when Django has none), and returns the stored row to log in. Nothing is sent back: Django has
+/// it. The row stored for the address is logged in when it is this user with this hash (just
+/// inserted, or by a concurrent login); any other (its id or uuid another row's, the address
+/// another user's, the hash changed meanwhile) is not what the password was checked against:
+/// this attempt fails (logged), the next one logs in against the stored row as usual.
+async fn import(db: &D1Database, mut user: User) -> Result<User, ApiError> {
+    if user.uuid.is_empty() {
+        user.uuid = uuid::Builder::from_random_bytes(random_bytes()?).into_uuid().to_string();
+    }
+    let stored = Users::new(db).import(&user_record(&user).to_string(), &user.email).await?;
+    match stored {
+        Some(stored) if stored.id == user.id && stored.password == user.password => {
+            console_log!("lazy migration: user {} imported from Django", user.id);
+            Ok(stored)
+        }
+        _ => {
+            console_log!(
+                "lazy migration: user {} not imported: its id, uuid or address is another row's, or it changed",
+                user.id
+            );
+            Err(ApiError::LoginFailed)
+        }
+    }
+}
+
 /// What a successful login writes.
 struct Login<'a> {
     user: &'a User,
@@ -200,6 +256,7 @@ pub async fn update_profile(mut req: Request, ctx: Ctx) -> Outcome {
     let changes = ProfileChanges::parse(&json_body(req, &ctx.data.state.config).await?)?;
     changes.apply(&mut user);
     Users::new(&database(ctx)?).save_profile(&user).await?;
+    publish(ctx, vec![Outgoing::user_updated(&user)]).await;
     Ok(Reply::ok(user.profile()).no_store().for_user(user.id))
 }
 
@@ -229,8 +286,10 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
             throttle_key: &throttle_key,
             verifies_email: false,
         };
-        if let Some(dead) = commit_password(&db, new, now).await? {
-            blacklist_all(ctx, dead, now).await?;
+        if let Some(revoked) = commit_password(&db, new, now).await? {
+            let events =
+                vec![Outgoing::password_changed(user.id, &hash), Outgoing::sessions_revoked(user.id, now, keep)];
+            blacklist_all(ctx, user.id, revoked, now, None, events).await?;
             notify(ctx, Template::PasswordChanged.to(&user.email));
             return Ok(Reply::ok(json!({ "message": "Password changed successfully." })).for_user(user.id));
         }

@@ -100,7 +100,7 @@ async fn apply(ctx: &Ctx, event: Event, now: i64) -> Result<(), ApiError> {
         End::OfToken => recorded_in.as_deref().map(|sid| Scope::Session { sid, user_id }),
     };
     if let Some(scope) = scope {
-        revoke(ctx, scope, steps.at).await?;
+        revoke(ctx, scope, steps.at, None, Vec::new()).await?;
     }
     if let Some((jti, expires_at)) = &steps.token {
         blacklist(ctx)?.add(jti, Dead::Revoked, *expires_at, now).await?;

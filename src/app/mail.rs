@@ -8,17 +8,17 @@ use std::future::Future;
 use std::rc::Rc;
 
 use serde_json::json;
-use worker::{
-    console_error, console_log, query, D1Database, D1PreparedStatement, EmailAddress, Env, Fetch, Headers, Method,
-    Request, RequestInit, SendEmailBuilder,
-};
+use worker::{console_error, console_log, query, D1Database, D1PreparedStatement, EmailAddress, Env, SendEmailBuilder};
 
 use crate::app::state::State;
-use crate::app::support::OrInternal;
+use crate::app::support::{post_json, OrInternal};
 use crate::app::Ctx;
 use crate::domain::mail::Mail;
 use crate::domain::recovery::key_hash;
 use crate::error::ApiError;
+
+/// How long a mail provider may take to answer (milliseconds): a hung one is abandoned.
+const PROVIDER_TIMEOUT_MS: u32 = 10_000;
 
 /// The length of the per-address budget's window.
 const BUDGET_WINDOW_SECS: i64 = 3_600;
@@ -110,20 +110,16 @@ impl Postbox {
             "text": mail.text,
             "html": mail.html,
         });
-        let headers = Headers::new();
-        let set = |name: &str, value: &str| headers.set(name, value).map_err(|_| "bad header".to_owned());
-        set("Content-Type", "application/json")?;
-        if let Some(token) = &self.state.mail_token {
-            set("Authorization", &format!("Bearer {}", token.expose()))?;
-        }
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.to_string().into()));
-        let request = Request::new_with_init(url, &init).map_err(|_| "EMAIL_HTTP_URL is not a URL".to_owned())?;
-        let response =
-            Fetch::Request(request).send().await.map_err(|_| "the provider could not be reached".to_owned())?;
-        match response.status_code() {
-            200..=299 => Ok(()),
-            status => Err(format!("the provider answered {status}")),
+        let bearer = self.state.mail_token.as_ref().map(|token| format!("Bearer {}", token.expose()));
+        let headers: &[(&str, &str)] = match &bearer {
+            Some(bearer) => &[("Authorization", bearer)],
+            None => &[],
+        };
+        match post_json(url, headers, &body.to_string(), PROVIDER_TIMEOUT_MS).await {
+            Ok((200..=299, _)) => Ok(()),
+            Ok((status, _)) => Err(format!("the provider answered {status}")),
+            Err("not a URL") => Err("EMAIL_HTTP_URL is not a URL".to_owned()),
+            Err(_) => Err("the provider could not be reached".to_owned()),
         }
     }
 }

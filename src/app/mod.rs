@@ -1,14 +1,17 @@
 //! The worker: rooms by capability (`accounts`, `sessions`, `recovery`, `inbound` for Django's
 //! events, `platform`), who is calling
 //! (`caller`), issuing tokens (`issue`), anti-automation (`throttle`), the HTTP edge (`http`),
-//! per-isolate state (`state`) and the storage adapters (`store`). Built for wasm32 only.
+//! per-isolate state (`state`), the storage adapters (`store`), and Django beside it (`django`,
+//! `outbound`). Built for wasm32 only.
 
 pub mod accounts;
 pub mod caller;
+pub mod django;
 pub mod http;
 pub mod inbound;
 pub mod issue;
 pub mod mail;
+pub mod outbound;
 pub mod passwords;
 pub mod platform;
 pub mod recovery;

@@ -6,7 +6,7 @@ use worker::{D1Database, Request};
 
 use crate::app::state::State;
 use crate::app::store::email_keys::EmailKeys;
-use crate::app::store::revocation::{DeadToken, Scope};
+use crate::app::store::revocation::{Revoked, Scope};
 use crate::app::store::sessions::Sessions;
 use crate::app::store::users::Users;
 use crate::app::throttle::{device_of, PasswordThrottle};
@@ -61,12 +61,8 @@ pub struct NewPassword<'a> {
 /// (each write conditional on the new hash having been stored) moves the cut-off and revokes every
 /// session but `keep`, clears the back-off, drops pending email changes (whoever asked with the old
 /// password cannot finish) and, for a reset, marks the address verified. `None` when the stored
-/// hash was no longer `replaces`; else the refresh tokens that died, for KV.
-pub async fn commit_password(
-    db: &D1Database,
-    new: NewPassword<'_>,
-    now: i64,
-) -> Result<Option<Vec<DeadToken>>, ApiError> {
+/// hash was no longer `replaces`; else the sessions and refresh tokens that died (`blacklist_all`).
+pub async fn commit_password(db: &D1Database, new: NewPassword<'_>, now: i64) -> Result<Option<Revoked>, ApiError> {
     let users = Users::new(db);
     let mut writes = vec![users.replace_password(new.user_id, new.replaces, new.hash)?];
     let scope = Scope::AllBut { keep: new.keep, user_id: new.user_id };
@@ -80,7 +76,7 @@ pub async fn commit_password(
     if first_row::<Value>(&results, 0)?.is_none() {
         return Ok(None);
     }
-    Ok(Some(Sessions::revoked(&results, 1)?.1))
+    Ok(Some(Sessions::revoked(&results, 1)?))
 }
 
 pub fn is_valid(password: &str, stored: &str, target: &Target) -> bool {

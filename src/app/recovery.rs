@@ -11,9 +11,10 @@ use worker::Request;
 use crate::app::caller::authenticate;
 use crate::app::http::json_body;
 use crate::app::mail::{later, notify, Postbox};
+use crate::app::outbound::publish;
 use crate::app::passwords::{check_password_attempt, commit_password, hash_password, NewPassword};
 use crate::app::sessions::blacklist_all;
-use crate::app::store::email_keys::{ConfirmError, EmailKeys};
+use crate::app::store::email_keys::{Applied, ConfirmError, EmailKeys};
 use crate::app::store::users::Users;
 use crate::app::throttle::{limit_ip, Limiter};
 use crate::app::{database, first_row, now, random_bytes, Ctx, OrInternal, Outcome};
@@ -24,6 +25,7 @@ use crate::domain::recovery::{
     INVALID_VALUE, PASSWORD_INCORRECT,
 };
 use crate::domain::reset_token::{check_token, encode_uid, make_token, token_clock, ResetSubject};
+use crate::domain::sync::Outgoing;
 use crate::domain::tokens::hex;
 use crate::domain::user::{User, EMAIL_TAKEN};
 use crate::error::{ApiError, Reply};
@@ -104,7 +106,7 @@ pub async fn confirm_password_reset(mut req: Request, ctx: Ctx) -> Outcome {
     let confirmation = ResetConfirmation::parse(&json_body(req, config).await?)?;
     let db = database(ctx)?;
     let users = Users::new(&db);
-    let user = match confirmation.user_id {
+    let mut user = match confirmation.user_id {
         Some(id) => users.by_id(id).await?,
         None => None,
     }
@@ -127,8 +129,14 @@ pub async fn confirm_password_reset(mut req: Request, ctx: Ctx) -> Outcome {
         verifies_email: true,
     };
     // `None`: the password changed since the token was checked, and the token died with it.
-    let dead = commit_password(&db, new, now).await?.ok_or_else(|| FieldErrors::single("token", INVALID_VALUE))?;
-    blacklist_all(ctx, dead, now).await?;
+    let revoked = commit_password(&db, new, now).await?.ok_or_else(|| FieldErrors::single("token", INVALID_VALUE))?;
+    let mut events = vec![Outgoing::password_changed(user.id, &hash), Outgoing::sessions_revoked(user.id, now, None)];
+    if !user.email_verified {
+        // The link reached the mailbox: the address is verified now.
+        (user.password, user.email_verified) = (hash, true);
+        events.push(Outgoing::user_updated(&user));
+    }
+    blacklist_all(ctx, user.id, revoked, now, None, events).await?;
     notify(ctx, Template::PasswordWasReset.to(&user.email));
     Ok(Reply::ok(json!({ "detail": "Password has been reset with the new password." })).no_store().for_user(user.id))
 }
@@ -143,7 +151,8 @@ pub async fn verify_email(mut req: Request, ctx: Ctx) -> Outcome {
     let db = database(ctx)?;
     let marker = hex(&random_bytes::<16>()?);
     match EmailKeys::new(&db).confirm(&key_hash(key.expose()), now().timestamp(), &marker).await {
-        Ok(Some((confirmed, old_email))) => {
+        Ok(Some(Applied { confirmed, old_email, user })) => {
+            publish(ctx, vec![Outgoing::user_updated(&user)]).await;
             if confirmed.purpose == KeyPurpose::Change.as_str() && old_email != confirmed.email {
                 notify(ctx, Template::EmailChanged { new_email: &confirmed.email }.to(&old_email));
             }

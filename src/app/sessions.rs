@@ -6,13 +6,15 @@ use worker::{console_log, Request};
 use crate::app::caller::authenticate;
 use crate::app::http::{header, json_body};
 use crate::app::issue::{successor_of, token_body};
+use crate::app::outbound::{publish, syncing};
 use crate::app::state::State;
-use crate::app::store::revocation::{DeadToken, Scope};
+use crate::app::store::revocation::{Revoked, Scope};
 use crate::app::store::sessions::{Account, Rules, Sessions};
 use crate::app::throttle::{limit_ip, Limiter};
 use crate::app::{blacklist, database, now, random_bytes, Ctx, Outcome};
 use crate::domain::fields::{Form, Text};
 use crate::domain::sessions::{on_replay, Dead, Replay, TokenRecord};
+use crate::domain::sync::{Outgoing, Reason};
 use crate::domain::tokens::{hex, TokenClaims, TokenError, TokenType};
 use crate::domain::user::timestamp;
 use crate::error::{ApiError, Reply};
@@ -35,6 +37,8 @@ pub async fn refresh(mut req: Request, ctx: Ctx) -> Outcome {
     let user_agent = header(req, "User-Agent");
     let record = match consume(ctx, &old, user_id, user_agent.as_deref(), now).await? {
         Consumed::Won(new) => {
+            let sid = old.session_id.as_deref();
+            publish(ctx, vec![Outgoing::token_revoked(user_id, &old.jti, old.expires_at, sid, Reason::Rotated)]).await;
             blacklist.add(&old.jti, Dead::Rotated { at: now }, old.expires_at, now).await?;
             return Ok(Reply::ok(token_body(state, user_id, &new, None)?).no_store().for_user(user_id));
         }
@@ -50,7 +54,8 @@ pub async fn refresh(mut req: Request, ctx: Ctx) -> Outcome {
                 record.session_id,
                 record.user_id
             );
-            revoke(ctx, Scope::Session { sid: &record.session_id, user_id: record.user_id }, now).await?;
+            let scope = Scope::Session { sid: &record.session_id, user_id: record.user_id };
+            revoke(ctx, scope, now, None, Vec::new()).await?;
             Err(ApiError::BadRefreshToken(TokenError::Blacklisted))
         }
         Replay::Refuse => Err(ApiError::BadRefreshToken(TokenError::Blacklisted)),
@@ -143,12 +148,16 @@ async fn end_session_of(ctx: &Ctx, claims: &TokenClaims, user_id: i64, now: i64)
     else {
         // A Django token never seen here: recorded dead in D1 (KV is only the fast path).
         sessions.revoke_foreign(claims, user_id, &hex(&random_bytes::<16>()?), now).await?;
+        let logged_out = Outgoing::token_revoked(user_id, &claims.jti, claims.expires_at, None, Reason::Logout);
+        publish(ctx, vec![logged_out]).await;
         return Ok(true);
     };
     let replayed_late = record
         .as_ref()
         .is_some_and(|record| on_replay(record, now, state.config.reuse_interval_secs) == Replay::RevokeSession);
-    let live = revoke(ctx, Scope::Session { sid: &sid, user_id }, now).await?;
+    // A late replay is reuse: its session's tokens die as revoked, none as logged out.
+    let logged_out = (!replayed_late).then_some(claims.jti.as_str());
+    let live = revoke(ctx, Scope::Session { sid: &sid, user_id }, now, logged_out, Vec::new()).await?;
     if replayed_late {
         console_log!("refresh token reuse at logout: revoked session {sid} of user {user_id}");
     }
@@ -159,7 +168,9 @@ async fn end_session_of(ctx: &Ctx, claims: &TokenClaims, user_id: i64, now: i64)
 pub async fn logout_all(req: Request, ctx: Ctx) -> Outcome {
     let (req, ctx) = (&req, &ctx);
     let caller = authenticate(req, ctx).await?;
-    revoke(ctx, Scope::AllBut { keep: None, user_id: caller.user.id }, now().timestamp()).await?;
+    let (user_id, now) = (caller.user.id, now().timestamp());
+    let everything = vec![Outgoing::sessions_revoked(user_id, now, None)];
+    revoke(ctx, Scope::AllBut { keep: None, user_id }, now, None, everything).await?;
     Ok(Reply::ok(json!({ "message": "Successfully logged out of all sessions." })).for_user(caller.user.id))
 }
 
@@ -190,26 +201,53 @@ pub async fn end_session(req: Request, ctx: Ctx) -> Outcome {
     let caller = authenticate(req, ctx).await?;
     let sid = ctx.path_id().unwrap_or_default().to_owned();
     let scope = Scope::Session { sid: &sid, user_id: caller.user.id };
-    if revoke(ctx, scope, now().timestamp()).await? {
+    if revoke(ctx, scope, now().timestamp(), None, Vec::new()).await? {
         Ok(Reply::new(204, Value::Null).for_user(caller.user.id))
     } else {
         Err(ApiError::NotFound)
     }
 }
 
-/// Revokes sessions in D1 (the source of truth), then blacklists their refresh tokens in KV.
-/// Returns whether any session was live.
-pub(crate) async fn revoke(ctx: &Ctx, scope: Scope<'_>, now: i64) -> std::result::Result<bool, ApiError> {
+/// Revokes sessions in D1 (the source of truth), then blacklists their refresh tokens in KV and
+/// tells Django (`blacklist_all`). Returns whether any session was live.
+pub(crate) async fn revoke(
+    ctx: &Ctx,
+    scope: Scope<'_>,
+    now: i64,
+    logged_out: Option<&str>,
+    events: Vec<Outgoing>,
+) -> std::result::Result<bool, ApiError> {
     let db = database(ctx)?;
-    let (ended, dead) = Sessions::new(&db).revoke(scope, now).await?;
-    blacklist_all(ctx, dead, now).await?;
+    let revoked = Sessions::new(&db).revoke(scope, now).await?;
+    let ended = !revoked.sessions.is_empty();
+    blacklist_all(ctx, scope.user_id(), revoked, now, logged_out, events).await?;
     Ok(ended)
 }
 
-/// Copies refresh tokens D1 has just revoked into the KV fast path.
-pub async fn blacklist_all(ctx: &Ctx, dead: Vec<DeadToken>, now: i64) -> std::result::Result<(), ApiError> {
+/// After D1 has revoked sessions of `user_id`, whatever the path: tells Django `events` (the
+/// change that revoked them), `session.revoked` for each session ended and `token.revoked` for
+/// each refresh token that died (`logout` for the one a logout presented, `revoked` for the
+/// rest), then copies the dead tokens into the KV fast path.
+pub async fn blacklist_all(
+    ctx: &Ctx,
+    user_id: i64,
+    revoked: Revoked,
+    now: i64,
+    logged_out: Option<&str>,
+    mut events: Vec<Outgoing>,
+) -> std::result::Result<(), ApiError> {
+    if syncing(ctx) {
+        events.extend(revoked.sessions.iter().map(|sid| Outgoing::session_revoked(user_id, sid)));
+        // A token rotated before was reported then (`rotated`): a long session would otherwise
+        // send one event per refresh it ever made.
+        events.extend(revoked.tokens.iter().filter(|token| token.used_at.is_none()).map(|token| {
+            let reason = if logged_out == Some(token.jti.as_str()) { Reason::Logout } else { Reason::Revoked };
+            Outgoing::token_revoked(user_id, &token.jti, token.expires_at, Some(&token.session_id), reason)
+        }));
+        publish(ctx, events).await;
+    }
     let blacklist = blacklist(ctx)?;
-    for token in dead {
+    for token in revoked.tokens {
         blacklist.add(&token.jti, Dead::Revoked, token.expires_at, now).await?;
     }
     Ok(())

@@ -1,7 +1,8 @@
 //! What every adapter needs from the platform: failures logged and turned into a bare 500, the
-//! CSPRNG, the clock, and the rows a batch returned. A leaf: it imports no other room of the worker.
+//! CSPRNG, the clock, the rows a batch returned, and a JSON POST to another service. A leaf: it
+//! imports no other room of the worker.
 
-use worker::console_error;
+use worker::{console_error, web_sys, AbortSignal, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::error::ApiError;
 
@@ -43,4 +44,26 @@ pub fn first_row<T: serde::de::DeserializeOwned>(
         Some(result) => Ok(result.results::<T>().or_internal("reading batch rows")?.into_iter().next()),
         None => Ok(None),
     }
+}
+
+/// POSTs `body` (JSON) to `url` with `headers`, aborted after `timeout_ms` (reading the answer
+/// included). Returns the status and the answer's body; `Err` says what failed, never the body.
+pub async fn post_json(
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    timeout_ms: u32,
+) -> Result<(u16, String), &'static str> {
+    let all = Headers::new();
+    for (name, value) in [("Content-Type", "application/json")].iter().chain(headers) {
+        all.set(name, value).map_err(|_| "a header was refused")?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(all).with_body(Some(body.into()));
+    let request = Request::new_with_init(url, &init).map_err(|_| "not a URL")?;
+    let deadline = AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(timeout_ms));
+    let unanswered = "no answer (unreachable, or not in time)";
+    let mut response = Fetch::Request(request).send_with_signal(&deadline).await.map_err(|_| unanswered)?;
+    let answer = response.text().await.map_err(|_| unanswered)?;
+    Ok((response.status_code(), answer))
 }

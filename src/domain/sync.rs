@@ -331,9 +331,11 @@ impl Fields<'_> {
     }
 }
 
-/// A new event of ours, as sent: `{"id", "type", "occurred_at", "source": "edge-auth", "data"}`.
-pub fn envelope(id: &str, kind: Kind, occurred_at: i64, data: Value) -> Value {
-    json!({ "id": id, "type": kind.as_str(), "occurred_at": occurred_at, "source": "edge-auth", "data": data })
+/// A new event of ours, as sent: `{"id", "type", "occurred_at", "source": "edge-auth", "data"}`,
+/// written out (the request body, as signed).
+pub fn envelope(id: &str, kind: Kind, occurred_at: i64, data: &str) -> String {
+    let (id, kind) = (Value::from(id), kind.as_str());
+    format!(r#"{{"id":{id},"type":"{kind}","occurred_at":{occurred_at},"source":"edge-auth","data":{data}}}"#)
 }
 
 /// The user record of PROTOCOL.md: every field the worker has.
@@ -467,6 +469,102 @@ pub fn cut_off(before: i64, now: i64, longest_lifetime_secs: i64) -> i64 {
     before.min(now).max(now.saturating_sub(longest_lifetime_secs))
 }
 
+/// An event of ours before it is sent: its type and its data, written out (`envelope` adds id,
+/// time and source). Written with `format!`, not built as a `Value`: less wasm.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    pub kind: Kind,
+    pub data: String,
+}
+
+impl Outgoing {
+    /// `user.created`: a user registered here.
+    pub fn user_created(user: &User) -> Outgoing {
+        Outgoing { kind: Kind::UserCreated, data: format!(r#"{{"user":{}}}"#, user_record(user)) }
+    }
+
+    /// `user.updated`: a user's profile, verified or changed address.
+    pub fn user_updated(user: &User) -> Outgoing {
+        Outgoing { kind: Kind::UserUpdated, data: format!(r#"{{"user":{}}}"#, user_record(user)) }
+    }
+
+    /// `user.password_changed`: the new hash (changed or reset here).
+    pub fn password_changed(user_id: i64, password: &str) -> Outgoing {
+        let password = Value::from(password);
+        Outgoing { kind: Kind::PasswordChanged, data: format!(r#"{{"user_id":{user_id},"password":{password}}}"#) }
+    }
+
+    /// `user.sessions_revoked`: every token of the user issued before `before` is dead, except
+    /// those of session `except_sid`.
+    pub fn sessions_revoked(user_id: i64, before: i64, except_sid: Option<&str>) -> Outgoing {
+        let except = Value::from(except_sid);
+        let data = format!(r#"{{"user_id":{user_id},"before":{before},"except_sid":{except}}}"#);
+        Outgoing { kind: Kind::SessionsRevoked, data }
+    }
+
+    /// `session.revoked`: a session of the worker ended.
+    pub fn session_revoked(user_id: i64, sid: &str) -> Outgoing {
+        let sid = Value::from(sid);
+        Outgoing { kind: Kind::SessionRevoked, data: format!(r#"{{"user_id":{user_id},"sid":{sid}}}"#) }
+    }
+
+    /// `token.revoked`: a refresh token died here.
+    pub fn token_revoked(user_id: i64, jti: &str, expires_at: i64, sid: Option<&str>, reason: Reason) -> Outgoing {
+        let (jti, sid, reason) = (Value::from(jti), Value::from(sid), reason.as_str());
+        let data = format!(r#"{{"user_id":{user_id},"jti":{jti},"exp":{expires_at},"sid":{sid},"reason":"{reason}"}}"#);
+        Outgoing { kind: Kind::TokenRevoked, data }
+    }
+}
+
+/// The user a lookup's `200 {"user": <user>}` carries, as the worker would store it: its address
+/// read by the worker's email rules (`domain::email`). Refused when the record is not one, or its
+/// address is not one the worker accepts or not the address looked up (`looked_up`, already in
+/// the worker's spelling): the account would be another person's. The reasons name no address.
+pub fn looked_up_user(body: &[u8], looked_up: &str) -> Result<User, BadEvent> {
+    let answer: Value = serde_json::from_slice(body).map_err(|_| bad("The answer is not JSON."))?;
+    let record = answer.get("user").and_then(Value::as_object).ok_or_else(|| bad("The answer has no user."))?;
+    let mut user = user_from_record(record)?;
+    let email = Email::parse(user.email.trim()).map_err(|_| bad("Its address is not one the worker accepts."))?;
+    if email.as_str() != looked_up {
+        return Err(bad("Its address is not the one looked up."));
+    }
+    user.email = email.into_string();
+    Ok(user)
+}
+
+/// The longest delay the Queues platform accepts for a retry (12 hours).
+pub const MAX_RETRY_DELAY_SECS: i64 = 43_200;
+
+/// What the Queue consumer does with an event after one delivery to the companion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Applied, or received before (200, 409; any 2xx): acknowledged.
+    Delivered,
+    /// 400: not an event the companion can apply. Retrying cannot help: logged, acknowledged.
+    Refused,
+    /// Anything else, after this many seconds: no answer or 5xx (Django down), and 401, 403,
+    /// 404 (a secret or URL an operator must fix: the event waits for it, then dead-letters).
+    RetryIn(u32),
+}
+
+impl Delivery {
+    /// `status` is the companion's answer (`None`: none, unreachable or timed out); `attempts`
+    /// counts this delivery (1 for the first); `max_delay_secs` is `SYNC_RETRY_MAX_DELAY_SECS`.
+    pub fn after(status: Option<u16>, attempts: u32, max_delay_secs: i64) -> Delivery {
+        match status {
+            Some(200..=299 | 409) => Delivery::Delivered,
+            Some(400) => Delivery::Refused,
+            _ => Delivery::RetryIn(retry_delay_secs(attempts, max_delay_secs)),
+        }
+    }
+}
+
+/// 2^attempts seconds, at most `max_delay_secs` (and the platform's limit).
+pub fn retry_delay_secs(attempts: u32, max_delay_secs: i64) -> u32 {
+    let doubled = if attempts < 31 { 1i64 << attempts } else { i64::MAX };
+    doubled.min(max_delay_secs.clamp(0, MAX_RETRY_DELAY_SECS)) as u32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -557,6 +655,19 @@ mod tests {
         assert_eq!((user.account_status.as_str(), user.uuid.as_str()), ("active", ""));
         assert!(user.is_active && !user.is_practitioner && !user.email_verified);
         assert_eq!(user_from_record(user_record(&user).as_object().unwrap()), Ok(user));
+    }
+
+    #[test]
+    fn a_user_record_reads_back_whatever_its_fields_hold() {
+        let mut user = user_from_record(record().as_object().unwrap()).unwrap();
+        user.first_name = "Ann \"Nan\" \\ Lee\n</script>".into();
+        user.last_name = "Lé ✓".into();
+        user.last_login = Some("2024-01-02T03:04:05Z".into());
+        user.phone_number = Some("+15550100".into());
+        user.is_staff = true;
+        let record: Value = serde_json::from_str(&Outgoing::user_updated(&user).data).unwrap();
+        assert_eq!(record["user"].as_object().unwrap().len(), 17);
+        assert_eq!(user_from_record(record["user"].as_object().unwrap()), Ok(user));
     }
 
     #[test]
@@ -691,9 +802,100 @@ mod tests {
 
     #[test]
     fn an_event_of_ours_names_its_source_and_type() {
-        let sent = envelope("0123456789abcdef0123456789abcdef", Kind::SessionRevoked, 5, json!({ "sid": "s" }));
+        let sent = envelope("0123456789abcdef0123456789abcdef", Kind::SessionRevoked, 5, r#"{"sid":"s\""}"#);
+        let sent: Value = serde_json::from_str(&sent).unwrap();
+        assert_eq!(sent["id"], "0123456789abcdef0123456789abcdef");
+        assert_eq!(sent["data"], json!({ "sid": "s\"" }));
         assert_eq!(sent["type"], "session.revoked");
         assert_eq!(sent["source"], "edge-auth");
         assert_eq!(sent["occurred_at"], 5);
+    }
+
+    #[test]
+    fn our_events_carry_the_data_protocol_md_names() {
+        let data = |event: &Outgoing| serde_json::from_str::<Value>(&event.data).unwrap();
+        let user = user_from_record(record().as_object().unwrap()).unwrap();
+        let created = Outgoing::user_created(&user);
+        assert_eq!((created.kind, &data(&created)["user"]), (Kind::UserCreated, &user_record(&user)));
+        assert_eq!(data(&created)["user"]["password"], "pbkdf2_sha256$1000000$salt$hash");
+        assert_eq!(Outgoing::user_updated(&user).kind, Kind::UserUpdated);
+        let changed = Outgoing::password_changed(42, "argon2$new\"quoted\"");
+        assert_eq!(data(&changed), json!({ "user_id": 42, "password": "argon2$new\"quoted\"" }));
+        let all = Outgoing::sessions_revoked(42, 1_700_000_000, None);
+        assert_eq!(data(&all), json!({ "user_id": 42, "before": 1_700_000_000, "except_sid": null }));
+        let but_one = Outgoing::sessions_revoked(42, 1_700_000_000, Some("kept"));
+        assert_eq!(data(&but_one)["except_sid"], "kept");
+        assert_eq!(data(&Outgoing::session_revoked(42, "s1")), json!({ "user_id": 42, "sid": "s1" }));
+        let token = Outgoing::token_revoked(42, "j1", 9, Some("s1"), Reason::Logout);
+        assert_eq!(data(&token), json!({ "user_id": 42, "jti": "j1", "exp": 9, "sid": "s1", "reason": "logout" }));
+        assert_eq!(data(&Outgoing::token_revoked(42, "j1", 9, None, Reason::Rotated))["sid"], Value::Null);
+    }
+
+    #[test]
+    fn every_event_we_send_is_one_the_receiving_half_of_the_protocol_reads_back() {
+        let user = user_from_record(record().as_object().unwrap()).unwrap();
+        let sent = [
+            Outgoing::user_created(&user),
+            Outgoing::user_updated(&user),
+            Outgoing::password_changed(42, "argon2$new"),
+            Outgoing::sessions_revoked(42, 5, Some("kept")),
+            Outgoing::session_revoked(42, "s1"),
+            Outgoing::token_revoked(42, "j1", 9, None, Reason::Revoked),
+        ];
+        for event in sent {
+            let body = envelope("0123456789abcdef0123456789abcdef", event.kind, 5, &event.data);
+            assert_eq!(Event::parse(body.as_bytes()).map(|parsed| parsed.kind), Ok(event.kind));
+        }
+    }
+
+    #[test]
+    fn a_looked_up_user_is_imported_with_its_address_in_the_worker_s_spelling() {
+        let answer = json!({ "user": record() }).to_string();
+        let user = looked_up_user(answer.as_bytes(), "ann@example.com").unwrap();
+        assert_eq!((user.id, user.email.as_str()), (42, "ann@example.com"));
+        assert_eq!(user.password, "pbkdf2_sha256$1000000$salt$hash");
+    }
+
+    #[test]
+    fn a_looked_up_user_is_refused_when_its_address_is_unusable_or_another_one() {
+        let answer = |email: &str| {
+            let mut record = record();
+            record["email"] = json!(email);
+            json!({ "user": record }).to_string()
+        };
+        for (email, looked_up) in [
+            ("not an address", "ann@example.com"),
+            ("\"ann\"@example.com", "ann@example.com"),
+            ("bob@example.com", "ann@example.com"),
+            ("ann@example.com.evil.test", "ann@example.com"),
+        ] {
+            let refused = looked_up_user(answer(email).as_bytes(), looked_up).unwrap_err();
+            // The reason is logged: it never names the address.
+            assert!(!refused.0.contains('@'), "{email}: {}", refused.0);
+        }
+        for body in ["", "[]", "{}", r#"{"user": null}"#, r#"{"user": {"id": 42}}"#] {
+            assert!(looked_up_user(body.as_bytes(), "ann@example.com").is_err(), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_delivery_is_done_on_200_or_409_dropped_on_400_and_retried_otherwise() {
+        assert_eq!(Delivery::after(Some(200), 1, 300), Delivery::Delivered);
+        assert_eq!(Delivery::after(Some(409), 7, 300), Delivery::Delivered);
+        assert_eq!(Delivery::after(Some(400), 1, 300), Delivery::Refused);
+        // A secret or URL to fix, Django down or overloaded, no answer at all: retried.
+        for status in [Some(401), Some(403), Some(404), Some(429), Some(500), Some(502), Some(503), None] {
+            assert_eq!(Delivery::after(status, 1, 300), Delivery::RetryIn(2), "{status:?}");
+        }
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_the_configured_maximum() {
+        let delays: Vec<u32> = (1..=10).map(|attempts| retry_delay_secs(attempts, 300)).collect();
+        assert_eq!(delays, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        assert_eq!(retry_delay_secs(100, 300), 300);
+        assert_eq!(retry_delay_secs(u32::MAX, i64::MAX), MAX_RETRY_DELAY_SECS as u32);
+        assert_eq!(retry_delay_secs(3, 0), 0);
+        assert_eq!(retry_delay_secs(0, 300), 1);
     }
 }

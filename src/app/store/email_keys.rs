@@ -6,6 +6,7 @@ use worker::{query, D1Database, D1PreparedStatement};
 
 use crate::app::support::{first_row, internal, OrInternal};
 use crate::domain::recovery::KeyPurpose;
+use crate::domain::user::User;
 use crate::error::ApiError;
 
 pub struct EmailKeys<'a> {
@@ -19,6 +20,13 @@ pub struct Confirmed {
     pub purpose: String,
     /// The address the key was mailed to, now the user's verified address.
     pub email: String,
+}
+
+/// What a confirmed key did: the key, the address it replaced, and the user as it is now.
+pub struct Applied {
+    pub confirmed: Confirmed,
+    pub old_email: String,
+    pub user: User,
 }
 
 /// Why a consumed key changed nothing.
@@ -124,14 +132,10 @@ impl<'a> EmailKeys<'a> {
 
     /// Consumes the key with this hash, if it still works (unused, unexpired, its user active and,
     /// for a verification, the address still the user's), and applies it, in one transaction:
-    /// the address becomes the user's and verified. Also returns the address it replaced.
-    /// `marker` (random) names this consumption, so the update reads this key and no other.
-    pub async fn confirm(
-        &self,
-        key_hash: &str,
-        now: i64,
-        marker: &str,
-    ) -> Result<Option<(Confirmed, String)>, ConfirmError> {
+    /// the address becomes the user's and verified. Also returns the address it replaced and the
+    /// user as updated. `marker` (random) names this consumption, so the update reads this key
+    /// and no other.
+    pub async fn confirm(&self, key_hash: &str, now: i64, marker: &str) -> Result<Option<Applied>, ConfirmError> {
         #[derive(Deserialize)]
         struct Before {
             email: String,
@@ -159,7 +163,8 @@ impl<'a> EmailKeys<'a> {
                 query!(
                     self.db,
                     "UPDATE users SET email = (SELECT email FROM email_keys WHERE used_by = ?1), email_verified = 1
-                      WHERE id = (SELECT user_id FROM email_keys WHERE used_by = ?1)",
+                      WHERE id = (SELECT user_id FROM email_keys WHERE used_by = ?1)
+                     RETURNING *",
                     marker,
                 )
                 .or_internal("binding users.verify_email")?,
@@ -174,6 +179,10 @@ impl<'a> EmailKeys<'a> {
         };
         let before = first_row::<Before>(&results, 0).map_err(ConfirmError::Failed)?;
         let confirmed = first_row::<Confirmed>(&results, 1).map_err(ConfirmError::Failed)?;
-        Ok(confirmed.zip(before.map(|before| before.email)))
+        let user = first_row::<User>(&results, 2).map_err(ConfirmError::Failed)?;
+        Ok(match (confirmed, before, user) {
+            (Some(confirmed), Some(before), Some(user)) => Some(Applied { confirmed, old_email: before.email, user }),
+            _ => None,
+        })
     }
 }

@@ -1,4 +1,4 @@
-//! Revoking sessions in D1, and what died with them (for the KV blacklist).
+//! Revoking sessions in D1, and what died with them (for the KV blacklist and for Django).
 
 use serde::Deserialize;
 use worker::{query, D1PreparedStatement, D1Result};
@@ -14,6 +14,17 @@ use crate::error::ApiError;
 pub struct DeadToken {
     pub jti: String,
     pub expires_at: i64,
+    pub session_id: String,
+    /// When a refresh consumed it (Django was told then, as `rotated`).
+    pub used_at: Option<i64>,
+}
+
+/// What a revocation ended: the sessions that were live, and every refresh token that died
+/// with them.
+#[derive(Default)]
+pub struct Revoked {
+    pub sessions: Vec<String>,
+    pub tokens: Vec<DeadToken>,
 }
 
 /// Where a refresh token named by Django was recorded here.
@@ -35,10 +46,18 @@ pub enum Scope<'a> {
     AllBut { keep: Option<&'a str>, user_id: i64 },
 }
 
+impl Scope<'_> {
+    pub fn user_id(&self) -> i64 {
+        match *self {
+            Scope::Session { user_id, .. } | Scope::AllBut { user_id, .. } => user_id,
+        }
+    }
+}
+
 impl Sessions<'_> {
-    /// Revokes the sessions `scope` selects. Returns whether any was live, and every refresh
-    /// token that died with them (for the KV blacklist).
-    pub async fn revoke(&self, scope: Scope<'_>, now: i64) -> Result<(bool, Vec<DeadToken>), ApiError> {
+    /// Revokes the sessions `scope` selects. Returns those that were live, and every refresh
+    /// token that died with them.
+    pub async fn revoke(&self, scope: Scope<'_>, now: i64) -> Result<Revoked, ApiError> {
         let results = self.db.batch(self.revoke_statements(scope, now, None)?).await.or_internal("sessions.revoke")?;
         Self::revoked(&results, 0)
     }
@@ -65,7 +84,7 @@ impl Sessions<'_> {
                     "UPDATE refresh_tokens SET revoked_at = ?3
                       WHERE session_id = ?1 AND revoked_at IS NULL AND expires_at > ?3 AND {IF_PASSWORD}
                         AND session_id IN (SELECT id FROM sessions WHERE user_id = ?2)
-                     RETURNING jti, expires_at"
+                     RETURNING jti, expires_at, session_id, used_at"
                 ),
             ),
             Scope::AllBut { .. } => (
@@ -77,7 +96,7 @@ impl Sessions<'_> {
                     "UPDATE refresh_tokens SET revoked_at = ?3
                       WHERE revoked_at IS NULL AND expires_at > ?3 AND {IF_PASSWORD}
                         AND session_id IN (SELECT id FROM sessions WHERE user_id = ?2 AND id IS NOT ?1)
-                     RETURNING jti, expires_at"
+                     RETURNING jti, expires_at, session_id, used_at"
                 ),
             ),
         };
@@ -108,13 +127,12 @@ impl Sessions<'_> {
     }
 
     /// Reads `revoke_statements`' results, starting at `first` in a batch's results.
-    pub fn revoked(results: &[D1Result], first: usize) -> Result<(bool, Vec<DeadToken>), ApiError> {
-        let any_revoked = first_row::<serde_json::Value>(results, first)?.is_some();
-        let dead: Vec<DeadToken> = match results.get(first + 1) {
-            Some(result) => result.results().or_internal("sessions.revoke token rows")?,
-            None => Vec::new(),
-        };
-        Ok((any_revoked, dead))
+    pub fn revoked(results: &[D1Result], first: usize) -> Result<Revoked, ApiError> {
+        let sessions: Vec<serde_json::Value> = rows(results, first)?;
+        Ok(Revoked {
+            sessions: sessions.iter().filter_map(|row| Some(row.get("id")?.as_str()?.to_owned())).collect(),
+            tokens: rows(results, first + 1)?,
+        })
     }
 
     /// Statements that mark one refresh token of `user_id` revoked (`token.revoked` from Django)
@@ -176,5 +194,13 @@ impl Sessions<'_> {
         .or_internal("binding sessions.revoke_foreign token")?;
         self.db.batch(vec![session, record]).await.or_internal("sessions.revoke_foreign")?;
         Ok(())
+    }
+}
+
+/// The rows of the `index`-th result of a batch (none if the batch was shorter).
+fn rows<T: serde::de::DeserializeOwned>(results: &[D1Result], index: usize) -> Result<Vec<T>, ApiError> {
+    match results.get(index) {
+        Some(result) => result.results().or_internal("sessions.revoke rows"),
+        None => Ok(Vec::new()),
     }
 }

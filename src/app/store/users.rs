@@ -5,7 +5,7 @@ use worker::wasm_bindgen::JsValue;
 use worker::{query, D1Database, D1PreparedStatement};
 
 use crate::app::store::{int, statement, text};
-use crate::app::support::{internal, OrInternal};
+use crate::app::support::{first_row, internal, OrInternal};
 use crate::domain::sync::OPTIONAL_USER_KEYS;
 use crate::domain::user::{Registration, User};
 use crate::error::ApiError;
@@ -164,6 +164,29 @@ impl<'a> Users<'a> {
             None => Vec::new(),
         };
         created.into_iter().next().ok_or(InsertError::Failed(ApiError::Internal))
+    }
+
+    /// Inserts a user Django has (lazy migration), given as its PROTOCOL.md record (`record`, JSON,
+    /// one bind), with its id, hash and profile, unless that id or that address exists meanwhile;
+    /// then reads the user stored for the address, in the same transaction: whichever row won is
+    /// the one to log in.
+    pub async fn import(&self, record: &str, email: &str) -> Result<Option<User>, ApiError> {
+        let insert = query!(
+            self.db,
+            "INSERT INTO users (id, uuid, email, password, first_name, last_name, phone_number,
+                                phone_number_verified, timezone, is_practitioner, account_status, last_login,
+                                date_joined, is_active, is_staff, is_superuser, email_verified)
+             SELECT u->>'id', u->>'uuid', u->>'email', u->>'password', u->>'first_name', u->>'last_name',
+                    u->>'phone_number', u->>'phone_number_verified', u->>'timezone', u->>'is_practitioner',
+                    u->>'account_status', u->>'last_login', u->>'date_joined', u->>'is_active', u->>'is_staff',
+                    u->>'is_superuser', u->>'email_verified'
+               FROM (SELECT json(?1) AS u)
+             WHERE true ON CONFLICT DO NOTHING",
+            record,
+        )
+        .or_internal("binding users.import")?;
+        let results = self.db.batch(vec![insert, self.by_email_statement(email)?]).await.or_internal("users.import")?;
+        first_row(&results, 1)
     }
 
     /// Records a successful login, and the re-hashed password when the work factor has grown,
