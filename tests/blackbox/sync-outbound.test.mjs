@@ -406,10 +406,11 @@ describe("events to Django", () => {
     await sleep(3500);
     const reused = await worker.post(`${DRF}/token/refresh/`, { refresh_token: user.refresh_token });
     assert.equal(reused.status, 401, reused.text);
-    const later = await eventsFor(user.user.id, 5);
+    const later = await eventsFor(user.user.id, 4);
     assert.deepEqual(ofType(later, "session.revoked").map((e) => e.data.sid), [old.sid]);
-    assert.deepEqual(ofType(later, "token.revoked").filter((e) => e.data.reason === "revoked").map((e) => e.data.jti).sort(),
-      [old.jti, claimsOf(first.body.refresh_token).jti].sort());
+    // The rotated token was reported when it rotated: only its live successor is reported again.
+    assert.deepEqual(ofType(later, "token.revoked").filter((e) => e.data.reason === "revoked").map((e) => e.data.jti),
+      [claimsOf(first.body.refresh_token).jti]);
   });
 
   test("a user imported lazily sends what changes afterwards, like any user", async () => {
