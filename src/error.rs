@@ -3,6 +3,8 @@
 //! Handlers return `Result<Reply, ApiError>`; each variant documents its status. Internal causes
 //! are logged by the adapter that met them and never reach a response.
 
+use std::borrow::Cow;
+
 use serde_json::{json, Map, Value};
 
 use crate::domain::body::BodyError;
@@ -153,7 +155,9 @@ impl ApiError {
     }
 
     pub fn body(&self) -> Value {
-        match self {
+        // Most bodies are `{"detail": …}`, some with a `code`: built once below, where a `json!`
+        // object per arm was its own map code (3.4 KB of wasm in all, 0.3 KB gzipped).
+        let (detail, code): (Cow<str>, &str) = match self {
             ApiError::Fields(errors) => {
                 // Inserted one by one: collecting into the map would sort (a stable sort of
                 // `(String, Value)` in the wasm only for this).
@@ -161,69 +165,63 @@ impl ApiError {
                 for (field, messages) in errors.iter() {
                     body.insert(field.to_owned(), json!(messages));
                 }
-                Value::Object(body)
+                return Value::Object(body);
             }
-            ApiError::Body(BodyError::NotAnObject(kind)) => json!({
-                "non_field_errors": [format!("Invalid data. Expected a dictionary, but got {kind}.")]
-            }),
-            ApiError::Body(BodyError::NoData) => json!({ "non_field_errors": ["No data provided"] }),
-            ApiError::Body(BodyError::Malformed(reason)) => {
-                json!({ "detail": format!("JSON parse error - {reason}") })
+            ApiError::Body(BodyError::NotAnObject(kind)) => {
+                return json!({
+                    "non_field_errors": [format!("Invalid data. Expected a dictionary, but got {kind}.")]
+                })
             }
-            ApiError::NotAuthenticated => json!({ "detail": "Authentication credentials were not provided." }),
-            ApiError::BadAccessToken(why) => json!({
-                "detail": "Given token not valid for any token type",
-                "code": "token_not_valid",
-                "messages": [{
-                    "token_class": "AccessToken",
-                    "token_type": "access",
-                    "message": why.message(),
-                }],
-            }),
-            ApiError::BadAuthorizationHeader => json!({
-                "detail": "Authorization header must contain two space-delimited values",
-                "code": "bad_authorization_header",
-            }),
-            ApiError::NoUserIdentification => json!({
-                "detail": "Token contained no recognizable user identification",
-                "code": "token_not_valid",
-            }),
+            ApiError::Body(BodyError::NoData) => return json!({ "non_field_errors": ["No data provided"] }),
+            ApiError::BadAccessToken(why) => {
+                return json!({
+                    "detail": "Given token not valid for any token type",
+                    "code": "token_not_valid",
+                    "messages": [{
+                        "token_class": "AccessToken",
+                        "token_type": "access",
+                        "message": why.message(),
+                    }],
+                })
+            }
+            ApiError::Body(BodyError::Malformed(reason)) => (format!("JSON parse error - {reason}").into(), ""),
+            ApiError::NotAuthenticated => ("Authentication credentials were not provided.".into(), ""),
+            ApiError::BadAuthorizationHeader => {
+                ("Authorization header must contain two space-delimited values".into(), "bad_authorization_header")
+            }
+            ApiError::NoUserIdentification => {
+                ("Token contained no recognizable user identification".into(), "token_not_valid")
+            }
             // simplejwt's TokenRefreshSerializer raises DRF's plain AuthenticationFailed: no `code`.
-            ApiError::NoActiveAccount => json!({ "detail": "No active account found for the given token." }),
-            ApiError::UserNotFound => json!({ "detail": "User not found", "code": "user_not_found" }),
-            ApiError::UserInactive => json!({ "detail": "User is inactive", "code": "user_inactive" }),
-            ApiError::LoginFailed => json!({ "detail": "Invalid email or password." }),
-            ApiError::BadRefreshToken(why) | ApiError::BadLogoutToken(why) => {
-                json!({ "detail": why.message(), "code": "token_not_valid" })
-            }
-            ApiError::TokenNotOwned => json!({
-                "detail": "Token does not belong to the authenticated user.",
-                "code": "token_not_valid",
-            }),
-            ApiError::EmailNotVerified => json!({ "detail": "E-mail is not verified.", "code": "email_not_verified" }),
-            ApiError::NotFound => json!({ "detail": "Not found." }),
-            ApiError::MethodNotAllowed { method, .. } => {
-                json!({ "detail": format!("Method \"{method}\" not allowed.") })
-            }
-            ApiError::Body(BodyError::TooLarge) => json!({ "detail": "Request body too large." }),
+            ApiError::NoActiveAccount => ("No active account found for the given token.".into(), ""),
+            ApiError::UserNotFound => ("User not found".into(), "user_not_found"),
+            ApiError::UserInactive => ("User is inactive".into(), "user_inactive"),
+            ApiError::LoginFailed => ("Invalid email or password.".into(), ""),
+            ApiError::BadRefreshToken(why) | ApiError::BadLogoutToken(why) => (why.message().into(), "token_not_valid"),
+            ApiError::TokenNotOwned => ("Token does not belong to the authenticated user.".into(), "token_not_valid"),
+            ApiError::EmailNotVerified => ("E-mail is not verified.".into(), "email_not_verified"),
+            ApiError::NotFound => ("Not found.".into(), ""),
+            ApiError::MethodNotAllowed { method, .. } => (format!("Method \"{method}\" not allowed.").into(), ""),
+            ApiError::Body(BodyError::TooLarge) => ("Request body too large.".into(), ""),
             ApiError::Body(BodyError::UnsupportedMediaType(kind)) => {
-                json!({ "detail": format!("Unsupported media type \"{kind}\" in request.") })
+                (format!("Unsupported media type \"{kind}\" in request.").into(), "")
             }
-            ApiError::Throttled(secs) => json!({
-                "detail": format!("Request was throttled. Expected available in {secs} seconds.")
-            }),
-            ApiError::BadSignature(_) | ApiError::BadEvent(_) | ApiError::EventAlreadyReceived => {
-                let detail = match self {
-                    ApiError::BadSignature(why) => why.detail(),
-                    ApiError::BadEvent(why) => why,
-                    _ => "Event already received.",
-                };
-                json!({ "detail": detail })
+            ApiError::Throttled(secs) => {
+                (format!("Request was throttled. Expected available in {secs} seconds.").into(), "")
             }
-            ApiError::Internal => json!({ "detail": "A server error occurred." }),
-            ApiError::Misconfigured => json!({ "detail": "Server misconfigured." }),
-            ApiError::Unavailable => json!({ "detail": "Service temporarily unavailable, try again later." }),
+            ApiError::BadSignature(why) => (why.detail().into(), ""),
+            ApiError::BadEvent(why) => (why.as_str().into(), ""),
+            ApiError::EventAlreadyReceived => ("Event already received.".into(), ""),
+            ApiError::Internal => ("A server error occurred.".into(), ""),
+            ApiError::Misconfigured => ("Server misconfigured.".into(), ""),
+            ApiError::Unavailable => ("Service temporarily unavailable, try again later.".into(), ""),
+        };
+        let mut body = Map::new();
+        body.insert("detail".into(), detail.into());
+        if !code.is_empty() {
+            body.insert("code".into(), code.into());
         }
+        Value::Object(body)
     }
 
     fn headers(&self) -> Vec<(&'static str, String)> {
