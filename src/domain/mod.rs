@@ -13,4 +13,5 @@ pub mod secrets;
 pub mod sessions;
 pub mod sync;
 pub mod tokens;
+pub mod urlencoded;
 pub mod user;
