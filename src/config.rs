@@ -52,6 +52,9 @@ pub struct Config {
     pub mail: MailConfig,
     /// Running beside Django (`integrations/django/PROTOCOL.md`).
     pub sync: SyncConfig,
+    /// `INTROSPECTION_CLIENT_ID`: the resource server that may call `token/introspect/` (with the
+    /// secret `INTROSPECTION_CLIENT_SECRET`); unset, nobody may.
+    pub introspection_client_id: Option<String>,
 }
 
 /// Running beside Django: where the companion app is, and how long undelivered events wait.
@@ -126,6 +129,7 @@ impl Default for Config {
             audience: None,
             mail: MailConfig::default(),
             sync: SyncConfig::default(),
+            introspection_client_id: None,
         }
     }
 }
@@ -281,6 +285,7 @@ impl Config {
             session_max_lifetime_secs,
             issuer: var("JWT_ISSUER"),
             audience: var("JWT_AUDIENCE"),
+            introspection_client_id: var("INTROSPECTION_CLIENT_ID"),
             access_ttl_secs,
             refresh_ttl_secs,
             password_hasher,
@@ -424,6 +429,14 @@ mod tests {
         assert_eq!(config.user_id_start, 1_000_000_000);
         assert_eq!(config.session_max_lifetime_secs, 30 * 24 * 60 * 60);
         assert_eq!((config.issuer, config.audience), (None, None));
+        assert_eq!(config.introspection_client_id, None);
+    }
+
+    #[test]
+    fn the_introspection_client_is_named_by_a_var_and_blank_names_none() {
+        let config = from(&[("INTROSPECTION_CLIENT_ID", " fastapi ")]).unwrap();
+        assert_eq!(config.introspection_client_id.as_deref(), Some("fastapi"));
+        assert_eq!(from(&[("INTROSPECTION_CLIENT_ID", "  ")]).unwrap().introspection_client_id, None);
     }
 
     #[test]

@@ -73,6 +73,9 @@ pub enum ApiError {
     LoginFailed,
     /// 401: `token/refresh/` with a bad refresh token.
     BadRefreshToken(TokenError),
+    /// 401: `token/introspect/` without the introspection client's HTTP Basic credentials (or
+    /// with no client configured). RFC 6749 §5.2's `invalid_client`, with the Basic challenge.
+    InvalidClient,
     /// 400: `logout/` with a bad refresh token in the body.
     BadLogoutToken(TokenError),
     /// 400: `logout/` with another user's refresh token.
@@ -123,6 +126,7 @@ impl From<BodyError> for ApiError {
 const BEARER_CHALLENGE: &str = "Bearer realm=\"api\"";
 /// `sync/events/` is authenticated by a signature, not a Bearer token.
 const SIGNATURE_CHALLENGE: &str = "Edge-Auth-Signature realm=\"api\"";
+const BASIC_CHALLENGE: &str = "Basic realm=\"edge-auth\"";
 
 impl ApiError {
     pub fn status(&self) -> u16 {
@@ -141,7 +145,8 @@ impl ApiError {
             | ApiError::UserInactive
             | ApiError::LoginFailed
             | ApiError::BadRefreshToken(_)
-            | ApiError::BadSignature(_) => 401,
+            | ApiError::BadSignature(_)
+            | ApiError::InvalidClient => 401,
             ApiError::EmailNotVerified => 403,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed { .. } => 405,
@@ -184,6 +189,7 @@ impl ApiError {
                     }],
                 })
             }
+            ApiError::InvalidClient => ("Invalid client credentials.".into(), "invalid_client"),
             ApiError::Body(BodyError::Malformed(reason)) => (format!("JSON parse error - {reason}").into(), ""),
             ApiError::NotAuthenticated => ("Authentication credentials were not provided.".into(), ""),
             ApiError::BadAuthorizationHeader => {
@@ -219,7 +225,9 @@ impl ApiError {
         let mut body = Map::new();
         body.insert("detail".into(), detail.into());
         if !code.is_empty() {
-            body.insert("code".into(), code.into());
+            // RFC 6749 §5.2 names the client's error `error`; simplejwt names its own `code`.
+            let name = if matches!(self, ApiError::InvalidClient) { "error" } else { "code" };
+            body.insert(name.into(), code.into());
         }
         Value::Object(body)
     }
@@ -236,6 +244,7 @@ impl ApiError {
             | ApiError::LoginFailed
             | ApiError::BadRefreshToken(_) => vec![("WWW-Authenticate", BEARER_CHALLENGE.to_owned())],
             ApiError::BadSignature(_) => vec![("WWW-Authenticate", SIGNATURE_CHALLENGE.to_owned())],
+            ApiError::InvalidClient => vec![("WWW-Authenticate", BASIC_CHALLENGE.to_owned())],
             ApiError::MethodNotAllowed { allow, .. } => vec![("Allow", allow.clone())],
             ApiError::Throttled(secs) => vec![("Retry-After", secs.to_string())],
             _ => Vec::new(),
@@ -283,6 +292,14 @@ mod tests {
             assert_eq!(reply.status, 401);
             assert_eq!(reply.headers, vec![("WWW-Authenticate", "Bearer realm=\"api\"".to_owned())]);
         }
+    }
+
+    #[test]
+    fn a_refused_introspection_client_is_challenged_for_basic_credentials() {
+        let reply = ApiError::InvalidClient.into_reply();
+        assert_eq!(reply.status, 401);
+        assert_eq!(reply.body, json!({"error": "invalid_client", "detail": "Invalid client credentials."}));
+        assert_eq!(reply.headers, vec![("WWW-Authenticate", "Basic realm=\"edge-auth\"".to_owned())]);
     }
 
     #[test]

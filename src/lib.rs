@@ -19,7 +19,7 @@ mod worker_entry {
     use worker::wasm_bindgen::JsValue;
     use worker::{event, web_sys, worker_sys, Context, Env, Request, Result};
 
-    use crate::app::{accounts, boxed, http, inbound, outbound, platform, recovery, sessions, Handler};
+    use crate::app::{accounts, boxed, http, inbound, introspection, outbound, platform, recovery, sessions, Handler};
     use crate::routes::Op;
 
     #[event(fetch)]
@@ -54,6 +54,7 @@ mod worker_entry {
             Op::UpdateProfile => |req, ctx| boxed(accounts::update_profile(req, ctx)),
             Op::ChangePassword => |req, ctx| boxed(accounts::change_password(req, ctx)),
             Op::Refresh => |req, ctx| boxed(sessions::refresh(req, ctx)),
+            Op::Introspect => |req, ctx| boxed(introspection::introspect(req, ctx)),
             Op::Logout => |req, ctx| boxed(sessions::logout(req, ctx)),
             Op::LogoutAll => |req, ctx| boxed(sessions::logout_all(req, ctx)),
             Op::ListSessions => |req, ctx| boxed(sessions::list_sessions(req, ctx)),

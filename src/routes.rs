@@ -17,6 +17,8 @@ pub enum Endpoint {
     Login,
     Logout,
     TokenRefresh,
+    /// `token/introspect/`: RFC 7662 token introspection for other resource servers.
+    TokenIntrospect,
     Me,
     ChangePassword,
     LogoutAll,
@@ -90,6 +92,7 @@ pub enum Op {
     Login,
     Logout,
     Refresh,
+    Introspect,
     Profile,
     UpdateProfile,
     ChangePassword,
@@ -109,11 +112,12 @@ pub enum Op {
 }
 
 /// The one endpoint table.
-pub const ROUTES: [(Endpoint, Method, Op); 26] = [
+pub const ROUTES: [(Endpoint, Method, Op); 27] = [
     (Endpoint::Register, Method::Post, Op::Register),
     (Endpoint::Login, Method::Post, Op::Login),
     (Endpoint::Logout, Method::Post, Op::Logout),
     (Endpoint::TokenRefresh, Method::Post, Op::Refresh),
+    (Endpoint::TokenIntrospect, Method::Post, Op::Introspect),
     (Endpoint::Me, Method::Get, Op::Profile),
     (Endpoint::Me, Method::Head, Op::Profile),
     (Endpoint::Me, Method::Patch, Op::UpdateProfile),
@@ -148,11 +152,12 @@ pub enum Resolution {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 17] = [
+    pub const ALL: [Endpoint; 18] = [
         Endpoint::Register,
         Endpoint::Login,
         Endpoint::Logout,
         Endpoint::TokenRefresh,
+        Endpoint::TokenIntrospect,
         Endpoint::Me,
         Endpoint::ChangePassword,
         Endpoint::LogoutAll,
@@ -178,6 +183,7 @@ impl Endpoint {
             Endpoint::Login => "login/",
             Endpoint::Logout => "logout/",
             Endpoint::TokenRefresh => "token/refresh/",
+            Endpoint::TokenIntrospect => "token/introspect/",
             Endpoint::Me => "me/",
             Endpoint::ChangePassword => "change-password/",
             Endpoint::LogoutAll => "logout-all/",
@@ -229,6 +235,7 @@ impl Endpoint {
             Endpoint::Login => "Login",
             Endpoint::Logout => "Logout",
             Endpoint::TokenRefresh => "Token Refresh",
+            Endpoint::TokenIntrospect => "Token Introspection",
             Endpoint::Me => "Current User",
             Endpoint::ChangePassword => "Change Password",
             Endpoint::LogoutAll => "Logout All",
@@ -337,6 +344,7 @@ mod tests {
         assert_eq!(Endpoint::Session.allow(), "DELETE, OPTIONS");
         assert_eq!(Endpoint::Login.allow(), "POST, OPTIONS");
         assert_eq!(Endpoint::SyncEvents.allow(), "POST, OPTIONS");
+        assert_eq!(Endpoint::TokenIntrospect.allow(), "POST, OPTIONS");
         let me: Vec<(Method, Op)> = Endpoint::Me.routes().collect();
         assert_eq!(me, [(Method::Get, Op::Profile), (Method::Head, Op::Profile), (Method::Patch, Op::UpdateProfile)]);
     }
@@ -447,6 +455,13 @@ mod tests {
     #[test]
     fn served_methods_go_to_their_handler() {
         assert_eq!(served(resolve(&config(), "POST", "/api/v1/auth/token/refresh")), Some(Endpoint::TokenRefresh));
+        for path in ["/api/v1/drf/auth/token/introspect/", "/api/v1/auth/token/introspect"] {
+            assert_eq!(
+                resolve(&config(), "POST", path),
+                Resolution::Serve(Endpoint::TokenIntrospect, Method::Post, Op::Introspect),
+                "{path}"
+            );
+        }
         assert_eq!(served(resolve(&config(), "HEAD", "/api/v1/drf/auth/me/")), Some(Endpoint::Me));
         assert_eq!(served(resolve(&config(), "PATCH", "/api/v1/drf/auth/me/")), Some(Endpoint::Me));
     }

@@ -10,7 +10,7 @@ use crate::app::state::State;
 use crate::app::support::random_bytes;
 use crate::app::{Ctx, Handler, Routed};
 use crate::config::Config;
-use crate::domain::body::{parse_json_object, BodyError, LimitedBody};
+use crate::domain::body::{parse_form_or_json, parse_json_object, BodyError, LimitedBody};
 use crate::domain::tokens::hex;
 use crate::edge::{cors_headers, is_preflight, preflight, AccessLog, SECURITY_HEADERS};
 use crate::error::{ApiError, Reply};
@@ -140,6 +140,16 @@ pub fn header(req: &Request, name: &str) -> Option<String> {
 pub async fn json_body(req: &mut Request, config: &Config) -> std::result::Result<Map<String, Value>, ApiError> {
     let body = raw_body(req, config).await?;
     Ok(parse_json_object(header(req, "Content-Type").as_deref(), &body)?)
+}
+
+/// Reads the body as `json_body` does, a form body (`application/x-www-form-urlencoded`) being
+/// accepted too: RFC 7662 has introspection requests sent as forms.
+pub async fn form_or_json_body(
+    req: &mut Request,
+    config: &Config,
+) -> std::result::Result<Map<String, Value>, ApiError> {
+    let body = raw_body(req, config).await?;
+    Ok(parse_form_or_json(header(req, "Content-Type").as_deref(), &body)?)
 }
 
 /// The body's bytes as sent, within `MAX_BODY_BYTES` (read as `json_body` reads it).

@@ -1,14 +1,15 @@
 //! The worker: rooms by capability (`accounts`, `sessions`, `recovery`, `inbound` for Django's
-//! events, `platform`), who is calling
-//! (`caller`), issuing tokens (`issue`), anti-automation (`throttle`), the HTTP edge (`http`),
-//! per-isolate state (`state`), the storage adapters (`store`), and Django beside it (`django`,
-//! `outbound`). Built for wasm32 only.
+//! events, `introspection` for other resource servers, `platform`), who is calling (`caller`),
+//! issuing tokens (`issue`), anti-automation (`throttle`), the HTTP edge (`http`), per-isolate
+//! state (`state`), the storage adapters (`store`), and Django beside it (`django`, `outbound`).
+//! Built for wasm32 only.
 
 pub mod accounts;
 pub mod caller;
 pub mod django;
 pub mod http;
 pub mod inbound;
+pub mod introspection;
 pub mod issue;
 pub mod mail;
 pub mod outbound;

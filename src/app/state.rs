@@ -27,6 +27,9 @@ pub struct State {
     /// Signs and checks what is exchanged with Django's companion app (secret
     /// `DJANGO_SYNC_SECRET`): required with `DJANGO_SYNC_URL`; alone, it lets Django send events.
     pub sync_secret: Option<SyncSecret>,
+    /// The introspection client's secret (secret `INTROSPECTION_CLIENT_SECRET`, with the var
+    /// `INTROSPECTION_CLIENT_ID`); unset, nobody may introspect.
+    pub introspection_secret: Option<Token>,
 }
 
 thread_local! {
@@ -78,6 +81,7 @@ impl State {
             }
             None => None,
         };
-        Ok(State { config, tokens, devices, health_token, reset_secret, mail_token, sync_secret })
+        let introspection_secret = text("INTROSPECTION_CLIENT_SECRET").map(Token::new);
+        Ok(State { config, tokens, devices, health_token, reset_secret, mail_token, sync_secret, introspection_secret })
     }
 }

@@ -4,6 +4,7 @@ pub mod device;
 pub mod email;
 pub mod fields;
 pub mod health;
+pub mod introspection;
 pub mod mail;
 pub mod password;
 pub mod password_rules;

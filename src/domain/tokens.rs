@@ -270,6 +270,16 @@ impl Tokens {
 
     /// Verifies `token` as a token of type `expected` at `now` (Unix seconds).
     pub fn verify(&self, token: &str, expected: TokenType, now: i64) -> Result<TokenClaims, TokenError> {
+        self.verify_as(token, &[expected], now)
+    }
+
+    /// Verifies `token` as a token of either type (introspection is told no type); the claims say
+    /// which it is.
+    pub fn verify_any(&self, token: &str, now: i64) -> Result<TokenClaims, TokenError> {
+        self.verify_as(token, &[TokenType::Access, TokenType::Refresh], now)
+    }
+
+    fn verify_as(&self, token: &str, accepted: &[TokenType], now: i64) -> Result<TokenClaims, TokenError> {
         let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Invalid)?;
         let verified = match untrusted.algorithm() {
             "HS256" => Hs256.validator::<Map<String, Value>>(&self.hs256).validate(&untrusted),
@@ -318,7 +328,10 @@ impl Tokens {
         };
         let token_type = match claim(&self.names.token_type) {
             None => return Err(TokenError::NoType),
-            Some(Value::String(t)) if t == expected.as_str() => expected,
+            Some(Value::String(t)) => match accepted.iter().find(|accepted| accepted.as_str() == t) {
+                Some(found) => *found,
+                None => return Err(TokenError::WrongType),
+            },
             Some(_) => return Err(TokenError::WrongType),
         };
         let user_id = match claim(&self.names.user_id) {
@@ -471,6 +484,27 @@ mod tests {
         assert_eq!(t.verify(access.token.expose(), TokenType::Refresh, NOW), Err(TokenError::WrongType));
         let refresh = t.mint(TokenType::Refresh, 7, Some("s1"), JTI, NOW);
         assert_eq!(t.verify(refresh.token.expose(), TokenType::Access, NOW), Err(TokenError::WrongType));
+    }
+
+    #[test]
+    fn either_type_verifies_as_itself_when_no_type_is_expected() {
+        let t = tokens();
+        let access = t.mint(TokenType::Access, 7, None, JTI, NOW);
+        assert_eq!(t.verify_any(access.token.expose(), NOW), Ok(access.claims));
+        let refresh = t.mint(TokenType::Refresh, 7, Some("s1"), JTI, NOW);
+        assert_eq!(t.verify_any(refresh.token.expose(), NOW), Ok(refresh.claims));
+        let secret = b"test-signing-key-0123456789abcdef";
+        for (token_type, refused) in [
+            (json!("id"), TokenError::WrongType),
+            (json!(["access"]), TokenError::WrongType),
+            (json!(null), TokenError::WrongType),
+        ] {
+            let payload = json!({"token_type": token_type, "exp": NOW + 60, "jti": "a", "user_id": "1"});
+            let token = forge(json!({"alg": "HS256"}), payload, secret);
+            assert_eq!(t.verify_any(&token, NOW), Err(refused), "{token_type}");
+        }
+        let expired = t.mint(TokenType::Access, 7, None, JTI, NOW - 1800);
+        assert_eq!(t.verify_any(expired.token.expose(), NOW), Err(TokenError::Expired));
     }
 
     #[test]
