@@ -1,4 +1,6 @@
-"""Schemathesis hooks for tests/fuzz/run.sh: Bearer authentication through a real register + login.
+"""Schemathesis hooks for tests/fuzz/run.sh: Bearer authentication through a real register + login,
+and HTTP Basic as the introspection client (run.sh configures the worker with that client) for
+`token/introspect/`.
 
 Every token fetch registers a brand-new user with a random password and logs in with it, and each
 operation gets its own user (`cache_by_key`; `sessions/` and `sessions/{id}/` share one). Fresh, separate identities keep the run authenticated
@@ -10,18 +12,27 @@ operation makes Schemathesis fetch a new token and replay the request once (`ret
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
+from urllib.parse import quote_plus
 
 import requests
 import schemathesis
 
 BASE_URL = os.environ["FUZZ_BASE_URL"].rstrip("/")
+INTROSPECTION_CLIENT_ID = os.environ["FUZZ_INTROSPECTION_CLIENT_ID"]
+INTROSPECTION_CLIENT_SECRET = os.environ["FUZZ_INTROSPECTION_CLIENT_SECRET"]
 
 
 def _is_public(ctx) -> bool:
     """Operations that declare `security: []` get no Authorization header."""
     return ctx.operation.definition.raw.get("security") == []
+
+
+def _is_introspection(case) -> bool:
+    """The operation the introspection client calls, by HTTP Basic instead of a user's Bearer."""
+    return {"introspectionClient": []} in (case.operation.definition.raw.get("security") or [])
 
 
 def _per_operation(case, context) -> str:
@@ -34,6 +45,10 @@ def _per_operation(case, context) -> str:
 @schemathesis.auth(retry_on=[401], cache_by_key=_per_operation).skip_for(_is_public)
 class FreshUser:
     def get(self, case, context):
+        if _is_introspection(case):
+            # RFC 6749 §2.3.1: id and secret form-urlencoded, then base64 of `id:secret`.
+            pair = f"{quote_plus(INTROSPECTION_CLIENT_ID)}:{quote_plus(INTROSPECTION_CLIENT_SECRET)}"
+            return f"Basic {base64.b64encode(pair.encode()).decode()}"
         email = f"fuzz-{secrets.token_hex(8)}@example.com"
         password = secrets.token_urlsafe(24)
         registration = {
@@ -49,8 +64,8 @@ class FreshUser:
         login = requests.post(f"{BASE_URL}/login/", json={"email": email, "password": password}, timeout=30)
         if login.status_code != 200:
             raise RuntimeError(f"login: {login.status_code} {login.text}")
-        return login.json()["access_token"]
+        return f"Bearer {login.json()['access_token']}"
 
     def set(self, case, data, context):
         case.headers = case.headers or {}
-        case.headers["Authorization"] = f"Bearer {data}"
+        case.headers["Authorization"] = data

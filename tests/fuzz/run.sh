@@ -96,7 +96,14 @@ done
 # A throwaway DJANGO_SYNC_SECRET serves sync/events/ (404 without one), where every request the
 # fuzzer makes must be refused for its signature (401), a missing one included.
 SYNC_SECRET=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
-HARNESS=(--var PBKDF2_ITERATIONS:1000 --var LOGIN_BACKOFF_THRESHOLD:1000000 --var "DJANGO_SYNC_SECRET:$SYNC_SECRET" --ip-limit 1000000)
+# The introspection client (id and secret with characters form-urlencoding changes) is hooks.py's
+# for `token/introspect/`.
+export FUZZ_INTROSPECTION_CLIENT_ID="fuzz:introspection"
+FUZZ_INTROSPECTION_CLIENT_SECRET="fuzz+$(node -e "process.stdout.write(require('crypto').randomBytes(24).toString('base64url'))")"
+export FUZZ_INTROSPECTION_CLIENT_SECRET
+HARNESS=(--var PBKDF2_ITERATIONS:1000 --var LOGIN_BACKOFF_THRESHOLD:1000000 --var "DJANGO_SYNC_SECRET:$SYNC_SECRET"
+    --var "INTROSPECTION_CLIENT_ID:$FUZZ_INTROSPECTION_CLIENT_ID"
+    --var "INTROSPECTION_CLIENT_SECRET:$FUZZ_INTROSPECTION_CLIENT_SECRET" --ip-limit 1000000)
 if [[ $MODE == client ]]; then
     HARNESS+=(--var ACCESS_TOKEN_LIFETIME_SECS:3)
 fi
