@@ -4,14 +4,16 @@
 //
 // Everything lives in one temporary directory, removed when done: a copy of build/ (a concurrent
 // `worker-build` cannot reload it mid-run), a copy of wrangler.toml rewritten for a local run
-// (absolute paths, no [build] step, every per-IP `simple = { limit = N` raised), a `.dev.vars`
-// beside it with a throwaway signing key (wrangler reads it from there; the developer's own
-// `.dev.vars` is never read or written), and a fresh D1/KV state (`--persist-to`) with the
-// migrations applied. `wrangler dev` runs on 127.0.0.1 and a free port in its own process group,
+// (absolute paths, no [build] step, every per-IP `simple = { limit = N` raised; everything else,
+// the Queue producers and consumers included, kept as it is), a `.dev.vars` beside it with a
+// throwaway signing key and any other secrets the caller passes (wrangler reads it from there; the
+// developer's own `.dev.vars` is never read or written), and a fresh D1/KV state (`--persist-to`,
+// local Queues too) with the migrations applied. `wrangler dev` runs on 127.0.0.1 and a free port in its own process group,
 // and stopping it stops that whole group (workerd included), also on SIGINT/SIGTERM or exit.
 //
 // Module:
-//   const site = await prepareLocalWorker({ ipLimit });       // dir, state, config, migrations applied
+//   const site = await prepareLocalWorker({ ipLimit, secrets }); // dir, state, config, migrations applied;
+//                                                  // secrets: { NAME: value } for .dev.vars (JWT_SIGNING_KEY too)
 //   site.wrangler(["d1", "execute", "DB", "--local", "--persist-to", site.state, "--file", f]);
 //   const server = await site.serve({ vars, main, ready, logLevel });  // { origin, port, pid, startMs, log(), stop() }
 //   await server.stop(); site.dispose();
@@ -160,11 +162,27 @@ function hookExit() {
 }
 
 /**
+ * `.dev.vars` for these secrets: one `NAME="value"` line each. A value with a quote, a backslash, a
+ * dollar or a line break is refused rather than escaped (wrangler's dotenv parser would read it otherwise).
+ */
+export function devVars(secrets) {
+  return Object.entries(secrets)
+    .map(([name, value]) => {
+      if (!/^[A-Z][A-Z0-9_]*$/.test(name)) throw new Error(`not a secret name: ${name}`);
+      if (typeof value !== "string" || /["\\$\r\n]/.test(value)) throw new Error(`${name}: a string without quotes, backslashes, dollars or line breaks`);
+      return `${name}="${value}"\n`;
+    })
+    .join("");
+}
+
+/**
  * A temporary directory holding a copy of the build, a local wrangler.toml, a throwaway signing key
  * and a D1/KV state with the migrations applied. `ipLimit` is every per-IP limit of the copy;
- * `keep` leaves the directory in place on dispose() (it is printed).
+ * `secrets` ({ NAME: value }) go into the copy's `.dev.vars` beside the signing key (a
+ * JWT_SIGNING_KEY among them replaces the throwaway one); `keep` leaves the directory in place on
+ * dispose() (it is printed).
  */
-export async function prepareLocalWorker({ ipLimit = 1_000_000, copyBuild = true, keep = false } = {}) {
+export async function prepareLocalWorker({ ipLimit = 1_000_000, copyBuild = true, keep = false, secrets = {} } = {}) {
   if (!existsSync(join(root, "build/worker/shim.mjs"))) throw new Error("no build/worker/shim.mjs: build the worker first");
   hookExit();
   const dir = mkdtempSync(join(os.tmpdir(), "edge-auth-local-"));
@@ -177,7 +195,8 @@ export async function prepareLocalWorker({ ipLimit = 1_000_000, copyBuild = true
     const config = join(dir, "wrangler.toml");
     const writeConfig = (main) => writeFileSync(config, localConfig(template, { main, ipLimit }));
     writeConfig(buildMain);
-    writeFileSync(join(dir, ".dev.vars"), `JWT_SIGNING_KEY="${randomBytes(48).toString("base64url")}"\n`, { mode: 0o600 });
+    const vars = devVars({ JWT_SIGNING_KEY: randomBytes(48).toString("base64url"), ...secrets });
+    writeFileSync(join(dir, ".dev.vars"), vars, { mode: 0o600 });
     const state = join(dir, "state");
     const wrangler = (args) =>
       execFileSync(process.execPath, [WRANGLER, ...args, "-c", config], {
