@@ -1,0 +1,11 @@
+#!/usr/bin/env python3
+"""The reference Django project of tests/coexist/ (its README: ../coexist.test.mjs's header)."""
+
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site_config.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
