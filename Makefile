@@ -25,7 +25,7 @@ WORKER_BUILD_STAMP := $(STAMPS)/worker-build-$(WORKER_BUILD_VERSION)
 WASM_BINDGEN_STAMP := $(STAMPS)/wasm-bindgen-$(WASM_BINDGEN_VERSION)
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup build dev test lint unit wasm-test release blackbox interop companion client fuzz-quick fuzz deploy-check bench profile fmt clean
+.PHONY: help setup build dev test lint unit wasm-test release blackbox interop companion coexist client fuzz-quick fuzz deploy-check bench profile fmt clean
 
 # Every target carries a `## description`; help prints them and fails on a .PHONY target without one.
 help: ## this list: every target, one line each
@@ -72,7 +72,7 @@ dev: build .dev.vars ## build and serve the worker on 127.0.0.1:$PORT (default 8
 	wrangler d1 migrations apply DB --local
 	wrangler dev --ip 127.0.0.1 --port $(PORT) $(DEV_VARS_FROM_ENV)
 
-test: lint unit wasm-test release blackbox interop companion client fuzz-quick deploy-check ## every check: lint unit wasm-test release blackbox interop companion client fuzz-quick deploy-check
+test: lint unit wasm-test release blackbox interop companion coexist client fuzz-quick deploy-check ## every check: lint unit wasm-test release blackbox interop companion coexist client fuzz-quick deploy-check
 
 lint: setup ## cargo fmt --check and clippy (host + wasm32), warnings as errors
 	cargo fmt --all -- --check
@@ -105,6 +105,13 @@ interop: setup build $(INTEROP_VENV)/.installed ## real Django + simplejwt + dj-
 # tests/interop/requirements.txt, once on a spec-like user model and once on Django's auth.User.
 companion: ## the Django companion app's tests (integrations/django/runtests.sh, its own venv)
 	integrations/django/runtests.sh integrations/django/.venv
+
+# The worker under `wrangler dev` with its local Queue beside a real Django: the reference project
+# tests/coexist/django_project/ served by runserver, with the companion app installed from
+# integrations/django (the test creates tests/coexist/.venv from tests/coexist/requirements.txt and
+# reinstalls the companion when it changes). PROTOCOL.md's lazy migration, events, outage, introspection.
+coexist: setup build ## the worker beside a real Django with the companion app: users, revocations, outage, signed events (tests/coexist/)
+	node --test --test-concurrency=1 --test-timeout=600000 tests/coexist/coexist.test.mjs
 
 # examples/client.py and Schemathesis (pinned in tests/fuzz/requirements.txt) against the built worker
 # under `wrangler dev`, by tests/fuzz/run.sh through tests/harness/local-worker.mjs (a copy of the
