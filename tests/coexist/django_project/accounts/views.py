@@ -5,12 +5,12 @@ them behave exactly as in any simplejwt project."""
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
+from django.utils.module_loading import import_string
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -63,8 +63,8 @@ class LoginView(APIView):
 
 
 class TokenRefreshView(APIView):
-    """simplejwt's TokenRefreshSerializer underneath (rotation, BLACKLIST_AFTER_ROTATION), the spec's
-    field names around it."""
+    """simplejwt's refresh serializer underneath (SIMPLE_JWT's TOKEN_REFRESH_SERIALIZER, as its own
+    TokenRefreshView takes it: rotation, BLACKLIST_AFTER_ROTATION), the spec's field names around it."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
@@ -72,7 +72,8 @@ class TokenRefreshView(APIView):
     def post(self, request):
         serializer = TokenRefreshRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        refresh = TokenRefreshSerializer(data={"refresh": serializer.validated_data["refresh_token"]})
+        serializer_class = import_string(api_settings.TOKEN_REFRESH_SERIALIZER)
+        refresh = serializer_class(data={"refresh": serializer.validated_data["refresh_token"]})
         try:
             refresh.is_valid(raise_exception=True)
         except TokenError as error:
