@@ -35,10 +35,18 @@ def tokens_for(user):
     return {**token_body(refresh.access_token, refresh), "user": UserProfileSerializer(user).data}
 
 
-class RegisterView(APIView):
+class PublicView(APIView):
+    """No authentication, no permission; a refused token is still a 401 with the Bearer challenge, as
+    simplejwt's own token views answer (DRF turns a 401 of a view without authenticators into a 403)."""
+
     permission_classes = [AllowAny]
     authentication_classes = []
 
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class RegisterView(PublicView):
     def post(self, request):
         serializer = UserRegistrationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -46,10 +54,7 @@ class RegisterView(APIView):
         return Response(tokens_for(user), status=status.HTTP_201_CREATED)
 
 
-class LoginView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes = []
-
+class LoginView(PublicView):
     def post(self, request):
         serializer = UserLoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -62,12 +67,9 @@ class LoginView(APIView):
         return Response(tokens_for(user))
 
 
-class TokenRefreshView(APIView):
+class TokenRefreshView(PublicView):
     """simplejwt's refresh serializer underneath (SIMPLE_JWT's TOKEN_REFRESH_SERIALIZER, as its own
     TokenRefreshView takes it: rotation, BLACKLIST_AFTER_ROTATION), the spec's field names around it."""
-
-    permission_classes = [AllowAny]
-    authentication_classes = []
 
     def post(self, request):
         serializer = TokenRefreshRequestSerializer(data=request.data)
