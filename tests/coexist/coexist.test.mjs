@@ -410,6 +410,7 @@ function loggedMails() {
     if (!line.includes("send_email binding called with MessageBuilder:")) return;
     const fields = {};
     for (const following of lines.slice(i + 1)) {
+      if (!following.trim()) continue;
       const found = following.trim().match(/^(From|To|Subject|Text|HTML): (.*)$/);
       if (!found) break;
       fields[found[1]] ??= found[2].trim();
