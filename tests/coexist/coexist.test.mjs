@@ -53,7 +53,8 @@ const nowSecs = () => Math.floor(Date.now() / 1000);
  * Waits for the clock's next second. A cut-off (`user.sessions_revoked`'s `before`) is in whole
  * seconds and kills tokens with `iat < before`: a token without a session (`sid`, which Django's
  * tokens lack) minted in the same second as the cut-off survives it, on either side, by the
- * protocol. The tests that revoke such tokens by a cut-off let a second pass first.
+ * protocol. The tests that revoke such tokens by a cut-off let a second pass first; the gap itself
+ * is the `todo` test "a Django session minted in the same second…".
  */
 async function nextSecond() {
   const second = nowSecs();
@@ -593,6 +594,27 @@ describe("revocations made on the worker reach Django", () => {
     assert.equal((await D.me(caller.access_token)).status, 200, "the caller's session lives on Django as on the worker");
     assert.equal((await W.me(caller.access_token)).status, 200);
   });
+
+  test(
+    "a Django session minted in the same second as a worker password change ends too",
+    {
+      todo:
+        "PROTOCOL.md's cut-off is whole seconds and kills `iat < before`: Django's session of that second " +
+        "(no sid) survives on Django, its refresh token for 7 days (the companion compares iat < before)",
+    },
+    async () => {
+      const user = await userOnBoth("w-password-same-second");
+      const caller = await workerSession(user);
+      await nextSecond();
+      const onDjango = await djangoSession(user);
+      const next = newPassword();
+      assert.equal((await W.changePassword(caller.access_token, user.password, next)).status, 200);
+      assert.equal(nowSecs(), claims(onDjango.refresh_token).iat, "minted and changed in one second");
+      const quick = { deadlineMs: 5000 };
+      await eventually("same second: Django's refresh token blacklisted on Django", blacklistedOnDjango(onDjango.refresh_token), quick);
+      await eventually("same second: Django's access token refused by Django", statusIs(401, () => D.me(onDjango.access_token)), quick);
+    },
+  );
 
   test("password/reset/ + confirm: only the new password works on both, and every session fails on Django", async () => {
     const user = await userOnBoth("w-reset");
