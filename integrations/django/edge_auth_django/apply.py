@@ -19,7 +19,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from . import ids
 from .models import RevokedSession, SessionCutoff
 from .records import concrete_fields, from_unix, to_unix
-from .tokens import sid_of, unverified_payload
+from .tokens import dies_at_cutoff, sid_of, unverified_payload
 
 logger = logging.getLogger("edge_auth_django")
 
@@ -230,7 +230,9 @@ def _move_cutoff(user_id, before, except_sid):
 
     def is_dead(payload, outstanding):
         issued = _issued_at(payload, outstanding)
-        return (issued is None or issued < before) and (except_sid is None or sid_of(payload) != except_sid)
+        if issued is None:
+            return except_sid is None or sid_of(payload) != except_sid
+        return dies_at_cutoff(issued, sid_of(payload), before, except_sid)
 
     _blacklist_outstanding(user_id, is_dead)
 

@@ -8,7 +8,7 @@ from rest_framework_simplejwt.settings import api_settings
 
 from .models import RevokedSession, SessionCutoff
 from .records import to_unix
-from .tokens import sid_of
+from .tokens import dies_at_cutoff, sid_of
 
 
 class EdgeAuthJWTAuthentication(JWTAuthentication):
@@ -46,4 +46,4 @@ def is_revoked(payload):
     iat = payload.get("iat")
     if not isinstance(iat, (int, float)) or isinstance(iat, bool):
         return True
-    return iat < to_unix(cutoff.before) and (cutoff.except_sid is None or sid != cutoff.except_sid)
+    return dies_at_cutoff(iat, sid, to_unix(cutoff.before), cutoff.except_sid)

@@ -30,7 +30,9 @@ MAX_BACKOFF_SECONDS = 300
 # Received event ids are remembered at least this long (the protocol's 7 days); delivered rows too.
 KEEP = timedelta(days=7)
 _BATCH = 50
-_PERMANENT = frozenset({400, 401, 403, 404})
+# Only a 400 is for good (the worker cannot apply the event). 401, 403 and 404 are a secret or URL
+# an operator fixes (or a worker whose sync/events/ is not enabled yet): the event waits for it.
+_PERMANENT = frozenset({400})
 
 
 def enqueue(event_type, data, hold=False):

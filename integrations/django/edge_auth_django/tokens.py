@@ -18,3 +18,13 @@ def unverified_payload(token):
 def sid_of(payload):
     sid = payload.get("sid")
     return sid if isinstance(sid, str) and sid else None
+
+
+def dies_at_cutoff(issued_at, sid, before, except_sid):
+    """Whether a token issued at `issued_at` (unix seconds) with session `sid` is dead under the
+    cut-off `before` / `except_sid`, by the worker's rule: a token of a session dies when issued
+    before the cut-off; one without a session (minted by Django, which keeps none) dies when issued
+    in the cut-off's own second too, since it may predate the change; the session kept is spared."""
+    if except_sid is not None and sid == except_sid:
+        return False
+    return issued_at < before or (sid is None and issued_at == before)

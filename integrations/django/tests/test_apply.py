@@ -178,11 +178,26 @@ class SessionEventTests(ApplyTestCase):
         self.assertRefreshWorks(kept)
         self.expect_silence = False  # that refresh rotated a token here, which the worker must hear of
 
+    def test_in_the_cut_off_s_own_second_a_sidless_token_dies_and_a_session_s_token_lives(self):
+        # The worker's rule: a token without a session may predate a change made in its second.
+        before = int(time.time()) - 10
+        at_cut_off = datetime.fromtimestamp(before, tz=dt_timezone.utc)
+        sidless = access_token(self.user, None, at_cut_off)
+        of_a_session = access_token(self.user, "s-new", at_cut_off)
+        djangos = RefreshToken.for_user(self.user)
+        djangos.set_iat(at_time=at_cut_off)
+        OutstandingToken.objects.filter(jti=djangos["jti"]).update(token=str(djangos))
+        self.apply("user.sessions_revoked", {"user_id": self.user.pk, "before": before, "except_sid": None})
+        self.assertRefusedAccess(sidless)
+        self.assertRefreshRefused(djangos)
+        self.assertAccepted(of_a_session)
+        self.assertAccepted(access_token(self.user, None, datetime.fromtimestamp(before + 1, tz=dt_timezone.utc)))
+
     def test_a_cut_off_in_the_future_stops_at_this_side_s_clock(self):
         self.apply("user.sessions_revoked", {"user_id": self.user.pk, "before": int(time.time()) + 3600,
                                              "except_sid": None})
         self.assertLessEqual(SessionCutoff.objects.get(user_id=self.user.pk).before.timestamp(), time.time())
-        self.assertAccepted(access_token(self.user))
+        self.assertAccepted(access_token(self.user, "s-new"))  # a session's token of this second lives
 
     def test_a_later_cut_off_moves_it_an_earlier_one_does_not(self):
         now = int(time.time())
