@@ -37,8 +37,11 @@ pub async fn refresh(mut req: Request, ctx: Ctx) -> Outcome {
     let user_agent = header(req, "User-Agent");
     let record = match consume(ctx, &old, user_id, user_agent.as_deref(), now).await? {
         Consumed::Won(new) => {
-            let sid = old.session_id.as_deref();
-            publish(ctx, vec![Outgoing::token_revoked(user_id, &old.jti, old.expires_at, sid, Reason::Rotated)]).await;
+            if syncing(ctx) {
+                let sid = old.session_id.as_deref();
+                let rotated = Outgoing::token_revoked(user_id, &old.jti, old.expires_at, sid, Reason::Rotated);
+                publish(ctx, vec![rotated]).await;
+            }
             blacklist.add(&old.jti, Dead::Rotated { at: now }, old.expires_at, now).await?;
             return Ok(Reply::ok(token_body(state, user_id, &new, None)?).no_store().for_user(user_id));
         }
