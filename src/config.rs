@@ -55,6 +55,33 @@ pub struct Config {
     /// `INTROSPECTION_CLIENT_ID`: the resource server that may call `token/introspect/` (with the
     /// secret `INTROSPECTION_CLIENT_SECRET`); unset, nobody may.
     pub introspection_client_id: Option<String>,
+    /// The scheduled prune: how long audit events are kept, and how much one run deletes.
+    pub prune: PruneConfig,
+}
+
+/// The scheduled prune (`[triggers] crons`): what it keeps and how much one run may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PruneConfig {
+    /// `EVENT_RETENTION_DAYS`: audit events older than this are deleted.
+    pub event_retention_days: i64,
+    /// `PRUNE_BATCH_SIZE`: rows one DELETE statement removes at most.
+    pub batch_size: i64,
+    /// `PRUNE_MAX_BATCHES`: DELETE statements one run makes at most (D1 allows a free-plan
+    /// invocation 50 queries, a paid one 1,000); what is left waits for the next run.
+    pub max_batches: u32,
+}
+
+impl PruneConfig {
+    /// The most `PRUNE_BATCH_SIZE` may be: one statement stays well inside D1's 30 s per query.
+    pub const MAX_BATCH_SIZE: i64 = 10_000;
+    /// The most `PRUNE_MAX_BATCHES` may be: D1's queries per invocation on a paid plan.
+    pub const MAX_BATCHES: i64 = 1_000;
+}
+
+impl Default for PruneConfig {
+    fn default() -> Self {
+        PruneConfig { event_retention_days: 90, batch_size: 1_000, max_batches: 40 }
+    }
 }
 
 /// Running beside Django: where the companion app is, and how long undelivered events wait.
@@ -130,6 +157,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             sync: SyncConfig::default(),
             introspection_client_id: None,
+            prune: PruneConfig::default(),
         }
     }
 }
@@ -278,9 +306,22 @@ impl Config {
             },
             retry_max_delay_secs: seconds("SYNC_RETRY_MAX_DELAY_SECS", defaults.sync.retry_max_delay_secs)?,
         };
+        let at_most = |name: &'static str, default: i64, max: i64| -> Result<i64, ConfigError> {
+            match seconds(name, default)? {
+                n if n > max => Err(ConfigError::BadVar { name, reason: "too large (see the README's limit)" }),
+                n => Ok(n),
+            }
+        };
+        let prune = PruneConfig {
+            event_retention_days: at_most("EVENT_RETENTION_DAYS", defaults.prune.event_retention_days, 36_500)?,
+            batch_size: at_most("PRUNE_BATCH_SIZE", defaults.prune.batch_size, PruneConfig::MAX_BATCH_SIZE)?,
+            max_batches: at_most("PRUNE_MAX_BATCHES", i64::from(defaults.prune.max_batches), PruneConfig::MAX_BATCHES)?
+                as u32,
+        };
         Ok(Config {
             mail,
             sync,
+            prune,
             user_id_start,
             session_max_lifetime_secs,
             issuer: var("JWT_ISSUER"),
@@ -624,6 +665,30 @@ mod tests {
             ("EMAIL_HTTP_URL", "ftp://mail.example.com"),
             ("EMAIL_RATE_LIMIT_PER_HOUR", "0"),
             ("PASSWORD_RESET_TIMEOUT_SECS", "-1"),
+        ] {
+            assert!(
+                matches!(from(&[(name, value)]), Err(ConfigError::BadVar { name: n, .. }) if n == name),
+                "{name}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_prune_keeps_events_90_days_and_deletes_in_batches_of_a_thousand_unless_told() {
+        assert_eq!(
+            from(&[]).unwrap().prune,
+            PruneConfig { event_retention_days: 90, batch_size: 1_000, max_batches: 40 }
+        );
+        let prune = from(&[("EVENT_RETENTION_DAYS", "30"), ("PRUNE_BATCH_SIZE", "200"), ("PRUNE_MAX_BATCHES", "500")])
+            .unwrap()
+            .prune;
+        assert_eq!(prune, PruneConfig { event_retention_days: 30, batch_size: 200, max_batches: 500 });
+        for (name, value) in [
+            ("EVENT_RETENTION_DAYS", "0"),
+            ("EVENT_RETENTION_DAYS", "forever"),
+            ("PRUNE_BATCH_SIZE", "-1"),
+            ("PRUNE_BATCH_SIZE", "10001"),
+            ("PRUNE_MAX_BATCHES", "1001"),
         ] {
             assert!(
                 matches!(from(&[(name, value)]), Err(ConfigError::BadVar { name: n, .. }) if n == name),

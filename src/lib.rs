@@ -17,14 +17,23 @@ mod app;
 mod worker_entry {
     use worker::wasm_bindgen::prelude::wasm_bindgen;
     use worker::wasm_bindgen::JsValue;
-    use worker::{event, web_sys, worker_sys, Context, Env, Request, Result};
+    use worker::{event, web_sys, worker_sys, Context, Env, Request, Result, ScheduleContext, ScheduledEvent};
 
-    use crate::app::{accounts, boxed, http, inbound, introspection, outbound, platform, recovery, sessions, Handler};
+    use crate::app::{
+        accounts, boxed, http, inbound, introspection, outbound, platform, prune, recovery, sessions, Handler,
+    };
     use crate::routes::Op;
 
     #[event(fetch)]
     async fn fetch(req: Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
         http::serve(req, env, ctx, handler).await
+    }
+
+    /// The Cron Trigger (`[triggers] crons`): deletes what nothing needs any more, in bounded
+    /// batches (`app::prune`). Never fails: errors are logged and the next run continues.
+    #[event(scheduled)]
+    async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+        prune::run(&env).await;
     }
 
     /// The `SYNC_QUEUE` consumer: events to Django (`app::outbound::deliver`). Exported by hand,

@@ -13,15 +13,12 @@ use worker::{console_error, console_log, query, D1Database, D1PreparedStatement,
 use crate::app::state::State;
 use crate::app::support::{post_json, OrInternal};
 use crate::app::Ctx;
-use crate::domain::mail::Mail;
+use crate::domain::mail::{Mail, BUDGET_WINDOW_SECS};
 use crate::domain::recovery::key_hash;
 use crate::error::ApiError;
 
 /// How long a mail provider may take to answer (milliseconds): a hung one is abandoned.
 const PROVIDER_TIMEOUT_MS: u32 = 10_000;
-
-/// The length of the per-address budget's window.
-const BUDGET_WINDOW_SECS: i64 = 3_600;
 
 /// What background work needs: the bindings and the isolate's state, owned (it outlives the
 /// request's handler).

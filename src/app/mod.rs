@@ -15,6 +15,7 @@ pub mod mail;
 pub mod outbound;
 pub mod passwords;
 pub mod platform;
+pub mod prune;
 pub mod recovery;
 pub mod sessions;
 pub mod state;

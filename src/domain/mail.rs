@@ -2,6 +2,10 @@
 //! worker's transports (`app::mail`) deliver them. Links carry one-time secrets: they appear in
 //! the mail and nowhere else (never in a log line or a response).
 
+/// The length of the per-address budget's window (`EMAIL_RATE_LIMIT_PER_HOUR`): a `mail_quota`
+/// row whose window started this long ago counts for nothing (the next mail starts a new one).
+pub const BUDGET_WINDOW_SECS: i64 = 3_600;
+
 /// A message ready for a transport.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Mail {

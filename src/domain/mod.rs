@@ -8,6 +8,7 @@ pub mod introspection;
 pub mod mail;
 pub mod password;
 pub mod password_rules;
+pub mod prune;
 pub mod recovery;
 pub mod reset_token;
 pub mod secrets;
