@@ -66,8 +66,8 @@ pub struct PruneConfig {
     pub event_retention_days: i64,
     /// `PRUNE_BATCH_SIZE`: rows one DELETE statement removes at most.
     pub batch_size: i64,
-    /// `PRUNE_MAX_BATCHES`: DELETE statements one run makes at most (D1 allows a free-plan
-    /// invocation 50 queries, a paid one 1,000); what is left waits for the next run.
+    /// `PRUNE_MAX_BATCHES`: DELETE statements one run makes at most, 7 to 1,000 (D1 allows a
+    /// free-plan invocation 50 queries, a paid one 1,000); what is left waits for the next run.
     pub max_batches: u32,
 }
 
@@ -76,6 +76,8 @@ impl PruneConfig {
     pub const MAX_BATCH_SIZE: i64 = 10_000;
     /// The most `PRUNE_MAX_BATCHES` may be: D1's queries per invocation on a paid plan.
     pub const MAX_BATCHES: i64 = 1_000;
+    /// The least it may be: every run visits every table once (`domain::prune::Table::ALL`).
+    pub const MIN_BATCHES: i64 = 7;
 }
 
 impl Default for PruneConfig {
@@ -315,8 +317,19 @@ impl Config {
         let prune = PruneConfig {
             event_retention_days: at_most("EVENT_RETENTION_DAYS", defaults.prune.event_retention_days, 36_500)?,
             batch_size: at_most("PRUNE_BATCH_SIZE", defaults.prune.batch_size, PruneConfig::MAX_BATCH_SIZE)?,
-            max_batches: at_most("PRUNE_MAX_BATCHES", i64::from(defaults.prune.max_batches), PruneConfig::MAX_BATCHES)?
-                as u32,
+            max_batches: match at_most(
+                "PRUNE_MAX_BATCHES",
+                i64::from(defaults.prune.max_batches),
+                PruneConfig::MAX_BATCHES,
+            )? {
+                n if n < PruneConfig::MIN_BATCHES => {
+                    return Err(ConfigError::BadVar {
+                        name: "PRUNE_MAX_BATCHES",
+                        reason: "at least 7: one batch per table",
+                    })
+                }
+                n => n as u32,
+            },
         };
         Ok(Config {
             mail,
@@ -683,12 +696,15 @@ mod tests {
             .unwrap()
             .prune;
         assert_eq!(prune, PruneConfig { event_retention_days: 30, batch_size: 200, max_batches: 500 });
+        // Fewer batches than tables and a run could spend them all on tables with nothing due.
+        assert_eq!(PruneConfig::MIN_BATCHES, crate::domain::prune::Table::ALL.len() as i64);
         for (name, value) in [
             ("EVENT_RETENTION_DAYS", "0"),
             ("EVENT_RETENTION_DAYS", "forever"),
             ("PRUNE_BATCH_SIZE", "-1"),
             ("PRUNE_BATCH_SIZE", "10001"),
             ("PRUNE_MAX_BATCHES", "1001"),
+            ("PRUNE_MAX_BATCHES", "6"),
         ] {
             assert!(
                 matches!(from(&[(name, value)]), Err(ConfigError::BadVar { name: n, .. }) if n == name),

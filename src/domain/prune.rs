@@ -8,10 +8,11 @@
 //!   goes only once the token's own `exp` is past, plus a clock-skew grace: the token is then
 //!   refused by its signature check before any row is read.
 //! - A session's row: an access token whose `sid` names no session is refused like a revoked
-//!   one (`Users::by_id_for_token`), so deleting never revives anything; but a session that is
-//!   not revoked keeps its last access token valid, and a token of its with our `sid` may still
-//!   be adopted while it lives. A session goes once it is revoked or past its absolute lifetime,
-//!   no refresh token of its is unexpired, and its last access token has expired.
+//!   one (`Users::by_id_for_token`), and refresh/ adopts a token naming our `sid` only while that
+//!   session row exists unrevoked, so deleting never revives anything; but a session that is not
+//!   revoked keeps its last access token valid. A session goes once it is revoked or past its
+//!   absolute lifetime, its refresh token rows are all gone (each after its token's `exp`), and
+//!   its last access token has expired. So deleting one never cascades to a token row.
 //! - A login back-off row goes once its failures have decayed to none and it blocks nothing:
 //!   reserving an attempt then gives what a missing row gives.
 //! - A one-time email key goes once used or expired (either is refused, as a missing key is).
@@ -128,13 +129,12 @@ impl Cutoffs {
         expires_at < self.tokens_expired_before
     }
 
-    /// A session's row may go: dead (revoked or too old), with none of its refresh tokens
-    /// unexpired (`newest_token_expiry`: the latest `expires_at` of its rows, if any are left)
-    /// and its last access token expired.
+    /// A session's row may go: dead (revoked or too old), with no refresh token row left (each
+    /// goes once `token_prunable`, so none can still be presented, and deleting the session
+    /// takes nothing with it) and its last access token expired.
     pub fn session_prunable(&self, session: &SessionFacts) -> bool {
         let dead = session.revoked || session.created_at <= self.sessions_born_by;
-        dead && session.last_used_at < self.sessions_idle_before
-            && session.newest_token_expiry.is_none_or(|expiry| self.token_prunable(expiry))
+        dead && session.last_used_at < self.sessions_idle_before && session.token_rows == 0
     }
 
     /// A back-off row may go: it blocks nothing and its failures have decayed to none.
@@ -162,7 +162,8 @@ pub struct SessionFacts {
     pub created_at: i64,
     pub last_used_at: i64,
     pub revoked: bool,
-    pub newest_token_expiry: Option<i64>,
+    /// Its refresh token rows still stored.
+    pub token_rows: u32,
 }
 
 /// The budget of one run: rows per statement, and statements per run.
@@ -199,12 +200,14 @@ impl Run {
         Table::ALL.into_iter().filter(|table| !self.done[table.index()]).take(left).collect()
     }
 
-    /// One batch of `table` deleted `deleted` rows.
+    /// One batch of `table` deleted `deleted` rows. Sessions are done only once their tokens
+    /// are: each token batch can make more sessions prunable (a session waits for its last row).
     pub fn record(&mut self, table: Table, deleted: i64) {
         let i = table.index();
         self.batches += 1;
         self.deleted[i] += deleted;
-        self.done[i] |= deleted < self.budget.batch_size;
+        let waits = table == Table::Sessions && !self.done[Table::RefreshTokens.index()];
+        self.done[i] |= deleted < self.budget.batch_size && !waits;
     }
 
     /// A round failed: the run stops here, and the next one continues.
@@ -260,8 +263,8 @@ mod tests {
         Cutoffs::at(NOW, &lifetimes())
     }
 
-    fn revoked_session(last_used_at: i64, newest_token_expiry: Option<i64>) -> SessionFacts {
-        SessionFacts { created_at: NOW - DAY_SECS, last_used_at, revoked: true, newest_token_expiry }
+    fn revoked_session(last_used_at: i64, token_rows: u32) -> SessionFacts {
+        SessionFacts { created_at: NOW - DAY_SECS, last_used_at, revoked: true, token_rows }
     }
 
     #[test]
@@ -275,37 +278,30 @@ mod tests {
     }
 
     #[test]
-    fn a_revoked_session_stays_while_any_of_its_refresh_tokens_could_be_presented() {
+    fn a_revoked_session_stays_while_any_row_of_its_refresh_tokens_does() {
         let cut = cutoffs();
         let long_idle = NOW - 8 * DAY_SECS;
-        assert!(!cut.session_prunable(&revoked_session(long_idle, Some(NOW + DAY_SECS))));
-        assert!(!cut.session_prunable(&revoked_session(long_idle, Some(NOW - 10))));
-        assert!(cut.session_prunable(&revoked_session(long_idle, Some(NOW - CLOCK_SKEW_GRACE_SECS - 1))));
-        assert!(cut.session_prunable(&revoked_session(long_idle, None)));
+        assert!(!cut.session_prunable(&revoked_session(long_idle, 1)));
+        assert!(cut.session_prunable(&revoked_session(long_idle, 0)));
     }
 
     #[test]
     fn a_session_stays_until_its_last_access_token_and_a_replays_have_expired() {
         let cut = cutoffs();
         let access_window = 1_800 + 10 + CLOCK_SKEW_GRACE_SECS;
-        assert!(!cut.session_prunable(&revoked_session(NOW - access_window, None)));
-        assert!(cut.session_prunable(&revoked_session(NOW - access_window - 1, None)));
+        assert!(!cut.session_prunable(&revoked_session(NOW - access_window, 0)));
+        assert!(cut.session_prunable(&revoked_session(NOW - access_window - 1, 0)));
     }
 
     #[test]
     fn a_live_session_stays_even_when_idle_until_its_absolute_lifetime_is_over() {
         let cut = cutoffs();
-        let idle = |created_at| SessionFacts {
-            created_at,
-            last_used_at: NOW - 8 * DAY_SECS,
-            revoked: false,
-            newest_token_expiry: Some(NOW - DAY_SECS),
-        };
+        let idle =
+            |created_at| SessionFacts { created_at, last_used_at: NOW - 8 * DAY_SECS, revoked: false, token_rows: 0 };
         assert!(!cut.session_prunable(&idle(NOW - 29 * DAY_SECS)));
         assert!(cut.session_prunable(&idle(NOW - 30 * DAY_SECS)));
-        // Past its lifetime but with a token left unexpired (one the config made longer): kept.
-        let unexpired = SessionFacts { newest_token_expiry: Some(NOW + 60), ..idle(NOW - 40 * DAY_SECS) };
-        assert!(!cut.session_prunable(&unexpired));
+        // Past its lifetime but with a token row left (one the config made longer): kept.
+        assert!(!cut.session_prunable(&SessionFacts { token_rows: 1, ..idle(NOW - 40 * DAY_SECS) }));
     }
 
     #[test]
@@ -362,11 +358,24 @@ mod tests {
         for table in Table::ALL {
             run.record(table, if table == Table::RefreshTokens { 100 } else { 3 });
         }
-        assert_eq!(run.next_round(0), vec![Table::RefreshTokens], "a full batch may have left more");
+        // A full batch may have left more, and sessions wait for their tokens.
+        assert_eq!(run.next_round(0), vec![Table::RefreshTokens, Table::Sessions]);
         run.record(Table::RefreshTokens, 99);
+        run.record(Table::Sessions, 0);
         assert!(run.next_round(0).is_empty());
         assert!(run.complete());
-        assert_eq!(run.deleted(Table::RefreshTokens), 199);
+        assert_eq!((run.deleted(Table::RefreshTokens), run.deleted(Table::Sessions)), (199, 3));
+    }
+
+    #[test]
+    fn sessions_are_not_done_while_their_tokens_are_not() {
+        let mut run = Run::new(Budget { batch_size: 10, max_batches: 40 });
+        run.record(Table::RefreshTokens, 10);
+        run.record(Table::Sessions, 0);
+        assert_eq!(&run.next_round(0)[..2], &[Table::RefreshTokens, Table::Sessions]);
+        run.record(Table::RefreshTokens, 3);
+        run.record(Table::Sessions, 2);
+        assert!(!run.next_round(0).contains(&Table::Sessions));
     }
 
     #[test]

@@ -17,15 +17,15 @@ pub fn delete_batch(db: &D1Database, table: Table, cut: &Cutoffs, limit: i64) ->
                (SELECT rowid FROM refresh_tokens WHERE expires_at < ?1 LIMIT ?2)",
             vec![int(cut.tokens_expired_before)],
         ),
-        // Deleting a session also deletes its remaining token rows (ON DELETE CASCADE): all of
-        // them expired, by the NOT EXISTS.
+        // Only sessions without token rows left: nothing cascades (ON DELETE CASCADE), so one
+        // statement deletes at most `limit` rows.
         Table::Sessions => (
             "DELETE FROM sessions WHERE rowid IN
                (SELECT s.rowid FROM sessions s
                  WHERE s.last_used_at < ?1 AND (s.revoked_at IS NOT NULL OR s.created_at <= ?3)
-                   AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id AND t.expires_at >= ?4)
+                   AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id)
                  LIMIT ?2)",
-            vec![int(cut.sessions_idle_before), int(cut.sessions_born_by), int(cut.tokens_expired_before)],
+            vec![int(cut.sessions_idle_before), int(cut.sessions_born_by)],
         ),
         Table::LoginFailures => (
             "DELETE FROM login_failures WHERE rowid IN
@@ -60,7 +60,7 @@ pub fn delete_batch(db: &D1Database, table: Table, cut: &Cutoffs, limit: i64) ->
     statement(db, sql, &values)
 }
 
-/// The rows one batch's statement deleted (its own table's; not the cascade's).
+/// The rows one batch's statement deleted.
 pub fn deleted(result: &D1Result) -> Result<i64, ApiError> {
     let meta = result.meta().or_internal("prune: reading a delete's meta")?;
     Ok(meta.and_then(|meta| meta.changes).map_or(0, |changes| changes as i64))
