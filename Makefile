@@ -143,12 +143,15 @@ deploy-check: setup ## wrangler deploy --dry-run and the migrations on a throwaw
 # its floor and OpenSSL (in node and in workerd), wasm size, cold start, and req/s, p50/p99 and
 # workerd CPU per request of me/, token/refresh/ and login/ under `wrangler dev` on loopback, and
 # the worker's own CPU per request in a bare workerd with storage replayed (bench/own_cpu.mjs);
+# bench/prune.mjs: rows per active user after a simulated week of refreshes with and without the
+# scheduled prune, and its CPU per batch;
 # JSON in bench/results/, from which bench/readme.mjs rewrites the README's figures. bench/wasm is
 # the harness it times (the floor, the hash paths).
 bench: build ## benchmarks (enforce nothing): JSON in bench/results/, README figures regenerated
 	cargo build --release --target $(WASM_TARGET) -p edge-auth-bench-wasm
 	node bench/login_timing.mjs
 	node bench/recovery_timing.mjs
+	node bench/prune.mjs
 	node bench/run.mjs
 	node bench/readme.mjs
 

@@ -1,9 +1,9 @@
 // Writes the benchmark figures into README.md from bench/results/*.json, so that the README says
 // what was measured and nothing else: `make bench` runs it after bench/login_timing.mjs,
-// bench/recovery_timing.mjs and bench/run.mjs. It replaces the text between each pair of markers
+// bench/recovery_timing.mjs, bench/prune.mjs and bench/run.mjs. It replaces the text between each pair of markers
 //   <!-- bench:begin NAME --> … <!-- bench:end NAME -->
 // (NAME: `figures` from latest.json, `login-timing` from login-timing.json, `recovery-timing` from
-// recovery_timing.json) and leaves the rest of the README alone. Every budget is shown as
+// recovery_timing.json, `prune` from prune.json) and leaves the rest of the README alone. Every budget is shown as
 // measured, PASS or FAIL. Deterministic: the same JSON gives the same text.
 //
 //   node bench/readme.mjs           rewrite README.md (prints whether it changed)
@@ -197,6 +197,21 @@ function recoveryTiming(t) {
   );
 }
 
+function pruneFigures(p) {
+  const span = (name, r) =>
+    `after ${name} ${grouped(r.without_prune)} rows without the prune and ${grouped(r.with_prune)} with it ` +
+    `(${r.detail_with_prune.sessions} session + ${r.detail_with_prune.refresh_tokens} refresh tokens)`;
+  const c = p.cpu;
+  return (
+    `Latest (\`bench/results/prune.json\`, ${day(p.date)}; node ${p.node}, Miniflare, ${p.users} users per span): ` +
+    `per user refreshing every ${p.refresh_every_secs / 60} min, ${span("1 week", p.rows_per_active_user.one_week)}, ` +
+    `${span("4 weeks", p.rows_per_active_user.four_weeks)}. CPU: ${ms(c.cpu_ms_per_1000_rows_median)} ms per ` +
+    `1,000 rows deleted, ${ms(c.cpu_ms_per_batch_median)} ms per batch (median of ${c.runs} runs of ` +
+    `${grouped(c.backlog_rows)} rows, ${c.batches_per_run} batches each, batches of ${grouped(c.batch_size)}); ` +
+    `a run with nothing to delete ${ms(c.empty_run_cpu_ms_per_batch_median)} ms per batch.`
+  );
+}
+
 /** Wraps prose and list lines at WIDTH (tables stay one row a line), each line prefixed by `indent`. */
 function wrap(body, indent) {
   const out = [];
@@ -246,6 +261,7 @@ const before = readFileSync(README, "utf8");
 let after = replaceBetween(before, "figures", figures(readJson("latest.json")));
 after = replaceBetween(after, "login-timing", loginTiming(readJson("login-timing.json")));
 after = replaceBetween(after, "recovery-timing", recoveryTiming(readJson("recovery_timing.json")));
+after = replaceBetween(after, "prune", pruneFigures(readJson("prune.json")));
 if (process.argv.includes("--check")) {
   if (after !== before) {
     console.error("README.md's benchmark figures differ from bench/results/*.json: run `node bench/readme.mjs`");
