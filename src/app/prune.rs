@@ -5,9 +5,9 @@
 
 use worker::{console_error, console_log, Date, Env};
 
+use crate::app::now;
 use crate::app::state::State;
-use crate::app::store::prune::{delete_batch, deleted};
-use crate::app::{now, OrInternal};
+use crate::app::store::prune::{delete_batch, run_batch};
 use crate::config::Config;
 use crate::domain::mail::BUDGET_WINDOW_SECS;
 use crate::domain::prune::{Budget, Cutoffs, Lifetimes, Run};
@@ -43,8 +43,7 @@ pub async fn run(env: &Env) {
                 .iter()
                 .map(|table| delete_batch(&db, *table, &cutoffs, config.prune.batch_size))
                 .collect::<Result<Vec<_>, ApiError>>()?;
-            let results = db.batch(statements).await.or_internal("prune: a round")?;
-            results.iter().map(deleted).collect::<Result<Vec<_>, ApiError>>()
+            run_batch(&db, &statements).await
         };
         match round.await {
             Ok(counts) => tables.iter().zip(counts).for_each(|(table, count)| run.record(*table, count)),
