@@ -20,7 +20,7 @@ mod worker_entry {
     use worker::{event, web_sys, worker_sys, Context, Env, Request, Result, ScheduleContext, ScheduledEvent};
 
     use crate::app::{
-        accounts, boxed, http, inbound, introspection, outbound, platform, prune, recovery, sessions, Handler,
+        accounts, audit, boxed, http, inbound, introspection, outbound, platform, prune, recovery, sessions, Handler,
     };
     use crate::routes::Op;
 
@@ -75,6 +75,7 @@ mod worker_entry {
             Op::EmailStatus => |req, ctx| boxed(recovery::email_status(req, ctx)),
             Op::ChangeEmail => |req, ctx| boxed(recovery::change_email(req, ctx)),
             Op::ReceiveSyncEvent => |req, ctx| boxed(inbound::receive_event(req, ctx)),
+            Op::ListEvents => |req, ctx| boxed(audit::list_events(req, ctx)),
             Op::Health => |req, ctx| boxed(platform::health(req, ctx)),
             Op::OpenApi => |req, ctx| boxed(platform::openapi(req, ctx)),
             Op::Jwks => |req, ctx| boxed(platform::jwks(req, ctx)),

@@ -2,6 +2,7 @@
 
 pub mod blacklist;
 pub mod email_keys;
+pub mod events;
 pub mod prune;
 pub mod received;
 pub mod revocation;
