@@ -4,7 +4,7 @@
 // so that token stays refused after the prune, even with its KV copy gone; live sessions still
 // refresh. Runs are bounded: a run larger than its budget leaves the rest for the next one.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, afterEach, before, describe, test } from "node:test";
 import { DRF, decodeSegment, startWorker } from "../support.mjs";
 import { accessTokenError, blacklist, claimsFor, mintToken, nowSecs, refreshTokenError } from "./helpers.mjs";
 
@@ -378,5 +378,39 @@ describe("bounded runs", () => {
     assert.equal(await events(), 0);
     assert.equal(await count(db, "SELECT count(*) AS n FROM sync_received_events"), 0);
     assert.equal(runs.reduce((sum, run) => sum + run.deleted.auth_events, 0), 1000);
+  });
+});
+
+describe("settings", () => {
+  let worker;
+  afterEach(async () => {
+    await worker?.dispose();
+    worker = undefined;
+  });
+
+  test("EVENT_RETENTION_DAYS sets how long audit events are kept", async () => {
+    worker = await startWorker({ EVENT_RETENTION_DAYS: "7" });
+    const now = nowSecs();
+    for (const [ago, tag] of [[8 * DAY, "old"], [6 * DAY, "kept"]]) {
+      await bulk(worker.db, 100, "INSERT INTO auth_events (occurred_at, type, outcome, detail) SELECT ?2, 'login', 'success', ?3 FROM n", now - ago, tag);
+    }
+    const run = await prune(worker);
+    assert.equal(run.deleted.auth_events, 100);
+    const left = await worker.db.prepare("SELECT detail, count(*) AS n FROM auth_events WHERE detail IN ('old', 'kept') GROUP BY detail").all();
+    assert.deepEqual(left.results, [{ detail: "kept", n: 100 }]);
+  });
+
+  test("a misconfigured worker deletes nothing, and says why in its log", async () => {
+    worker = await startWorker({ PRUNE_BATCH_SIZE: "0" });
+    const now = nowSecs();
+    await bulk(worker.db, 10, "INSERT INTO sync_received_events (id, received_at) SELECT 'old-' || i, ?2 FROM n", now - 40 * DAY);
+    const seen = worker.output.length;
+    const result = await (await worker.mf.getWorker()).scheduled({ cron: "*/15 * * * *", scheduledTime: new Date() });
+    assert.equal(result.outcome, "ok", "the invocation itself does not fail");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const lines = worker.output.slice(seen).join("\n");
+    assert.match(lines, /var PRUNE_BATCH_SIZE: must be a positive integer/);
+    assert.match(lines, /prune: edge-auth is misconfigured; nothing pruned/);
+    assert.equal(await count(worker.db, "SELECT count(*) AS n FROM sync_received_events"), 10);
   });
 });
