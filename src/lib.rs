@@ -17,7 +17,7 @@ mod app;
 mod worker_entry {
     use worker::wasm_bindgen::prelude::wasm_bindgen;
     use worker::wasm_bindgen::JsValue;
-    use worker::{event, web_sys, worker_sys, Context, Env, Request, Result, ScheduleContext, ScheduledEvent};
+    use worker::{event, web_sys, worker_sys, Context, Env, Request, Result};
 
     use crate::app::{
         accounts, audit, boxed, http, inbound, introspection, outbound, platform, prune, recovery, sessions, Handler,
@@ -31,9 +31,16 @@ mod worker_entry {
 
     /// The Cron Trigger (`[triggers] crons`): deletes what nothing needs any more, in bounded
     /// batches (`app::prune`). Never fails: errors are logged and the next run continues.
-    #[event(scheduled)]
-    async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    /// Exported by hand, like `queue`: the event and its context are not read, and
+    /// `#[event(scheduled)]`'s wrappers of them cost wasm.
+    #[wasm_bindgen(
+        wasm_bindgen = ::worker::wasm_bindgen,
+        wasm_bindgen_futures = ::worker::wasm_bindgen_futures,
+        js_sys = ::worker::js_sys
+    )]
+    pub async fn scheduled(_event: JsValue, env: Env, _ctx: JsValue) -> Result<JsValue, JsValue> {
         prune::run(&env).await;
+        Ok(JsValue::UNDEFINED)
     }
 
     /// The `SYNC_QUEUE` consumer: events to Django (`app::outbound::deliver`). Exported by hand,
