@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 use worker::{console_log, D1Database, Request};
 
+use crate::app::breach::screen;
 use crate::app::caller::authenticate;
 use crate::app::django::{lookup, Lookup};
 use crate::app::http::{header, json_body};
@@ -19,8 +20,9 @@ use crate::app::store::users::{InsertError, Users};
 use crate::app::throttle::{device_of, limit_ip, Limiter, PasswordThrottle};
 use crate::app::{database, first_row, now, random_bytes, Ctx, OrInternal, Outcome};
 use crate::config::Config;
+use crate::domain::breach::still_screened;
 use crate::domain::device::Device;
-use crate::domain::fields::FieldErrors;
+use crate::domain::fields::{FieldErrors, Text};
 use crate::domain::mail::Template;
 use crate::domain::password::{check_password, owed_on_failure, pay, unverifiable, Target, Verdict};
 use crate::domain::sync::{looked_up_user, user_record, Outgoing};
@@ -34,7 +36,13 @@ pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
     let (req, ctx) = (&mut req, &ctx);
     let state = &ctx.data.state;
     limit_ip(req, ctx, Limiter::General, "register", state.config.rate_limit_period_secs.unsigned_abs()).await?;
-    let registration = Registration::parse(&json_body(req, &state.config).await?)?;
+    let data = json_body(req, &state.config).await?;
+    let parsed = Registration::parse(&data, state.config.breach.min_length);
+    let candidate = match &parsed {
+        Ok(registration) => Some(registration.password.expose().to_owned()),
+        Err(errors) => still_screened(&data, errors, "password", &["password", "password_confirm"], Text::REQUIRED),
+    };
+    let registration = screen(&state.config.breach, parsed, candidate.as_deref(), "password").await?;
     let db = database(ctx)?;
     let users = Users::new(&db);
     if users.by_email(&registration.email).await?.is_some() {
@@ -273,7 +281,14 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
     let db = database(ctx)?;
     let now = now().timestamp();
     let throttle_key = password_check_key(req, state, user);
-    let change = check_change(&db, &data, user, &throttle_key, now, config).await?;
+    let parsed = check_change(&db, &data, user, &throttle_key, now, config).await?;
+    let candidate = match &parsed {
+        Ok(change) => Some(change.new_password.expose().to_owned()),
+        Err(errors) => {
+            still_screened(&data, errors, "new_password", &["new_password", "new_password_confirm"], Text::REQUIRED)
+        }
+    };
+    let change = screen(&config.breach, parsed, candidate.as_deref(), "new_password").await?;
     let hash = hash_password(change.new_password.expose(), &config.password_hasher)?;
     let keep = caller.session_id.as_deref();
     let mut verified = user.password.clone();
@@ -307,6 +322,7 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
 
 /// Reserves the attempt on the back-off (before the old password is checked), then reads and
 /// checks the change; a right old password clears the reservation even when another field fails.
+/// The form's verdict is for the breach check to complete.
 async fn check_change(
     db: &D1Database,
     data: &Map<String, Value>,
@@ -314,16 +330,16 @@ async fn check_change(
     throttle_key: &str,
     now: i64,
     config: &Config,
-) -> Result<PasswordChange, ApiError> {
+) -> Result<Result<PasswordChange, FieldErrors>, ApiError> {
     let throttle = PasswordThrottle::new(db);
     throttle.reserve_now(throttle_key, now, &config.login_backoff).await?;
     let old_password_ok = std::cell::Cell::new(false);
-    let change = PasswordChange::parse(data, user, |old| {
+    let change = PasswordChange::parse(data, user, config.breach.min_length, |old| {
         old_password_ok.set(is_valid(old, &user.password, &config.password_hasher));
         old_password_ok.get()
     });
     if change.is_err() && old_password_ok.get() {
         throttle.clear_now(throttle_key).await?;
     }
-    Ok(change?)
+    Ok(change)
 }

@@ -1,4 +1,5 @@
 pub mod body;
+pub mod breach;
 pub mod client;
 pub mod device;
 pub mod email;
