@@ -2,8 +2,9 @@
 //! or from `PWNED_PASSWORDS_URL` (then cached for a day), and what a flow does with the verdict.
 //! Only the 5-digit prefix leaves the worker or reaches a log; the rules are `domain::breach`.
 
-use worker::{console_warn, web_sys, AbortSignal, Cache, Fetch, Headers, Method, Request, RequestInit, Response};
+use worker::{console_warn, Cache, Method, Response};
 
+use crate::app::support::send;
 use crate::config::{BreachCheck, BreachConfig};
 use crate::domain::breach::{is_breached, parse_range, Hashed, BREACHED};
 use crate::domain::fields::FieldErrors;
@@ -96,16 +97,8 @@ async fn cached(cache: &Cache, url: &str) -> Option<String> {
 
 /// GETs a range with `Add-Padding: true`, the whole answer within `timeout_ms`.
 async fn fetch_range(url: &str, timeout_ms: u32) -> Result<String, &'static str> {
-    let headers = Headers::new();
-    headers.set("Add-Padding", "true").map_err(|_| "a header was refused")?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers);
-    let request = Request::new_with_init(url, &init).map_err(|_| "not a URL")?;
-    let deadline = AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(timeout_ms));
-    let unanswered = "no answer (unreachable, or not in time)";
-    let mut response = Fetch::Request(request).send_with_signal(&deadline).await.map_err(|_| unanswered)?;
-    if response.status_code() != 200 {
-        return Err("the range API answered with an error status");
+    match send(Method::Get, url, &[("Add-Padding", "true")], None, timeout_ms).await? {
+        (200, body) => Ok(body),
+        _ => Err("the range API answered with an error status"),
     }
-    response.text().await.map_err(|_| unanswered)
 }
