@@ -39,6 +39,8 @@ pub enum Endpoint {
     EmailChange,
     /// `sync/events/`: events from Django's companion app (PROTOCOL.md), signed.
     SyncEvents,
+    /// `events/`: the caller's audit trail.
+    Events,
     /// `/healthz`, outside the prefixes.
     Health,
     /// `openapi.json`: the OpenAPI 3.1 document of everything here.
@@ -106,13 +108,14 @@ pub enum Op {
     EmailStatus,
     ChangeEmail,
     ReceiveSyncEvent,
+    ListEvents,
     Health,
     OpenApi,
     Jwks,
 }
 
 /// The one endpoint table.
-pub const ROUTES: [(Endpoint, Method, Op); 27] = [
+pub const ROUTES: [(Endpoint, Method, Op); 29] = [
     (Endpoint::Register, Method::Post, Op::Register),
     (Endpoint::Login, Method::Post, Op::Login),
     (Endpoint::Logout, Method::Post, Op::Logout),
@@ -134,6 +137,8 @@ pub const ROUTES: [(Endpoint, Method, Op); 27] = [
     (Endpoint::Email, Method::Head, Op::EmailStatus),
     (Endpoint::EmailChange, Method::Post, Op::ChangeEmail),
     (Endpoint::SyncEvents, Method::Post, Op::ReceiveSyncEvent),
+    (Endpoint::Events, Method::Get, Op::ListEvents),
+    (Endpoint::Events, Method::Head, Op::ListEvents),
     (Endpoint::Health, Method::Get, Op::Health),
     (Endpoint::Health, Method::Head, Op::Health),
     (Endpoint::OpenApi, Method::Get, Op::OpenApi),
@@ -152,7 +157,7 @@ pub enum Resolution {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 18] = [
+    pub const ALL: [Endpoint; 19] = [
         Endpoint::Register,
         Endpoint::Login,
         Endpoint::Logout,
@@ -170,6 +175,7 @@ impl Endpoint {
         Endpoint::Email,
         Endpoint::EmailChange,
         Endpoint::SyncEvents,
+        Endpoint::Events,
         Endpoint::OpenApi,
     ];
 
@@ -196,6 +202,7 @@ impl Endpoint {
             Endpoint::Email => "email/",
             Endpoint::EmailChange => "email/change/",
             Endpoint::SyncEvents => "sync/events/",
+            Endpoint::Events => "events/",
             Endpoint::OpenApi => "openapi.json",
         }
     }
@@ -249,6 +256,7 @@ impl Endpoint {
             Endpoint::Email => "Email",
             Endpoint::EmailChange => "Email Change",
             Endpoint::SyncEvents => "Sync Events",
+            Endpoint::Events => "Event List",
             Endpoint::Health => "Health",
             Endpoint::OpenApi => "OpenAPI Schema",
             Endpoint::Jwks => "JSON Web Key Set",

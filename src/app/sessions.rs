@@ -12,6 +12,7 @@ use crate::app::store::revocation::{Revoked, Scope};
 use crate::app::store::sessions::{Account, Rules, Sessions};
 use crate::app::throttle::{limit_ip, Limiter};
 use crate::app::{blacklist, database, now, random_bytes, Ctx, Outcome};
+use crate::domain::audit::{AuditEvent, EventType};
 use crate::domain::fields::{Form, Text};
 use crate::domain::sessions::{on_replay, Dead, Replay, TokenRecord};
 use crate::domain::sync::{Outgoing, Reason};
@@ -59,6 +60,8 @@ pub async fn refresh(mut req: Request, ctx: Ctx) -> Outcome {
             );
             let scope = Scope::Session { sid: &record.session_id, user_id: record.user_id };
             revoke(ctx, scope, now, None, Vec::new()).await?;
+            let reuse = AuditEvent::failure(EventType::TokenReuseDetected, Some(record.user_id));
+            ctx.record(reuse.session(Some(&record.session_id)));
             Err(ApiError::BadRefreshToken(TokenError::Blacklisted))
         }
         Replay::Refuse => Err(ApiError::BadRefreshToken(TokenError::Blacklisted)),
@@ -131,6 +134,8 @@ pub async fn logout(mut req: Request, ctx: Ctx) -> Outcome {
         return Err(ApiError::BadLogoutToken(TokenError::Blacklisted));
     }
     blacklist.add(&claims.jti, Dead::Revoked, claims.expires_at, now).await?;
+    let logged_out = AuditEvent::success(EventType::Logout, caller.user.id).session(claims.session_id.as_deref());
+    ctx.record(logged_out);
     Ok(Reply::ok(json!({ "message": "Successfully logged out." })).for_user(caller.user.id))
 }
 
@@ -163,6 +168,8 @@ async fn end_session_of(ctx: &Ctx, claims: &TokenClaims, user_id: i64, now: i64)
     let live = revoke(ctx, Scope::Session { sid: &sid, user_id }, now, logged_out, Vec::new()).await?;
     if replayed_late {
         console_log!("refresh token reuse at logout: revoked session {sid} of user {user_id}");
+        let reuse = AuditEvent::failure(EventType::TokenReuseDetected, Some(user_id)).session(Some(&sid));
+        ctx.record(reuse);
     }
     Ok(live && !replayed_late)
 }
@@ -174,6 +181,8 @@ pub async fn logout_all(req: Request, ctx: Ctx) -> Outcome {
     let (user_id, now) = (caller.user.id, now().timestamp());
     let everything = vec![Outgoing::sessions_revoked(user_id, now, None)];
     revoke(ctx, Scope::AllBut { keep: None, user_id }, now, None, everything).await?;
+    let ended = AuditEvent::success(EventType::LogoutAll, user_id).session(caller.session_id.as_deref());
+    ctx.record(ended);
     Ok(Reply::ok(json!({ "message": "Successfully logged out of all sessions." })).for_user(caller.user.id))
 }
 
@@ -205,6 +214,8 @@ pub async fn end_session(req: Request, ctx: Ctx) -> Outcome {
     let sid = ctx.path_id().unwrap_or_default().to_owned();
     let scope = Scope::Session { sid: &sid, user_id: caller.user.id };
     if revoke(ctx, scope, now().timestamp(), None, Vec::new()).await? {
+        let ended = AuditEvent::success(EventType::SessionRevoked, caller.user.id).session(Some(&sid));
+        ctx.record(ended);
         Ok(Reply::new(204, Value::Null).for_user(caller.user.id))
     } else {
         Err(ApiError::NotFound)

@@ -1,3 +1,4 @@
+pub mod audit;
 pub mod body;
 pub mod breach;
 pub mod client;
@@ -7,6 +8,7 @@ pub mod fields;
 pub mod health;
 pub mod introspection;
 pub mod mail;
+pub mod pagination;
 pub mod password;
 pub mod password_rules;
 pub mod recovery;
