@@ -57,6 +57,8 @@ pub struct Config {
     pub introspection_client_id: Option<String>,
     /// The scheduled prune: how long audit events are kept, and how much one run deletes.
     pub prune: PruneConfig,
+    /// New passwords: the minimum length and the breached-password check.
+    pub breach: BreachConfig,
 }
 
 /// The scheduled prune (`[triggers] crons`): what it keeps and how much one run may do.
@@ -83,6 +85,42 @@ impl PruneConfig {
 impl Default for PruneConfig {
     fn default() -> Self {
         PruneConfig { event_retention_days: 90, batch_size: 1_000, max_batches: 40 }
+    }
+}
+
+/// What a new password must pass beyond Django's common-password list: a minimum length, and
+/// not appearing in Pwned Passwords' breach corpus.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BreachConfig {
+    /// `PASSWORD_MIN_LENGTH`: Django's `MinimumLengthValidator` bound (8 unless set).
+    pub min_length: usize,
+    /// `BREACHED_PASSWORD_CHECK`: `off`, `fail-open` (the default) or `fail-closed`.
+    pub check: BreachCheck,
+    /// `PWNED_PASSWORDS_URL`: the range endpoint; the 5 hex digits are appended to it.
+    pub url: String,
+    /// `PWNED_PASSWORDS_TIMEOUT_MS`: how long a range may take to arrive, whole.
+    pub timeout_ms: u32,
+}
+
+/// What happens to a new password when the range API gives no usable answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BreachCheck {
+    /// Never asked.
+    Off,
+    /// Asked; without an answer the password is accepted (and a warning logged).
+    FailOpen,
+    /// Asked; without an answer the request fails with 503.
+    FailClosed,
+}
+
+impl Default for BreachConfig {
+    fn default() -> Self {
+        BreachConfig {
+            min_length: crate::domain::password_rules::MIN_LENGTH,
+            check: BreachCheck::FailOpen,
+            url: "https://api.pwnedpasswords.com/range/".into(),
+            timeout_ms: 1_500,
+        }
     }
 }
 
@@ -160,6 +198,7 @@ impl Default for Config {
             sync: SyncConfig::default(),
             introspection_client_id: None,
             prune: PruneConfig::default(),
+            breach: BreachConfig::default(),
         }
     }
 }
@@ -331,7 +370,44 @@ impl Config {
                 n => n as u32,
             },
         };
+        let breach = BreachConfig {
+            min_length: usize::try_from(seconds("PASSWORD_MIN_LENGTH", defaults.breach.min_length as i64)?)
+                .map_err(|_| ConfigError::BadVar { name: "PASSWORD_MIN_LENGTH", reason: "too large" })?,
+            check: match var("BREACHED_PASSWORD_CHECK").as_deref() {
+                None | Some("fail-open") => BreachCheck::FailOpen,
+                Some("fail-closed") => BreachCheck::FailClosed,
+                Some("off") => BreachCheck::Off,
+                Some(_) => {
+                    return Err(ConfigError::BadVar {
+                        name: "BREACHED_PASSWORD_CHECK",
+                        reason: "must be off, fail-open or fail-closed",
+                    })
+                }
+            },
+            url: match var("PWNED_PASSWORDS_URL") {
+                None => defaults.breach.url,
+                Some(url)
+                    if !(url.starts_with("https://") || url.starts_with("http://"))
+                        || url.contains(|c: char| c.is_whitespace() || c == '?' || c == '#') =>
+                {
+                    return Err(ConfigError::BadVar {
+                        name: "PWNED_PASSWORDS_URL",
+                        reason: "must be an http(s) URL the 5 hex digits can be appended to",
+                    })
+                }
+                Some(url) => url,
+            },
+            timeout_ms: match positive(var("PWNED_PASSWORDS_TIMEOUT_MS"), "PWNED_PASSWORDS_TIMEOUT_MS")? {
+                None => defaults.breach.timeout_ms,
+                // A minute is already far beyond what a request should wait for a range.
+                Some(ms) if ms <= 60_000 => ms as u32,
+                Some(_) => {
+                    return Err(ConfigError::BadVar { name: "PWNED_PASSWORDS_TIMEOUT_MS", reason: "at most 60000" })
+                }
+            },
+        };
         Ok(Config {
+            breach,
             mail,
             sync,
             prune,
@@ -705,6 +781,62 @@ mod tests {
             ("PRUNE_BATCH_SIZE", "10001"),
             ("PRUNE_MAX_BATCHES", "1001"),
             ("PRUNE_MAX_BATCHES", "6"),
+        ] {
+            assert!(
+                matches!(from(&[(name, value)]), Err(ConfigError::BadVar { name: n, .. }) if n == name),
+                "{name}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn breached_passwords_are_checked_fail_open_against_pwned_passwords_with_djangos_length_unless_told() {
+        let breach = from(&[]).unwrap().breach;
+        assert_eq!(
+            breach,
+            BreachConfig {
+                min_length: 8,
+                check: BreachCheck::FailOpen,
+                url: "https://api.pwnedpasswords.com/range/".into(),
+                timeout_ms: 1500,
+            }
+        );
+        for (value, check) in
+            [("off", BreachCheck::Off), ("fail-open", BreachCheck::FailOpen), ("fail-closed", BreachCheck::FailClosed)]
+        {
+            assert_eq!(from(&[("BREACHED_PASSWORD_CHECK", value)]).unwrap().breach.check, check);
+        }
+        let breach = from(&[
+            ("PASSWORD_MIN_LENGTH", "15"),
+            ("PWNED_PASSWORDS_URL", "http://127.0.0.1:8787/range/"),
+            ("PWNED_PASSWORDS_TIMEOUT_MS", "250"),
+        ])
+        .unwrap()
+        .breach;
+        assert_eq!(
+            (breach.min_length, breach.url.as_str(), breach.timeout_ms),
+            (15, "http://127.0.0.1:8787/range/", 250)
+        );
+        assert_eq!(from(&[("PASSWORD_MIN_LENGTH", "1")]).unwrap().breach.min_length, 1);
+    }
+
+    #[test]
+    fn bad_breach_settings_are_refused_by_name() {
+        for (name, value) in [
+            ("BREACHED_PASSWORD_CHECK", "on"),
+            ("BREACHED_PASSWORD_CHECK", "fail_open"),
+            ("BREACHED_PASSWORD_CHECK", "true"),
+            ("PWNED_PASSWORDS_URL", "api.pwnedpasswords.com/range/"),
+            ("PWNED_PASSWORDS_URL", "ftp://example.com/range/"),
+            ("PWNED_PASSWORDS_URL", "https://example.com/range?prefix="),
+            ("PWNED_PASSWORDS_URL", "https://exa mple.com/range/"),
+            ("PWNED_PASSWORDS_TIMEOUT_MS", "0"),
+            ("PWNED_PASSWORDS_TIMEOUT_MS", "-5"),
+            ("PWNED_PASSWORDS_TIMEOUT_MS", "1.5"),
+            ("PWNED_PASSWORDS_TIMEOUT_MS", "60001"),
+            ("PASSWORD_MIN_LENGTH", "0"),
+            ("PASSWORD_MIN_LENGTH", "-1"),
+            ("PASSWORD_MIN_LENGTH", "eight"),
         ] {
             assert!(
                 matches!(from(&[(name, value)]), Err(ConfigError::BadVar { name: n, .. }) if n == name),

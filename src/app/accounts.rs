@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 use worker::{console_log, D1Database, Request};
 
 use crate::app::audit;
+use crate::app::breach::screen;
 use crate::app::caller::authenticate;
 use crate::app::django::{lookup, Lookup};
 use crate::app::http::{header, json_body};
@@ -21,8 +22,9 @@ use crate::app::throttle::{device_of, limit_ip, Limiter, PasswordThrottle};
 use crate::app::{database, first_row, now, random_bytes, Ctx, OrInternal, Outcome};
 use crate::config::Config;
 use crate::domain::audit::{AuditEvent, EventType, LoginFailure};
+use crate::domain::breach::still_screened;
 use crate::domain::device::Device;
-use crate::domain::fields::FieldErrors;
+use crate::domain::fields::{FieldErrors, Text};
 use crate::domain::mail::Template;
 use crate::domain::password::{check_password, owed_on_failure, pay, unverifiable, Target, Verdict};
 use crate::domain::sync::{looked_up_user, user_record, Outgoing};
@@ -36,7 +38,13 @@ pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
     let (req, ctx) = (&mut req, &ctx);
     let state = &ctx.data.state;
     limit_ip(req, ctx, Limiter::General, "register", state.config.rate_limit_period_secs.unsigned_abs()).await?;
-    let registration = Registration::parse(&json_body(req, &state.config).await?)?;
+    let data = json_body(req, &state.config).await?;
+    let parsed = Registration::parse(&data, state.config.breach.min_length);
+    let candidate = match &parsed {
+        Ok(registration) => Some(registration.password.clone()),
+        Err(errors) => still_screened(&data, errors, "password", &["password", "password_confirm"], Text::REQUIRED),
+    };
+    let registration = screen(&state.config.breach, parsed, candidate, "password").await?;
     let db = database(ctx)?;
     let users = Users::new(&db);
     if users.by_email(&registration.email).await?.is_some() {
@@ -301,18 +309,20 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
     let db = database(ctx)?;
     let now = now().timestamp();
     let throttle_key = password_check_key(req, state, user);
-    let change = match check_change(&db, &data, user, &throttle_key, now, config).await {
-        Ok(change) => change,
-        Err((error, wrong_old_password)) => {
-            if wrong_old_password {
-                let failed = AuditEvent::failure(EventType::PasswordChanged, Some(user.id))
-                    .session(caller.session_id.as_deref())
-                    .detail(json!({ "reason": LoginFailure::InvalidPassword.as_str() }));
-                ctx.record(failed);
-            }
-            return Err(error);
+    let (parsed, wrong_old_password) = check_change(&db, &data, user, &throttle_key, now, config).await?;
+    if wrong_old_password {
+        let failed = AuditEvent::failure(EventType::PasswordChanged, Some(user.id))
+            .session(caller.session_id.as_deref())
+            .detail(json!({ "reason": LoginFailure::InvalidPassword.as_str() }));
+        ctx.record(failed);
+    }
+    let candidate = match &parsed {
+        Ok(change) => Some(change.new_password.clone()),
+        Err(errors) => {
+            still_screened(&data, errors, "new_password", &["new_password", "new_password_confirm"], Text::REQUIRED)
         }
     };
+    let change = screen(&config.breach, parsed, candidate, "new_password").await?;
     let hash = hash_password(change.new_password.expose(), &config.password_hasher)?;
     let keep = caller.session_id.as_deref();
     let mut verified = user.password.clone();
@@ -347,7 +357,8 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
 
 /// Reserves the attempt on the back-off (before the old password is checked), then reads and
 /// checks the change; a right old password clears the reservation even when another field fails.
-/// A refusal says whether an old password was given and was wrong (for the audit trail).
+/// The form's verdict (for the breach check to complete), and whether an old password was given
+/// and was wrong (for the audit trail).
 async fn check_change(
     db: &D1Database,
     data: &Map<String, Value>,
@@ -355,17 +366,17 @@ async fn check_change(
     throttle_key: &str,
     now: i64,
     config: &Config,
-) -> Result<PasswordChange, (ApiError, bool)> {
+) -> Result<(Result<PasswordChange, FieldErrors>, bool), ApiError> {
     let throttle = PasswordThrottle::new(db);
-    throttle.reserve_now(throttle_key, now, &config.login_backoff).await.map_err(|e| (e, false))?;
+    throttle.reserve_now(throttle_key, now, &config.login_backoff).await?;
     let old_password_ok = std::cell::Cell::new(None);
-    let change = PasswordChange::parse(data, user, |old| {
+    let change = PasswordChange::parse(data, user, config.breach.min_length, |old| {
         let right = is_valid(old, &user.password, &config.password_hasher);
         old_password_ok.set(Some(right));
         right
     });
     if change.is_err() && old_password_ok.get() == Some(true) {
-        throttle.clear_now(throttle_key).await.map_err(|e| (e, false))?;
+        throttle.clear_now(throttle_key).await?;
     }
-    change.map_err(|errors| (errors.into(), old_password_ok.get() == Some(false)))
+    Ok((change, old_password_ok.get() == Some(false)))
 }

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod breach;
 pub mod caller;
 pub mod django;
 pub mod http;

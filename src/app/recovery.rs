@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use worker::Request;
 
 use crate::app::audit;
+use crate::app::breach::screen;
 use crate::app::caller::authenticate;
 use crate::app::http::json_body;
 use crate::app::mail::{later, notify, Postbox};
@@ -122,7 +123,9 @@ pub async fn confirm_password_reset(mut req: Request, ctx: Ctx) -> Outcome {
     if !check_token(&[secret], &reset_subject(&user), &confirmation.token, token_clock(now), timeout) {
         return Err(FieldErrors::single("token", INVALID_VALUE).into());
     }
-    let new_password = confirmation.new_password(&user.attributes())?;
+    let checked = confirmation.new_password(&user.attributes(), config.breach.min_length);
+    let candidate = confirmation.agreed().cloned();
+    let new_password = screen(&config.breach, checked, candidate, "new_password2").await?;
     let hash = hash_password(new_password.expose(), &config.password_hasher)?;
     let now = now.timestamp();
     let new = NewPassword {

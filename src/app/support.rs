@@ -1,5 +1,5 @@
 //! What every adapter needs from the platform: failures logged and turned into a bare 500, the
-//! CSPRNG, the clock, the rows a batch returned, and a JSON POST to another service. A leaf: it
+//! CSPRNG, the clock, the rows a batch returned, and requests to other services. A leaf: it
 //! imports no other room of the worker.
 
 use worker::{console_error, web_sys, AbortSignal, Fetch, Headers, Method, Request, RequestInit};
@@ -54,12 +54,31 @@ pub async fn post_json(
     body: &str,
     timeout_ms: u32,
 ) -> Result<(u16, String), &'static str> {
+    send(Method::Post, url, headers, Some(("application/json", body)), timeout_ms).await
+}
+
+/// One request to another service: `method` to `url` with `headers` and, when given, a body of
+/// its content type, the whole answer within `timeout_ms`. The status and the answer's body; `Err`
+/// says what failed (for the log), never what was sent or received.
+pub async fn send(
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &str)>,
+    timeout_ms: u32,
+) -> Result<(u16, String), &'static str> {
     let all = Headers::new();
-    for (name, value) in [("Content-Type", "application/json")].iter().chain(headers) {
-        all.set(name, value).map_err(|_| "a header was refused")?;
+    let refused = |_| "a header was refused";
+    for (name, value) in headers {
+        all.set(name, value).map_err(refused)?;
     }
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(all).with_body(Some(body.into()));
+    init.with_method(method);
+    if let Some((content_type, body)) = body {
+        all.set("Content-Type", content_type).map_err(refused)?;
+        init.with_body(Some(body.into()));
+    }
+    init.with_headers(all);
     let request = Request::new_with_init(url, &init).map_err(|_| "not a URL")?;
     let deadline = AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(timeout_ms));
     let unanswered = "no answer (unreachable, or not in time)";

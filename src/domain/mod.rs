@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod body;
+pub mod breach;
 pub mod client;
 pub mod device;
 pub mod email;

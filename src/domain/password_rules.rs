@@ -6,14 +6,17 @@
 //! `re.split(r"\W+", …)`. The Unicode classes Python uses are frozen below as tables generated
 //! from CPython, so verdicts do not drift with the Rust toolchain's Unicode version.
 
+use std::borrow::Cow;
+
 include!(concat!(env!("OUT_DIR"), "/common_passwords.rs"));
 
-/// Django's `MinimumLengthValidator` default.
+/// Django's `MinimumLengthValidator` default (`PASSWORD_MIN_LENGTH` unless set).
 pub const MIN_LENGTH: usize = 8;
 
 /// Django's `UserAttributeSimilarityValidator` default.
 pub const MAX_SIMILARITY: f64 = 0.7;
 
+/// `too_short(MIN_LENGTH)`, Django's default message.
 pub const TOO_SHORT: &str = "This password is too short. It must contain at least 8 characters.";
 pub const TOO_COMMON: &str = "This password is too common.";
 pub const ENTIRELY_NUMERIC: &str = "This password is entirely numeric.";
@@ -30,23 +33,34 @@ pub struct UserAttributes<'a> {
     pub email: &'a str,
 }
 
+/// `MinimumLengthValidator(min_length)`'s message, `ngettext`'s singular for 1 as Django's
+/// English catalogue has it.
+pub fn too_short(min_length: usize) -> Cow<'static, str> {
+    match min_length {
+        MIN_LENGTH => TOO_SHORT.into(),
+        1 => "This password is too short. It must contain at least 1 character.".into(),
+        n => format!("This password is too short. It must contain at least {n} characters.").into(),
+    }
+}
+
 /// Runs the four validators and returns every failing message, in the contract's order:
-/// too short, too common, entirely numeric, too similar (at most one similarity message, for
-/// the first attribute that matches, like Django). An empty result means the password is
-/// acceptable.
-pub fn validate_password(password: &str, user: &UserAttributes) -> Vec<&'static str> {
+/// too short (under `min_length` code points, `PASSWORD_MIN_LENGTH`), too common, entirely
+/// numeric, too similar (at most one similarity message, for the first attribute that matches,
+/// like Django). An empty result means the password is acceptable. No rule caps the length:
+/// Django has no maximum validator (only dj-rest-auth's reset form caps its fields at 128).
+pub fn validate_password(password: &str, user: &UserAttributes, min_length: usize) -> Vec<Cow<'static, str>> {
     let mut errors = Vec::new();
-    if password.chars().count() < MIN_LENGTH {
-        errors.push(TOO_SHORT);
+    if password.chars().count() < min_length {
+        errors.push(too_short(min_length));
     }
     if is_common(password) {
-        errors.push(TOO_COMMON);
+        errors.push(TOO_COMMON.into());
     }
     if py_isdigit(password) {
-        errors.push(ENTIRELY_NUMERIC);
+        errors.push(ENTIRELY_NUMERIC.into());
     }
     if let Some(message) = similar_attribute(password, user) {
-        errors.push(message);
+        errors.push(message.into());
     }
     errors
 }
@@ -571,7 +585,11 @@ mod tests {
     fn every_verdict_matches_django() {
         for (password, first_name, last_name, email, expected) in DJANGO_CASES {
             let user = UserAttributes { first_name, last_name, email };
-            assert_eq!(validate_password(password, &user), *expected, "password {password:?}, user {user:?}");
+            assert_eq!(
+                validate_password(password, &user, MIN_LENGTH),
+                *expected,
+                "password {password:?}, user {user:?}"
+            );
         }
     }
 
@@ -583,6 +601,29 @@ mod tests {
         assert_eq!(TOO_SIMILAR_TO_FIRST_NAME, "The password is too similar to the first name.");
         assert_eq!(TOO_SIMILAR_TO_LAST_NAME, "The password is too similar to the last name.");
         assert_eq!(TOO_SIMILAR_TO_EMAIL, "The password is too similar to the email.");
+    }
+
+    #[test]
+    fn the_minimum_length_is_configurable_with_djangos_wording_for_one_and_for_many() {
+        let nobody = UserAttributes::default();
+        assert_eq!(too_short(MIN_LENGTH), TOO_SHORT);
+        assert_eq!(too_short(1), "This password is too short. It must contain at least 1 character.");
+        assert_eq!(too_short(15), "This password is too short. It must contain at least 15 characters.");
+        let fourteen = "quiet harbour!";
+        assert_eq!(validate_password(fourteen, &nobody, 15), [too_short(15)]);
+        assert!(validate_password(fourteen, &nobody, 14).is_empty());
+        // Code points, as Python's len(): 15 accented letters are 15, not 30 bytes.
+        assert!(validate_password(&"é".repeat(15), &nobody, 15).is_empty());
+        assert_eq!(validate_password("", &nobody, 1), [too_short(1)]);
+    }
+
+    #[test]
+    fn long_passwords_have_no_maximum() {
+        let nobody = UserAttributes::default();
+        for length in [64, 128, 1000] {
+            let password: String = "correct horse battery staple ".chars().cycle().take(length).collect();
+            assert!(validate_password(&password, &nobody, MIN_LENGTH).is_empty(), "{length}");
+        }
     }
 
     /// Decodes a front-coded list (see `contains_entry`) into its entries.
@@ -735,7 +776,7 @@ mod tests {
     #[test]
     fn only_the_first_similar_attribute_is_reported() {
         let user = UserAttributes { first_name: "Wolfgang", last_name: "Wolfgang", email: "wolfgang@example.org" };
-        assert_eq!(validate_password("wolfgang12", &user), [TOO_SIMILAR_TO_FIRST_NAME]);
+        assert_eq!(validate_password("wolfgang12", &user, MIN_LENGTH), [TOO_SIMILAR_TO_FIRST_NAME]);
     }
 
     #[test]
@@ -743,7 +784,7 @@ mod tests {
         let long = "x".repeat(100_000);
         let user = UserAttributes { first_name: "\u{0}\u{FFFF}", last_name: "ΣΣΣ", email: &long };
         for password in ["", "\u{0}", "İİİİ", "\u{10FFFF}", long.as_str()] {
-            let _ = validate_password(password, &user);
+            let _ = validate_password(password, &user, MIN_LENGTH);
         }
     }
 }

@@ -58,17 +58,23 @@ impl ResetConfirmation {
 
     /// Django's `SetPasswordForm` once uid and token checked: a mismatch alone, else the password
     /// validators for this user, all under `new_password2`. The new password when it passes.
-    pub fn new_password(&self, user: &UserAttributes<'_>) -> Result<&Password, FieldErrors> {
+    pub fn new_password(&self, user: &UserAttributes<'_>, min_length: usize) -> Result<&Password, FieldErrors> {
         let (one, two) = (self.new_password1.expose(), self.new_password2.expose());
         if one != two {
             return Err(FieldErrors::single("new_password2", PASSWORD_MISMATCH));
         }
         let mut errors = FieldErrors::new();
-        for message in validate_password(two, user) {
+        for message in validate_password(two, user, min_length) {
             errors.add("new_password2", message);
         }
         errors.into_result()?;
         Ok(&self.new_password2)
+    }
+
+    /// The new password when both fields agree: the one the breach check screens, whether or
+    /// not the validators passed (its verdict joins theirs under `new_password2`).
+    pub fn agreed(&self) -> Option<&Password> {
+        (self.new_password1.expose() == self.new_password2.expose()).then_some(&self.new_password2)
     }
 }
 
@@ -160,6 +166,7 @@ fn encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::password_rules::MIN_LENGTH;
     use serde_json::json;
 
     fn object(value: Value) -> Map<String, Value> {
@@ -208,8 +215,25 @@ mod tests {
         })))
         .ok()
         .unwrap();
-        let errors = confirmation.new_password(&attributes()).unwrap_err();
+        let errors = confirmation.new_password(&attributes(), MIN_LENGTH).unwrap_err();
         assert_eq!(errors, FieldErrors::single("new_password2", "The two password fields didn’t match."));
+    }
+
+    #[test]
+    fn the_breach_check_screens_the_new_password_only_when_both_fields_agree() {
+        let body = |one: &str, two: &str| {
+            ResetConfirmation::parse(&object(json!({
+                "uid": "NDI", "token": "t", "new_password1": one, "new_password2": two
+            })))
+            .ok()
+            .unwrap()
+        };
+        assert_eq!(body("p4ssw0rd!", "p4ssw0rd!").agreed().map(Password::expose), Some("p4ssw0rd!"));
+        assert!(body("p4ssw0rd!", "p4ssw0rd?").agreed().is_none());
+        // The configured minimum length speaks in the reset form too.
+        let errors = body("quiet harbour", "quiet harbour").new_password(&attributes(), 15).unwrap_err();
+        let expected = "This password is too short. It must contain at least 15 characters.";
+        assert_eq!(errors, FieldErrors::single("new_password2", expected));
     }
 
     #[test]
@@ -219,7 +243,7 @@ mod tests {
         })))
         .ok()
         .unwrap();
-        let errors = weak.new_password(&attributes()).unwrap_err();
+        let errors = weak.new_password(&attributes(), MIN_LENGTH).unwrap_err();
         let messages: Vec<&str> = errors.iter().flat_map(|(_, m)| m.iter().map(String::as_str)).collect();
         assert!(messages.contains(&"The password is too similar to the last name."), "{messages:?}");
         assert!(errors.iter().all(|(field, _)| field == "new_password2"));
@@ -228,7 +252,7 @@ mod tests {
         })))
         .ok()
         .unwrap();
-        assert_eq!(strong.new_password(&attributes()).unwrap().expose(), "a quiet harbour at dusk");
+        assert_eq!(strong.new_password(&attributes(), MIN_LENGTH).unwrap().expose(), "a quiet harbour at dusk");
     }
 
     #[test]

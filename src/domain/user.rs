@@ -114,8 +114,9 @@ pub struct Registration {
 }
 
 impl Registration {
-    /// Reads and checks a registration; every failing field is reported at once.
-    pub fn parse(data: &Map<String, Value>) -> Result<Registration, FieldErrors> {
+    /// Reads and checks a registration; every failing field is reported at once. `min_length`
+    /// is `PASSWORD_MIN_LENGTH`.
+    pub fn parse(data: &Map<String, Value>, min_length: usize) -> Result<Registration, FieldErrors> {
         let mut form = Form::new(data);
         let email = form.email("email");
         let password = form.required("password", Text::REQUIRED);
@@ -132,7 +133,7 @@ impl Registration {
                 last_name: last_name.as_deref().unwrap_or(""),
                 email: email.as_deref().unwrap_or(""),
             };
-            for message in validate_password(password, &attributes) {
+            for message in validate_password(password, &attributes, min_length) {
                 errors.add("password", message);
             }
             if password_confirm.as_ref().is_some_and(|confirm| confirm != password) {
@@ -240,6 +241,7 @@ impl PasswordChange {
     pub fn parse(
         data: &Map<String, Value>,
         user: &User,
+        min_length: usize,
         old_password_ok: impl FnOnce(&str) -> bool,
     ) -> Result<PasswordChange, FieldErrors> {
         let mut form = Form::new(data);
@@ -248,7 +250,7 @@ impl PasswordChange {
         let confirm = form.required("new_password_confirm", Text::REQUIRED);
         let mut errors: FieldErrors = form.errors;
         if let Some(new_password) = &new_password {
-            for message in validate_password(new_password, &user.attributes()) {
+            for message in validate_password(new_password, &user.attributes(), min_length) {
                 errors.add("new_password", message);
             }
             if confirm.as_ref().is_some_and(|confirm| confirm != new_password) {
@@ -275,6 +277,7 @@ impl PasswordChange {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::password_rules::MIN_LENGTH;
     use chrono::TimeZone;
 
     fn object(value: Value) -> Map<String, Value> {
@@ -358,7 +361,7 @@ mod tests {
             "email": "Ada@Example.com", "password": "correct-horse-battery", "password_confirm": "correct-horse-battery",
             "first_name": "Ada", "last_name": "Lovelace"
         }));
-        let registration = Registration::parse(&data).unwrap();
+        let registration = Registration::parse(&data, MIN_LENGTH).unwrap();
         assert_eq!(registration.email, "ada@example.com");
         assert_eq!(registration.timezone, "UTC");
         assert_eq!(registration.phone_number, None);
@@ -370,7 +373,7 @@ mod tests {
             "email": "ada@example.com", "password": "correct-horse-battery", "password_confirm": "correct-horse-battery",
             "first_name": "Ada", "last_name": "Lovelace"
         }));
-        let registration = Registration::parse(&data).unwrap();
+        let registration = Registration::parse(&data, MIN_LENGTH).unwrap();
         assert_eq!(registration.password.expose(), "correct-horse-battery");
         let printed = format!("{registration:?} {registration:#?}");
         assert!(!printed.contains("correct-horse"), "{printed}");
@@ -384,7 +387,7 @@ mod tests {
             "old_password": "old-secret-123", "new_password": "correct-horse-battery",
             "new_password_confirm": "correct-horse-battery"
         }));
-        let change = PasswordChange::parse(&data, &ada(), |_| true).unwrap();
+        let change = PasswordChange::parse(&data, &ada(), MIN_LENGTH, |_| true).unwrap();
         assert_eq!(change.old_password.expose(), "old-secret-123");
         let printed = format!("{change:?}");
         assert!(!printed.contains("old-secret") && !printed.contains("correct-horse"), "{printed}");
@@ -392,7 +395,7 @@ mod tests {
 
     #[test]
     fn an_empty_registration_lists_every_required_field() {
-        let errors = field_errors(Registration::parse(&Map::new()));
+        let errors = field_errors(Registration::parse(&Map::new(), MIN_LENGTH));
         for field in ["email", "password", "password_confirm", "first_name", "last_name"] {
             assert_eq!(errors[field], json!(["This field is required."]), "{field}");
         }
@@ -405,7 +408,10 @@ mod tests {
             "email": "ada@example.com", "password": "correct-horse-battery", "password_confirm": "correct-horse-batterx",
             "first_name": "Ada", "last_name": "Lovelace"
         }));
-        assert_eq!(field_errors(Registration::parse(&data)), json!({"password_confirm": ["Passwords do not match."]}));
+        assert_eq!(
+            field_errors(Registration::parse(&data, MIN_LENGTH)),
+            json!({"password_confirm": ["Passwords do not match."]})
+        );
     }
 
     #[test]
@@ -415,7 +421,7 @@ mod tests {
             "first_name": "Ada", "last_name": "Lovelace"
         }));
         assert_eq!(
-            field_errors(Registration::parse(&data)),
+            field_errors(Registration::parse(&data, MIN_LENGTH)),
             json!({"password": [
                 "This password is too short. It must contain at least 8 characters.",
                 "This password is too common.",
@@ -431,7 +437,7 @@ mod tests {
             "first_name": "Ada", "last_name": "Byron"
         }));
         assert_eq!(
-            field_errors(Registration::parse(&data)),
+            field_errors(Registration::parse(&data, MIN_LENGTH)),
             json!({"password": ["The password is too similar to the email."]})
         );
     }
@@ -443,7 +449,7 @@ mod tests {
             "first_name": "A".repeat(151), "last_name": "Lovelace", "timezone": "Nowhere/Land"
         }));
         assert_eq!(
-            field_errors(Registration::parse(&data)),
+            field_errors(Registration::parse(&data, MIN_LENGTH)),
             json!({
                 "first_name": ["Ensure this field has no more than 150 characters."],
                 "timezone": ["Invalid timezone."]
@@ -483,7 +489,7 @@ mod tests {
         let user = ada();
         let data = object(json!({"old_password": "x", "new_password": "short", "new_password_confirm": "short"}));
         let mut asked = false;
-        let errors = field_errors(PasswordChange::parse(&data, &user, |_| {
+        let errors = field_errors(PasswordChange::parse(&data, &user, MIN_LENGTH, |_| {
             asked = true;
             false
         }));
@@ -498,17 +504,17 @@ mod tests {
             "old_password": "wrong", "new_password": "correct-horse-battery", "new_password_confirm": "correct-horse-battery"
         }));
         assert_eq!(
-            field_errors(PasswordChange::parse(&data, &ada(), |old| old == "right")),
+            field_errors(PasswordChange::parse(&data, &ada(), MIN_LENGTH, |old| old == "right")),
             json!({"old_password": ["Old password is incorrect."]})
         );
-        let ok = PasswordChange::parse(&data, &ada(), |old| old == "wrong").unwrap();
+        let ok = PasswordChange::parse(&data, &ada(), MIN_LENGTH, |old| old == "wrong").unwrap();
         assert_eq!(ok.new_password.expose(), "correct-horse-battery");
     }
 
     #[test]
     fn the_new_password_is_compared_with_the_user_s_own_names() {
         let data = object(json!({"old_password": "x", "new_password": "lovelace", "new_password_confirm": "lovelace"}));
-        let errors = field_errors(PasswordChange::parse(&data, &ada(), |_| true));
+        let errors = field_errors(PasswordChange::parse(&data, &ada(), MIN_LENGTH, |_| true));
         assert_eq!(errors["new_password"], json!(["The password is too similar to the last name."]));
     }
 }

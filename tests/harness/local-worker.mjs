@@ -218,7 +218,8 @@ export async function prepareLocalWorker({ ipLimit = 1_000_000, copyBuild = true
       wrangler,
       /**
        * Starts `wrangler dev` on this site's config and state. `main` overrides the worker served
-       * (default: the build copy); `vars` become `--var`s; `ready` is the request that says it
+       * (default: the build copy); `vars` become `--var`s (BREACHED_PASSWORD_CHECK=off unless
+       * among them); `ready` is the request that says it
        * serves ({ path, status, check(body) }, default HEALTHY); the first answer must match.
        */
       async serve({ vars = {}, main = buildMain, ready = HEALTHY, logLevel, timeoutMs = 120_000 } = {}) {
@@ -233,7 +234,9 @@ export async function prepareLocalWorker({ ipLimit = 1_000_000, copyBuild = true
           "--inspector-port", String(inspectorPort), "--persist-to", state,
           "--show-interactive-dev-session=false",
           ...(logLevel ? ["--log-level", logLevel] : []),
-          ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+          // The breached-password check stays off unless a caller sets it: wrangler.toml ships
+          // fail-open against api.pwnedpasswords.com, and no test or benchmark reaches the internet.
+          ...Object.entries({ BREACHED_PASSWORD_CHECK: "off", ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
         ];
         const started = performance.now();
         // Its own process group, so that stop() reaches the workerd processes it starts, and only them.

@@ -335,6 +335,20 @@ mod tests {
     }
 
     #[test]
+    fn a_unicode_password_is_hashed_as_its_utf8_bytes_unnormalised_as_django_does() {
+        // Django 5.2.19: make_password(nfc, salt="edgeauthunicode1"), PBKDF2 at its default cost.
+        let django = "pbkdf2_sha256$1000000$edgeauthunicode1$IacTwNprQxENm9NObZyFIL3dK5jFSVH4ykgSuIVu8eE=";
+        let nfc = "P\u{e4}ssw\u{f6}rd \u{fc}n\u{ef}c\u{f8}d\u{e9} \u{2713} \u{5bc6}\u{7801}";
+        let nfd = "Pa\u{308}sswo\u{308}rd u\u{308}ni\u{308}c\u{f8}de\u{301} \u{2713} \u{5bc6}\u{7801}";
+        // (Valid, and due for a re-hash only because this salt is shorter than Django's own.)
+        assert!(matches!(check_password(nfc, django, &pbkdf2(1_000_000)), Verdict::Valid { .. }));
+        assert_eq!(pbkdf2(1_000_000).hash(nfc, "edgeauthunicode1"), django);
+        // The same text in another normal form is other bytes, so another password (Django's
+        // check_password(nfd, hash) is False too).
+        assert_eq!(check_password(nfd, django, &pbkdf2(1_000_000)), Verdict::Invalid);
+    }
+
+    #[test]
     fn every_django_hasher_verifies_its_own_hashes_and_nothing_else() {
         for (name, password, django) in DJANGO_OTHER_HASHERS {
             let verdict = check_password(password, django, &pbkdf2(1_000_000));
