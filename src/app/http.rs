@@ -68,7 +68,7 @@ async fn dispatch(
     let (route, reply) = match resolve(config, method, path) {
         Resolution::Answer(reply) => (route_label(config, path), reply),
         Resolution::Serve(endpoint, _, op) => {
-            let id = (endpoint == Endpoint::Session).then(|| path_id(path).to_owned());
+            let id = path_id(endpoint, path).map(str::to_owned);
             let ctx = Ctx::new(Routed { state: state.clone(), background }, env, id);
             (endpoint.path(), handler_for(op)(req, ctx).await.unwrap_or_else(ApiError::into_reply))
         }

@@ -47,8 +47,8 @@ pub struct Routed {
     pub background: worker::Context,
 }
 
-/// A handler's context: the request's data, the bindings, and the path's `:id` segment (only
-/// `sessions/:id/` has one). Our own, not `worker::RouteContext`: the route table is matched by
+/// A handler's context: the request's data, the bindings, and the path's `:id` segment
+/// (`sessions/:id/`, `admin/users/:id/…`). Our own, not `worker::RouteContext`: the route table is matched by
 /// `routes::resolve`, so no `worker::Router` is built per request.
 pub struct Ctx {
     pub data: Routed,
@@ -61,7 +61,8 @@ impl Ctx {
         Ctx { data, env, id }
     }
 
-    /// The `:id` of `sessions/:id/` (as it came, percent-encoded); `None` on other endpoints.
+    /// The `:id` of `sessions/:id/` or `admin/users/:id/…` (as it came, percent-encoded); `None`
+    /// on endpoints without one.
     pub fn path_id(&self) -> Option<&str> {
         self.id.as_deref()
     }

@@ -1,3 +1,4 @@
+pub mod admin;
 pub mod body;
 pub mod client;
 pub mod device;
