@@ -83,8 +83,13 @@ pub enum ApiError {
     /// 403: `login/` with the right password for an unverified address, when
     /// `REQUIRE_VERIFIED_EMAIL` is on.
     EmailNotVerified,
+    /// 403: the caller may not do this (the admin API for anyone but staff; DRF's
+    /// `PermissionDenied`).
+    PermissionDenied,
     /// 404: no such path (and `registration/verify-email/` with a key that works no more).
     NotFound,
+    /// 404: a listing's `page` is not a page of it (DRF's pagination).
+    InvalidPage,
     /// 405: the path exists, the method does not; carries the method and the `Allow` list.
     MethodNotAllowed { method: String, allow: String },
     /// 429: throttled; carries seconds until the next attempt may succeed.
@@ -147,8 +152,8 @@ impl ApiError {
             | ApiError::BadRefreshToken(_)
             | ApiError::BadSignature(_)
             | ApiError::InvalidClient => 401,
-            ApiError::EmailNotVerified => 403,
-            ApiError::NotFound => 404,
+            ApiError::EmailNotVerified | ApiError::PermissionDenied => 403,
+            ApiError::NotFound | ApiError::InvalidPage => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::EventAlreadyReceived => 409,
             ApiError::Body(BodyError::TooLarge) => 413,
@@ -206,7 +211,9 @@ impl ApiError {
             ApiError::BadRefreshToken(why) | ApiError::BadLogoutToken(why) => (why.message().into(), "token_not_valid"),
             ApiError::TokenNotOwned => ("Token does not belong to the authenticated user.".into(), "token_not_valid"),
             ApiError::EmailNotVerified => ("E-mail is not verified.".into(), "email_not_verified"),
+            ApiError::PermissionDenied => ("You do not have permission to perform this action.".into(), ""),
             ApiError::NotFound => ("Not found.".into(), ""),
+            ApiError::InvalidPage => ("Invalid page.".into(), ""),
             ApiError::MethodNotAllowed { method, .. } => (format!("Method \"{method}\" not allowed.").into(), ""),
             ApiError::Body(BodyError::TooLarge) => ("Request body too large.".into(), ""),
             ApiError::Body(BodyError::UnsupportedMediaType(kind)) => {
@@ -332,6 +339,16 @@ mod tests {
         assert_eq!(reply.status, 405);
         assert_eq!(reply.body, json!({"detail": "Method \"GET\" not allowed."}));
         assert_eq!(reply.headers, vec![("Allow", "POST, OPTIONS".to_owned())]);
+    }
+
+    #[test]
+    fn staff_only_refusals_and_pages_past_the_end_answer_in_drf_s_words() {
+        let refused = ApiError::PermissionDenied.into_reply();
+        assert_eq!(refused.status, 403);
+        assert_eq!(refused.body, json!({"detail": "You do not have permission to perform this action."}));
+        assert!(refused.headers.is_empty(), "no challenge: the caller is authenticated");
+        let invalid = ApiError::InvalidPage.into_reply();
+        assert_eq!((invalid.status, invalid.body), (404, json!({"detail": "Invalid page."})));
     }
 
     #[test]

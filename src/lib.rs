@@ -19,7 +19,9 @@ mod worker_entry {
     use worker::wasm_bindgen::JsValue;
     use worker::{event, web_sys, worker_sys, Context, Env, Request, Result};
 
-    use crate::app::{accounts, boxed, http, inbound, introspection, outbound, platform, recovery, sessions, Handler};
+    use crate::app::{
+        accounts, audit, boxed, http, inbound, introspection, outbound, platform, recovery, sessions, Handler,
+    };
     use crate::routes::Op;
 
     #[event(fetch)]
@@ -66,6 +68,7 @@ mod worker_entry {
             Op::EmailStatus => |req, ctx| boxed(recovery::email_status(req, ctx)),
             Op::ChangeEmail => |req, ctx| boxed(recovery::change_email(req, ctx)),
             Op::ReceiveSyncEvent => |req, ctx| boxed(inbound::receive_event(req, ctx)),
+            Op::ListEvents => |req, ctx| boxed(audit::list_events(req, ctx)),
             Op::Health => |req, ctx| boxed(platform::health(req, ctx)),
             Op::OpenApi => |req, ctx| boxed(platform::openapi(req, ctx)),
             Op::Jwks => |req, ctx| boxed(platform::jwks(req, ctx)),

@@ -39,6 +39,8 @@ pub enum Endpoint {
     EmailChange,
     /// `sync/events/`: events from Django's companion app (PROTOCOL.md), signed.
     SyncEvents,
+    /// `events/`: the caller's audit trail.
+    Events,
     /// `/healthz`, outside the prefixes.
     Health,
     /// `openapi.json`: the OpenAPI 3.1 document of everything here.
@@ -116,6 +118,7 @@ pub enum Op {
     EmailStatus,
     ChangeEmail,
     ReceiveSyncEvent,
+    ListEvents,
     Health,
     OpenApi,
     Jwks,
@@ -128,7 +131,7 @@ pub enum Op {
 }
 
 /// The one endpoint table.
-pub const ROUTES: [(Endpoint, Method, Op); 37] = [
+pub const ROUTES: [(Endpoint, Method, Op); 39] = [
     (Endpoint::Register, Method::Post, Op::Register),
     (Endpoint::Login, Method::Post, Op::Login),
     (Endpoint::Logout, Method::Post, Op::Logout),
@@ -150,6 +153,8 @@ pub const ROUTES: [(Endpoint, Method, Op); 37] = [
     (Endpoint::Email, Method::Head, Op::EmailStatus),
     (Endpoint::EmailChange, Method::Post, Op::ChangeEmail),
     (Endpoint::SyncEvents, Method::Post, Op::ReceiveSyncEvent),
+    (Endpoint::Events, Method::Get, Op::ListEvents),
+    (Endpoint::Events, Method::Head, Op::ListEvents),
     (Endpoint::Health, Method::Get, Op::Health),
     (Endpoint::Health, Method::Head, Op::Health),
     (Endpoint::OpenApi, Method::Get, Op::OpenApi),
@@ -178,7 +183,7 @@ pub enum Resolution {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 23] = [
+    pub const ALL: [Endpoint; 24] = [
         Endpoint::Register,
         Endpoint::Login,
         Endpoint::Logout,
@@ -196,6 +201,7 @@ impl Endpoint {
         Endpoint::Email,
         Endpoint::EmailChange,
         Endpoint::SyncEvents,
+        Endpoint::Events,
         Endpoint::OpenApi,
         Endpoint::AdminUsers,
         Endpoint::AdminUser,
@@ -227,6 +233,7 @@ impl Endpoint {
             Endpoint::Email => "email/",
             Endpoint::EmailChange => "email/change/",
             Endpoint::SyncEvents => "sync/events/",
+            Endpoint::Events => "events/",
             Endpoint::OpenApi => "openapi.json",
             Endpoint::AdminUsers => "admin/users/",
             Endpoint::AdminUser => "admin/users/:id/",
@@ -287,6 +294,7 @@ impl Endpoint {
             Endpoint::Email => "Email",
             Endpoint::EmailChange => "Email Change",
             Endpoint::SyncEvents => "Sync Events",
+            Endpoint::Events => "Event List",
             Endpoint::Health => "Health",
             Endpoint::OpenApi => "OpenAPI Schema",
             Endpoint::Jwks => "JSON Web Key Set",

@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 use worker::{console_log, D1Database, Request};
 
+use crate::app::audit;
 use crate::app::caller::authenticate;
 use crate::app::django::{lookup, Lookup};
 use crate::app::http::{header, json_body};
@@ -19,6 +20,7 @@ use crate::app::store::users::{InsertError, Users};
 use crate::app::throttle::{device_of, limit_ip, Limiter, PasswordThrottle};
 use crate::app::{database, first_row, now, random_bytes, Ctx, OrInternal, Outcome};
 use crate::config::Config;
+use crate::domain::audit::{AuditEvent, EventType, LoginFailure};
 use crate::domain::device::Device;
 use crate::domain::fields::FieldErrors;
 use crate::domain::mail::Template;
@@ -74,6 +76,8 @@ pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
         Err(InsertError::Failed(e)) => return Err(e),
     };
     publish(ctx, vec![Outgoing::user_created(&user)]).await;
+    let started = (!verified_first).then_some(session.id.as_str());
+    audit::record(ctx, Some(req), AuditEvent::success(EventType::UserRegistered, user.id).session(started)).await;
     send_verification(ctx, user.id, user.email.clone());
     if verified_first {
         return Ok(Reply::new(201, json!({ "detail": "Verification e-mail sent." })).for_user(user.id));
@@ -94,13 +98,20 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     // Lazy migration: an address the worker lacks may be Django's user.
     let lazy = attempt.user.is_none() && syncing(ctx);
     let found = if lazy { django_user(state, &credentials.email).await } else { attempt.user };
-    let (mut user, needs_rehash) = verify(found, credentials.password.expose(), &config.password_hasher)?;
+    let (mut user, needs_rehash) = match verify(found, credentials.password.expose(), &config.password_hasher) {
+        Ok(verified) => verified,
+        Err(failed) => {
+            audit::record(ctx, Some(req), failed).await;
+            return Err(ApiError::LoginFailed);
+        }
+    };
     if lazy {
         user = import(&db, user).await?;
     }
     if config.mail.require_verified_email && !user.email_verified {
         // The right password: no failure to count, but no tokens for an unproven address.
         PasswordThrottle::new(&db).clear_now(&attempt.throttle_key).await?;
+        audit::record(ctx, Some(req), AuditEvent::login_failed(Some(user.id), LoginFailure::EmailNotVerified)).await;
         return Err(ApiError::EmailNotVerified);
     }
     user.last_login = Some(timestamp(now));
@@ -108,8 +119,14 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     let user_agent = header(req, "User-Agent");
     let new_hash =
         if needs_rehash { Some(hash_password(credentials.password.expose(), &config.password_hasher)?) } else { None };
-    let login =
-        Login { user: &user, new_hash: new_hash.as_deref(), session: &session, user_agent: user_agent.as_deref() };
+    let logged_in = AuditEvent::success(EventType::Login, user.id).session(Some(&session.id));
+    let login = Login {
+        user: &user,
+        new_hash: new_hash.as_deref(),
+        session: &session,
+        user_agent: user_agent.as_deref(),
+        event: audit::statement(&db, Some(req), &logged_in, now.timestamp())?,
+    };
     record_login(&db, login, &attempt.throttle_key).await?;
     let device = match attempt.device {
         Some(device) => device,
@@ -157,27 +174,35 @@ async fn reserve_attempt(
 }
 
 /// The user, if `password` is theirs and they may log in, and whether their hash needs
-/// re-hashing. A failure for an unknown email, or a stored value nothing was run for, costs a
+/// re-hashing; else the failed login for the audit trail. A failure for an unknown email, or a stored value nothing was run for, costs a
 /// whole hash at the target; a weaker hash of the target's PBKDF2 is topped up to the target's
 /// count; a hash of another algorithm costs what it costs (Django's rule, see README), so
 /// timing tells nobody which emails exist. The reserved attempt stays counted: that was the failure.
-fn verify(user: Option<User>, password: &str, target: &Target) -> Result<(User, bool), ApiError> {
+fn verify(user: Option<User>, password: &str, target: &Target) -> Result<(User, bool), AuditEvent> {
     let verdict = match &user {
         Some(user) => check_password(password, &user.password, target),
         None => Verdict::Invalid,
     };
     match (user, verdict) {
-        (Some(user), Verdict::Valid { needs_rehash }) if user.can_log_in() => return Ok((user, needs_rehash)),
+        (Some(user), Verdict::Valid { needs_rehash }) if user.can_log_in() => Ok((user, needs_rehash)),
+        (Some(user), Verdict::Valid { .. }) => {
+            // The right password for an account that may not log in: paid like any failure.
+            pay(password, owed_on_failure(Some(&user.password), target), target);
+            Err(AuditEvent::login_failed(Some(user.id), LoginFailure::AccountDisabled))
+        }
         (Some(user), _) => {
             // Unsupported, malformed or over-costly hashes never match: say so to the operator.
             if let Some(why) = unverifiable(&user.password) {
                 console_log!("login refused for user {}: {why}", user.id);
             }
             pay(password, owed_on_failure(Some(&user.password), target), target);
+            Err(AuditEvent::login_failed(Some(user.id), LoginFailure::InvalidPassword))
         }
-        (None, _) => pay(password, owed_on_failure(None, target), target),
+        (None, _) => {
+            pay(password, owed_on_failure(None, target), target);
+            Err(AuditEvent::login_failed(None, LoginFailure::UnknownAccount))
+        }
     }
-    Err(ApiError::LoginFailed)
 }
 
 /// The user Django has for `email` (lazy migration), as the worker would store it; `None` when
@@ -222,6 +247,8 @@ struct Login<'a> {
     new_hash: Option<&'a str>,
     session: &'a NewSession,
     user_agent: Option<&'a str>,
+    /// The audit trail's `login` event, written with the session.
+    event: worker::D1PreparedStatement,
 }
 
 /// Starts the session, records the login (and the re-hash) and clears the back-off, in one
@@ -235,6 +262,7 @@ async fn record_login(db: &D1Database, login: Login<'_>, throttle_key: &str) -> 
     let last_login = user.last_login.as_deref().unwrap_or_default();
     writes.push(Users::new(db).record_login(user.id, last_login, &user.password, login.new_hash)?);
     writes.push(PasswordThrottle::new(db).clear(throttle_key)?);
+    writes.push(login.event);
     let results = db.batch(writes).await.or_internal("login writes")?;
     // The session's insert returns its id only where the verified hash was still stored.
     match first_row::<Value>(&results, 0)? {
@@ -273,7 +301,18 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
     let db = database(ctx)?;
     let now = now().timestamp();
     let throttle_key = password_check_key(req, state, user);
-    let change = check_change(&db, &data, user, &throttle_key, now, config).await?;
+    let change = match check_change(&db, &data, user, &throttle_key, now, config).await {
+        Ok(change) => change,
+        Err((error, wrong_old_password)) => {
+            if wrong_old_password {
+                let failed = AuditEvent::failure(EventType::PasswordChanged, Some(user.id))
+                    .session(caller.session_id.as_deref())
+                    .detail(json!({ "reason": LoginFailure::InvalidPassword.as_str() }));
+                audit::record(ctx, Some(req), failed).await;
+            }
+            return Err(error);
+        }
+    };
     let hash = hash_password(change.new_password.expose(), &config.password_hasher)?;
     let keep = caller.session_id.as_deref();
     let mut verified = user.password.clone();
@@ -290,6 +329,7 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
             let events =
                 vec![Outgoing::password_changed(user.id, &hash), Outgoing::sessions_revoked(user.id, now, keep)];
             blacklist_all(ctx, user.id, revoked, now, None, events).await?;
+            audit::record(ctx, Some(req), AuditEvent::success(EventType::PasswordChanged, user.id).session(keep)).await;
             notify(ctx, Template::PasswordChanged.to(&user.email));
             return Ok(Reply::ok(json!({ "message": "Password changed successfully." })).for_user(user.id));
         }
@@ -307,6 +347,7 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
 
 /// Reserves the attempt on the back-off (before the old password is checked), then reads and
 /// checks the change; a right old password clears the reservation even when another field fails.
+/// A refusal says whether an old password was given and was wrong (for the audit trail).
 async fn check_change(
     db: &D1Database,
     data: &Map<String, Value>,
@@ -314,16 +355,17 @@ async fn check_change(
     throttle_key: &str,
     now: i64,
     config: &Config,
-) -> Result<PasswordChange, ApiError> {
+) -> Result<PasswordChange, (ApiError, bool)> {
     let throttle = PasswordThrottle::new(db);
-    throttle.reserve_now(throttle_key, now, &config.login_backoff).await?;
-    let old_password_ok = std::cell::Cell::new(false);
+    throttle.reserve_now(throttle_key, now, &config.login_backoff).await.map_err(|e| (e, false))?;
+    let old_password_ok = std::cell::Cell::new(None);
     let change = PasswordChange::parse(data, user, |old| {
-        old_password_ok.set(is_valid(old, &user.password, &config.password_hasher));
-        old_password_ok.get()
+        let right = is_valid(old, &user.password, &config.password_hasher);
+        old_password_ok.set(Some(right));
+        right
     });
-    if change.is_err() && old_password_ok.get() {
-        throttle.clear_now(throttle_key).await?;
+    if change.is_err() && old_password_ok.get() == Some(true) {
+        throttle.clear_now(throttle_key).await.map_err(|e| (e, false))?;
     }
-    Ok(change?)
+    change.map_err(|errors| (errors.into(), old_password_ok.get() == Some(false)))
 }

@@ -8,6 +8,7 @@ use std::future::Future;
 use serde_json::{json, Value};
 use worker::Request;
 
+use crate::app::audit;
 use crate::app::caller::authenticate;
 use crate::app::http::json_body;
 use crate::app::mail::{later, notify, Postbox};
@@ -18,6 +19,7 @@ use crate::app::store::email_keys::{Applied, ConfirmError, EmailKeys};
 use crate::app::store::users::Users;
 use crate::app::throttle::{limit_ip, Limiter};
 use crate::app::{database, first_row, now, random_bytes, Ctx, OrInternal, Outcome};
+use crate::domain::audit::{AuditEvent, EventType, Source};
 use crate::domain::fields::FieldErrors;
 use crate::domain::mail::Template;
 use crate::domain::recovery::{
@@ -44,7 +46,7 @@ async fn for_any_address<Work>(
     ctx: &Ctx,
     action: &str,
     answer: Value,
-    work: fn(Postbox, String) -> Work,
+    work: fn(Postbox, String, Source) -> Work,
 ) -> Outcome
 where
     Work: Future<Output = Result<(), ApiError>> + 'static,
@@ -53,9 +55,10 @@ where
     limit_ip(req, ctx, Limiter::General, action, config.rate_limit_period_secs.unsigned_abs()).await?;
     let email = parse_email_request(&json_body(req, config).await?)?;
     let postbox = Postbox::of(ctx);
+    let source = audit::source(Some(req));
     later(ctx, async move {
         // Failures were logged where they happened; the client's answer does not depend on them.
-        let _ = work(postbox, email).await;
+        let _ = work(postbox, email, source).await;
     });
     Ok(Reply::ok(answer))
 }
@@ -63,7 +66,7 @@ where
 /// The address's budget is counted in the same round trip as the lookup, for every address:
 /// what runs after the response differs between a known and an unknown address only by the
 /// token and the hand-over to the transport (work after one response can slow the next one).
-async fn mail_reset_link(postbox: Postbox, email: String) -> Result<(), ApiError> {
+async fn mail_reset_link(postbox: Postbox, email: String, source: Source) -> Result<(), ApiError> {
     let (postbox, email) = (&postbox, email.as_str());
     let db = postbox.database()?;
     let now = now();
@@ -82,6 +85,8 @@ async fn mail_reset_link(postbox: Postbox, email: String) -> Result<(), ApiError
     let message =
         Template::PasswordReset { link: &link, valid_for_secs: mail.password_reset_timeout_secs }.to(&user.email);
     postbox.deliver(&message).await;
+    let requested = AuditEvent::success(EventType::PasswordResetRequested, user.id);
+    audit::record_in(&db, &source, &requested, now.timestamp()).await;
     Ok(())
 }
 
@@ -137,6 +142,7 @@ pub async fn confirm_password_reset(mut req: Request, ctx: Ctx) -> Outcome {
         events.push(Outgoing::user_updated(&user));
     }
     blacklist_all(ctx, user.id, revoked, now, None, events).await?;
+    audit::record(ctx, Some(req), AuditEvent::success(EventType::PasswordReset, user.id)).await;
     notify(ctx, Template::PasswordWasReset.to(&user.email));
     Ok(Reply::ok(json!({ "detail": "Password has been reset with the new password." })).no_store().for_user(user.id))
 }
@@ -153,7 +159,10 @@ pub async fn verify_email(mut req: Request, ctx: Ctx) -> Outcome {
     match EmailKeys::new(&db).confirm(&key_hash(key.expose()), now().timestamp(), &marker).await {
         Ok(Some(Applied { confirmed, old_email, user })) => {
             publish(ctx, vec![Outgoing::user_updated(&user)]).await;
-            if confirmed.purpose == KeyPurpose::Change.as_str() && old_email != confirmed.email {
+            let changed = confirmed.purpose == KeyPurpose::Change.as_str() && old_email != confirmed.email;
+            let kind = if changed { EventType::EmailChanged } else { EventType::EmailVerified };
+            audit::record(ctx, Some(req), AuditEvent::success(kind, confirmed.user_id)).await;
+            if changed {
                 notify(ctx, Template::EmailChanged { new_email: &confirmed.email }.to(&old_email));
             }
             Ok(Reply::ok(json!({ "detail": "ok" })).no_store().for_user(confirmed.user_id))
@@ -172,7 +181,7 @@ pub async fn resend_verification(mut req: Request, ctx: Ctx) -> Outcome {
 
 /// One round trip for every address, as for the reset: the budget counted, and a new key stored
 /// only where the address is an active, unverified account's and within its budget.
-async fn resend_to(postbox: Postbox, email: String) -> Result<(), ApiError> {
+async fn resend_to(postbox: Postbox, email: String, _: Source) -> Result<(), ApiError> {
     let (postbox, email) = (&postbox, email.as_str());
     let db = postbox.database()?;
     let now = now().timestamp();
@@ -257,5 +266,6 @@ pub async fn change_email(mut req: Request, ctx: Ctx) -> Outcome {
     later(ctx, async move {
         let _ = mail_key(&postbox, user_id, KeyPurpose::Change, &new_email).await;
     });
+    audit::record(ctx, Some(req), AuditEvent::success(EventType::EmailChangeRequested, user.id)).await;
     Ok(Reply::ok(json!({ "detail": "Verification e-mail sent." })).for_user(user.id))
 }

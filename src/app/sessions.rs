@@ -3,6 +3,7 @@
 use serde_json::{json, Map, Value};
 use worker::{console_log, Request};
 
+use crate::app::audit;
 use crate::app::caller::authenticate;
 use crate::app::http::{header, json_body};
 use crate::app::issue::{successor_of, token_body};
@@ -12,6 +13,7 @@ use crate::app::store::revocation::{Revoked, Scope};
 use crate::app::store::sessions::{Account, Rules, Sessions};
 use crate::app::throttle::{limit_ip, Limiter};
 use crate::app::{blacklist, database, now, random_bytes, Ctx, Outcome};
+use crate::domain::audit::{AuditEvent, EventType};
 use crate::domain::fields::{Form, Text};
 use crate::domain::sessions::{on_replay, Dead, Replay, TokenRecord};
 use crate::domain::sync::{Outgoing, Reason};
@@ -59,6 +61,8 @@ pub async fn refresh(mut req: Request, ctx: Ctx) -> Outcome {
             );
             let scope = Scope::Session { sid: &record.session_id, user_id: record.user_id };
             revoke(ctx, scope, now, None, Vec::new()).await?;
+            let reuse = AuditEvent::failure(EventType::TokenReuseDetected, Some(record.user_id));
+            audit::record(ctx, Some(req), reuse.session(Some(&record.session_id))).await;
             Err(ApiError::BadRefreshToken(TokenError::Blacklisted))
         }
         Replay::Refuse => Err(ApiError::BadRefreshToken(TokenError::Blacklisted)),
@@ -127,10 +131,12 @@ pub async fn logout(mut req: Request, ctx: Ctx) -> Outcome {
     if claims.user_id != Some(caller.user.id) {
         return Err(ApiError::TokenNotOwned);
     }
-    if !end_session_of(ctx, &claims, caller.user.id, now).await? {
+    if !end_session_of(req, ctx, &claims, caller.user.id, now).await? {
         return Err(ApiError::BadLogoutToken(TokenError::Blacklisted));
     }
     blacklist.add(&claims.jti, Dead::Revoked, claims.expires_at, now).await?;
+    let logged_out = AuditEvent::success(EventType::Logout, caller.user.id).session(claims.session_id.as_deref());
+    audit::record(ctx, Some(req), logged_out).await;
     Ok(Reply::ok(json!({ "message": "Successfully logged out." })).for_user(caller.user.id))
 }
 
@@ -138,7 +144,13 @@ pub async fn logout(mut req: Request, ctx: Ctx) -> Outcome {
 /// dead: revoked, or rotated and presented after the reuse interval (a replay: the session ends
 /// all the same, and the answer is refresh/'s). Inside the interval a rotated token stands for its
 /// successor, as on refresh/.
-async fn end_session_of(ctx: &Ctx, claims: &TokenClaims, user_id: i64, now: i64) -> Result<bool, ApiError> {
+async fn end_session_of(
+    req: &Request,
+    ctx: &Ctx,
+    claims: &TokenClaims,
+    user_id: i64,
+    now: i64,
+) -> Result<bool, ApiError> {
     let state = &ctx.data.state;
     let db = database(ctx)?;
     let sessions = Sessions::new(&db);
@@ -163,6 +175,8 @@ async fn end_session_of(ctx: &Ctx, claims: &TokenClaims, user_id: i64, now: i64)
     let live = revoke(ctx, Scope::Session { sid: &sid, user_id }, now, logged_out, Vec::new()).await?;
     if replayed_late {
         console_log!("refresh token reuse at logout: revoked session {sid} of user {user_id}");
+        let reuse = AuditEvent::failure(EventType::TokenReuseDetected, Some(user_id)).session(Some(&sid));
+        audit::record(ctx, Some(req), reuse).await;
     }
     Ok(live && !replayed_late)
 }
@@ -174,6 +188,8 @@ pub async fn logout_all(req: Request, ctx: Ctx) -> Outcome {
     let (user_id, now) = (caller.user.id, now().timestamp());
     let everything = vec![Outgoing::sessions_revoked(user_id, now, None)];
     revoke(ctx, Scope::AllBut { keep: None, user_id }, now, None, everything).await?;
+    let ended = AuditEvent::success(EventType::LogoutAll, user_id).session(caller.session_id.as_deref());
+    audit::record(ctx, Some(req), ended).await;
     Ok(Reply::ok(json!({ "message": "Successfully logged out of all sessions." })).for_user(caller.user.id))
 }
 
@@ -205,6 +221,8 @@ pub async fn end_session(req: Request, ctx: Ctx) -> Outcome {
     let sid = ctx.path_id().unwrap_or_default().to_owned();
     let scope = Scope::Session { sid: &sid, user_id: caller.user.id };
     if revoke(ctx, scope, now().timestamp(), None, Vec::new()).await? {
+        let ended = AuditEvent::success(EventType::SessionRevoked, caller.user.id).session(Some(&sid));
+        audit::record(ctx, Some(req), ended).await;
         Ok(Reply::new(204, Value::Null).for_user(caller.user.id))
     } else {
         Err(ApiError::NotFound)

@@ -1,4 +1,5 @@
 pub mod admin;
+pub mod audit;
 pub mod body;
 pub mod client;
 pub mod device;
@@ -7,6 +8,7 @@ pub mod fields;
 pub mod health;
 pub mod introspection;
 pub mod mail;
+pub mod pagination;
 pub mod password;
 pub mod password_rules;
 pub mod recovery;

@@ -2,6 +2,7 @@
 
 pub mod blacklist;
 pub mod email_keys;
+pub mod events;
 pub mod received;
 pub mod revocation;
 pub mod rotation;

@@ -1,0 +1,68 @@
+//! The audit trail: recording what happened to an account (`auth_events`), and `events/`, where
+//! its owner reads it. Staff read everyone's through the admin API.
+
+use worker::{console_error, D1Database, D1PreparedStatement, Request};
+
+use crate::app::caller::authenticate;
+use crate::app::http::header;
+use crate::app::store::events::Events;
+use crate::app::{database, now, Ctx, OrInternal, Outcome};
+use crate::domain::audit::{AuditEvent, Source};
+use crate::domain::pagination::Page;
+use crate::error::{ApiError, Reply};
+
+/// Where `req` came from: its client's address and user agent (none without a request).
+pub fn source(req: Option<&Request>) -> Source {
+    match req {
+        Some(req) => Source::new(header(req, "CF-Connecting-IP"), header(req, "User-Agent")),
+        None => Source::default(),
+    }
+}
+
+/// The insert of `event` from `req` at `now`, to run in the batch that makes the change, so that
+/// the trail holds an event exactly when the change happened.
+pub fn statement(
+    db: &D1Database,
+    req: Option<&Request>,
+    event: &AuditEvent,
+    now: i64,
+) -> Result<D1PreparedStatement, ApiError> {
+    Events::new(db).insert(&source(req), event, now)
+}
+
+/// Records `event` on its own, after the change it tells of (or of a failure, which changes
+/// nothing). A trail that cannot be written is logged, never the request's failure.
+pub async fn record(ctx: &Ctx, req: Option<&Request>, event: AuditEvent) {
+    match database(ctx) {
+        Ok(db) => record_in(&db, &source(req), &event, now().timestamp()).await,
+        Err(_) => console_error!("audit trail: {} not recorded: no database", event.kind.as_str()),
+    }
+}
+
+/// `record` with the database and the source at hand (work after the response has no request).
+pub async fn record_in(db: &D1Database, source: &Source, event: &AuditEvent, now: i64) {
+    let written = match Events::new(db).insert(source, event, now) {
+        Ok(insert) => insert.run().await.or_internal("auth_events.insert").map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if written.is_err() {
+        console_error!("audit trail: {} of user {:?} not recorded", event.kind.as_str(), event.user_id);
+    }
+}
+
+/// A page of the events of `user_id` (everyone's with `None`) as the API shows them, in DRF's
+/// paginated body, for the request at `req`'s URL (`for_staff`: with whose and by whom).
+pub async fn page_of_events(req: &Request, ctx: &Ctx, user_id: Option<i64>, for_staff: bool) -> Outcome {
+    let url = req.url().or_internal("request URL")?;
+    let page = Page::from_query(url.query().unwrap_or_default())?;
+    let (count, rows) = Events::new(&database(ctx)?).page(user_id, &page).await?;
+    let results = rows.iter().map(|row| row.render(for_staff)).collect();
+    Ok(Reply::ok(page.body(url.as_str(), count, results)?).no_store())
+}
+
+/// `GET events/` → the caller's own events, newest first, paginated.
+pub async fn list_events(req: Request, ctx: Ctx) -> Outcome {
+    let caller = authenticate(&req, &ctx).await?;
+    let reply = page_of_events(&req, &ctx, Some(caller.user.id), false).await?;
+    Ok(reply.for_user(caller.user.id))
+}

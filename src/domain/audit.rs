@@ -1,0 +1,292 @@
+//! The audit trail: what happened to an account, when, from where and how it ended (ASVS 16.3.1),
+//! stored in D1 (`auth_events`) and shown to the account's owner (`events/`, ASVS 6.3.5) and to
+//! staff (`admin/events/`). An event carries facts, never a secret: no password, token, key or
+//! hash is ever a field of it.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::domain::user::timestamp;
+
+/// What happened. Stored and shown as its snake_case name (`as_str`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    UserRegistered,
+    Login,
+    Logout,
+    LogoutAll,
+    /// A rotated refresh token came back after the reuse interval: its session was revoked.
+    TokenReuseDetected,
+    /// One session ended by its owner (`DELETE sessions/<id>/`).
+    SessionRevoked,
+    PasswordChanged,
+    PasswordResetRequested,
+    PasswordReset,
+    EmailVerified,
+    EmailChangeRequested,
+    EmailChanged,
+    AccountDisabled,
+    AccountEnabled,
+    UserUpdatedByAdmin,
+    SessionsRevokedByAdmin,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 16] = [
+        EventType::UserRegistered,
+        EventType::Login,
+        EventType::Logout,
+        EventType::LogoutAll,
+        EventType::TokenReuseDetected,
+        EventType::SessionRevoked,
+        EventType::PasswordChanged,
+        EventType::PasswordResetRequested,
+        EventType::PasswordReset,
+        EventType::EmailVerified,
+        EventType::EmailChangeRequested,
+        EventType::EmailChanged,
+        EventType::AccountDisabled,
+        EventType::AccountEnabled,
+        EventType::UserUpdatedByAdmin,
+        EventType::SessionsRevokedByAdmin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::UserRegistered => "user_registered",
+            EventType::Login => "login",
+            EventType::Logout => "logout",
+            EventType::LogoutAll => "logout_all",
+            EventType::TokenReuseDetected => "token_reuse_detected",
+            EventType::SessionRevoked => "session_revoked",
+            EventType::PasswordChanged => "password_changed",
+            EventType::PasswordResetRequested => "password_reset_requested",
+            EventType::PasswordReset => "password_reset",
+            EventType::EmailVerified => "email_verified",
+            EventType::EmailChangeRequested => "email_change_requested",
+            EventType::EmailChanged => "email_changed",
+            EventType::AccountDisabled => "account_disabled",
+            EventType::AccountEnabled => "account_enabled",
+            EventType::UserUpdatedByAdmin => "user_updated_by_admin",
+            EventType::SessionsRevokedByAdmin => "sessions_revoked_by_admin",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
+/// Why a login failed, as the trail records it (the client is told only "Invalid email or
+/// password.").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// No account has this address (the event has no user).
+    UnknownAccount,
+    InvalidPassword,
+    /// The right password for an account that may not log in (inactive or not `active`).
+    AccountDisabled,
+    /// The right password for an unverified address while `REQUIRE_VERIFIED_EMAIL` is on.
+    EmailNotVerified,
+}
+
+impl LoginFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginFailure::UnknownAccount => "unknown_account",
+            LoginFailure::InvalidPassword => "invalid_password",
+            LoginFailure::AccountDisabled => "account_disabled",
+            LoginFailure::EmailNotVerified => "email_not_verified",
+        }
+    }
+}
+
+/// One event, before the request's address and user agent are added to it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEvent {
+    pub kind: EventType,
+    pub outcome: Outcome,
+    /// Whose account it concerns; `None` for a login with an unknown address.
+    pub user_id: Option<i64>,
+    /// Who acted, when it was not the user: a staff member through the admin API.
+    pub actor_id: Option<i64>,
+    pub session_id: Option<String>,
+    /// Non-secret facts: a reason, the fields changed.
+    pub detail: Option<Value>,
+}
+
+impl AuditEvent {
+    pub fn success(kind: EventType, user_id: i64) -> AuditEvent {
+        AuditEvent {
+            kind,
+            outcome: Outcome::Success,
+            user_id: Some(user_id),
+            actor_id: None,
+            session_id: None,
+            detail: None,
+        }
+    }
+
+    pub fn failure(kind: EventType, user_id: Option<i64>) -> AuditEvent {
+        AuditEvent { kind, outcome: Outcome::Failure, user_id, actor_id: None, session_id: None, detail: None }
+    }
+
+    /// A failed login, and why.
+    pub fn login_failed(user_id: Option<i64>, why: LoginFailure) -> AuditEvent {
+        AuditEvent::failure(EventType::Login, user_id).detail(json!({ "reason": why.as_str() }))
+    }
+
+    pub fn session(self, session_id: Option<&str>) -> AuditEvent {
+        AuditEvent { session_id: session_id.map(str::to_owned), ..self }
+    }
+
+    pub fn actor(self, actor_id: i64) -> AuditEvent {
+        AuditEvent { actor_id: Some(actor_id), ..self }
+    }
+
+    pub fn detail(self, detail: Value) -> AuditEvent {
+        AuditEvent { detail: Some(detail), ..self }
+    }
+}
+
+/// The longest user agent kept (a header can be kilobytes; the trail needs to recognise it).
+pub const MAX_USER_AGENT_CHARS: usize = 256;
+
+/// Where a request came from, as the trail keeps it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Source {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Source {
+    /// From the `CF-Connecting-IP` and `User-Agent` headers; the user agent cut to
+    /// `MAX_USER_AGENT_CHARS` characters.
+    pub fn new(ip: Option<String>, user_agent: Option<String>) -> Source {
+        let user_agent = user_agent.map(|agent| match agent.char_indices().nth(MAX_USER_AGENT_CHARS) {
+            Some((end, _)) => agent[..end].to_owned(),
+            None => agent,
+        });
+        Source { ip, user_agent }
+    }
+}
+
+/// A stored event, as `auth_events` holds it.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct EventRow {
+    pub id: i64,
+    pub occurred_at: i64,
+    pub user_id: Option<i64>,
+    pub actor_id: Option<i64>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub outcome: String,
+    pub session_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl EventRow {
+    /// The event as the API shows it. Its owner sees what happened, when, from where and in which
+    /// session; staff also see whose account it was and who acted (`for_staff`).
+    pub fn render(&self, for_staff: bool) -> Value {
+        let occurred_at = chrono::DateTime::from_timestamp(self.occurred_at, 0).map(timestamp);
+        let detail = self.detail.as_deref().and_then(|text| serde_json::from_str::<Value>(text).ok());
+        let mut event = json!({
+            "id": self.id,
+            "type": self.kind,
+            "outcome": self.outcome,
+            "occurred_at": occurred_at,
+            "ip": self.ip,
+            "user_agent": self.user_agent,
+            "session_id": self.session_id,
+            "detail": detail.unwrap_or_else(|| json!({})),
+        });
+        if for_staff {
+            event["user_id"] = json!(self.user_id);
+            event["actor_id"] = json!(self.actor_id);
+        } else {
+            // The owner learns that staff acted, not who.
+            event["by_staff"] = json!(self.actor_id.is_some());
+        }
+        event
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> EventRow {
+        EventRow {
+            id: 7,
+            occurred_at: 1_767_225_600,
+            user_id: Some(42),
+            actor_id: Some(1),
+            kind: "account_disabled".into(),
+            outcome: "success".into(),
+            session_id: None,
+            ip: Some("203.0.113.9".into()),
+            user_agent: Some("curl/8".into()),
+            detail: Some(r#"{"fields":["is_active"]}"#.into()),
+        }
+    }
+
+    #[test]
+    fn every_event_type_has_its_own_snake_case_name() {
+        let names: Vec<&str> = EventType::ALL.iter().map(|kind| kind.as_str()).collect();
+        for (i, name) in names.iter().enumerate() {
+            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{name}");
+            assert!(!names[..i].contains(name), "{name} twice");
+        }
+    }
+
+    #[test]
+    fn a_failed_login_says_why_in_its_detail_and_may_have_no_user() {
+        let event = AuditEvent::login_failed(None, LoginFailure::UnknownAccount);
+        assert_eq!((event.kind, event.outcome, event.user_id), (EventType::Login, Outcome::Failure, None));
+        assert_eq!(event.detail, Some(json!({"reason": "unknown_account"})));
+    }
+
+    #[test]
+    fn the_owner_sees_that_staff_acted_but_not_who() {
+        let shown = row().render(false);
+        assert_eq!(shown["by_staff"], true);
+        assert!(shown.get("actor_id").is_none() && shown.get("user_id").is_none());
+        assert_eq!(shown["occurred_at"], "2026-01-01T00:00:00Z");
+        assert_eq!(shown["detail"], json!({"fields": ["is_active"]}));
+    }
+
+    #[test]
+    fn staff_see_whose_account_it_was_and_who_acted() {
+        let shown = row().render(true);
+        assert_eq!((shown["user_id"].clone(), shown["actor_id"].clone()), (json!(42), json!(1)));
+        assert!(shown.get("by_staff").is_none());
+    }
+
+    #[test]
+    fn a_missing_or_unreadable_detail_is_shown_as_an_empty_object() {
+        let shown = EventRow { detail: Some("not json".into()), ..row() }.render(true);
+        assert_eq!(shown["detail"], json!({}));
+        assert_eq!(EventRow { detail: None, ..row() }.render(false)["detail"], json!({}));
+    }
+
+    #[test]
+    fn long_user_agents_are_cut_on_a_character_boundary() {
+        let source = Source::new(None, Some("é".repeat(300)));
+        assert_eq!(source.user_agent.unwrap().chars().count(), MAX_USER_AGENT_CHARS);
+        assert_eq!(Source::new(None, Some("ua".into())).user_agent.as_deref(), Some("ua"));
+    }
+}
