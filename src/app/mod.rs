@@ -5,6 +5,7 @@
 //! Built for wasm32 only.
 
 pub mod accounts;
+pub mod admin;
 pub mod audit;
 pub mod caller;
 pub mod django;
