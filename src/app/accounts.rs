@@ -77,7 +77,7 @@ pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
     };
     publish(ctx, vec![Outgoing::user_created(&user)]).await;
     let started = (!verified_first).then_some(session.id.as_str());
-    audit::record(ctx, Some(req), AuditEvent::success(EventType::UserRegistered, user.id).session(started)).await;
+    ctx.record(AuditEvent::success(EventType::UserRegistered, user.id).session(started));
     send_verification(ctx, user.id, user.email.clone());
     if verified_first {
         return Ok(Reply::new(201, json!({ "detail": "Verification e-mail sent." })).for_user(user.id));
@@ -101,7 +101,7 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     let (mut user, needs_rehash) = match verify(found, credentials.password.expose(), &config.password_hasher) {
         Ok(verified) => verified,
         Err(failed) => {
-            audit::record(ctx, Some(req), failed).await;
+            ctx.record(failed);
             return Err(ApiError::LoginFailed);
         }
     };
@@ -111,7 +111,7 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     if config.mail.require_verified_email && !user.email_verified {
         // The right password: no failure to count, but no tokens for an unproven address.
         PasswordThrottle::new(&db).clear_now(&attempt.throttle_key).await?;
-        audit::record(ctx, Some(req), AuditEvent::login_failed(Some(user.id), LoginFailure::EmailNotVerified)).await;
+        ctx.record(AuditEvent::login_failed(Some(user.id), LoginFailure::EmailNotVerified));
         return Err(ApiError::EmailNotVerified);
     }
     user.last_login = Some(timestamp(now));
@@ -308,7 +308,7 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
                 let failed = AuditEvent::failure(EventType::PasswordChanged, Some(user.id))
                     .session(caller.session_id.as_deref())
                     .detail(json!({ "reason": LoginFailure::InvalidPassword.as_str() }));
-                audit::record(ctx, Some(req), failed).await;
+                ctx.record(failed);
             }
             return Err(error);
         }
@@ -329,7 +329,7 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
             let events =
                 vec![Outgoing::password_changed(user.id, &hash), Outgoing::sessions_revoked(user.id, now, keep)];
             blacklist_all(ctx, user.id, revoked, now, None, events).await?;
-            audit::record(ctx, Some(req), AuditEvent::success(EventType::PasswordChanged, user.id).session(keep)).await;
+            ctx.record(AuditEvent::success(EventType::PasswordChanged, user.id).session(keep));
             notify(ctx, Template::PasswordChanged.to(&user.email));
             return Ok(Reply::ok(json!({ "message": "Password changed successfully." })).for_user(user.id));
         }

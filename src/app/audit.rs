@@ -1,7 +1,7 @@
 //! The audit trail: recording what happened to an account (`auth_events`), and `events/`, where
 //! its owner reads it. Staff read everyone's through the admin API.
 
-use worker::{console_error, D1Database, D1PreparedStatement, Request};
+use worker::{console_error, D1Database, D1PreparedStatement, Env, Headers, Request};
 
 use crate::app::caller::authenticate;
 use crate::app::http::header;
@@ -30,12 +30,32 @@ pub fn statement(
     Events::new(db).insert(&source(req), event, now)
 }
 
-/// Records `event` on its own, after the change it tells of (or of a failure, which changes
-/// nothing). A trail that cannot be written is logged, never the request's failure.
-pub async fn record(ctx: &Ctx, req: Option<&Request>, event: AuditEvent) {
-    match database(ctx) {
-        Ok(db) => record_in(&db, &source(req), &event, now().timestamp()).await,
-        Err(_) => console_error!("audit trail: {} not recorded: no database", event.kind.as_str()),
+/// Writes the events a handler recorded (`Ctx::record`), in one batch, with the request's
+/// address and user agent. A trail that cannot be written is logged, never the request's failure:
+/// the change it tells of stands.
+pub async fn write_recorded(env: &Env, headers: &Headers, events: Vec<AuditEvent>) {
+    if events.is_empty() {
+        return;
+    }
+    let header = |name: &str| headers.get(name).ok().flatten();
+    let source = Source::new(header("CF-Connecting-IP"), header("User-Agent"));
+    let now = now().timestamp();
+    let written = match env.d1("DB").or_internal("binding DB") {
+        Ok(db) => {
+            let events_table = Events::new(&db);
+            let inserts: Result<Vec<_>, _> =
+                events.iter().map(|event| events_table.insert(&source, event, now)).collect();
+            match inserts {
+                Ok(inserts) => db.batch(inserts).await.or_internal("auth_events.insert").map(|_| ()),
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    if written.is_err() {
+        for event in &events {
+            console_error!("audit trail: {} of user {:?} not recorded", event.kind.as_str(), event.user_id);
+        }
     }
 }
 

@@ -6,9 +6,10 @@ use serde_json::{Map, Value};
 use worker::wasm_bindgen::JsCast;
 use worker::{console_error, console_log, js_sys, web_sys, Context, Date, Env, Request, Result};
 
+use crate::app::audit::write_recorded;
 use crate::app::state::State;
 use crate::app::support::random_bytes;
-use crate::app::{Ctx, Handler, Routed};
+use crate::app::{Ctx, Handler, Recorded, Routed};
 use crate::config::Config;
 use crate::domain::body::{parse_form_or_json, parse_json_object, BodyError, LimitedBody};
 use crate::domain::tokens::hex;
@@ -69,8 +70,12 @@ async fn dispatch(
         Resolution::Answer(reply) => (route_label(config, path), reply),
         Resolution::Serve(endpoint, _, op) => {
             let id = path_id(endpoint, path).map(str::to_owned);
-            let ctx = Ctx::new(Routed { state: state.clone(), background }, env, id);
-            (endpoint.path(), handler_for(op)(req, ctx).await.unwrap_or_else(ApiError::into_reply))
+            let recorded = Recorded::default();
+            let headers = req.headers().clone();
+            let ctx = Ctx::new(Routed { state: state.clone(), background }, env.clone(), id, recorded.clone());
+            let reply = handler_for(op)(req, ctx).await.unwrap_or_else(ApiError::into_reply);
+            write_recorded(&env, &headers, recorded.take()).await;
+            (endpoint.path(), reply)
         }
     };
     (route, decorate(reply, config, origin.as_deref()))

@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 use worker::{console_log, D1Database, D1PreparedStatement, Request};
 
+use crate::app::audit;
 use crate::app::http::{header, raw_body};
 use crate::app::sessions::revoke;
 use crate::app::store::received::Received;
@@ -14,6 +15,7 @@ use crate::app::store::sessions::Sessions;
 use crate::app::store::users::Users;
 use crate::app::support::internal;
 use crate::app::{blacklist, database, first_row, now, random_bytes, Ctx, Outcome};
+use crate::domain::audit::{AuditEvent, EventType, Source};
 use crate::domain::body::require_json;
 use crate::domain::sessions::Dead;
 use crate::domain::sync::{cut_off, normalize_user, Change, Event, Reason, SIGNATURE_HEADER};
@@ -33,8 +35,25 @@ pub async fn receive_event(mut req: Request, ctx: Ctx) -> Outcome {
     require_json(header(req, "Content-Type").as_deref(), &body)?;
     let event = Event::parse(&body)?;
     let user_id = event.change.user_id();
+    let recorded = audit_event(&event.change);
     apply(ctx, event, now).await?;
+    if let Some(recorded) = recorded {
+        // Made on Django: no client address or user agent of ours to keep.
+        audit::record_in(&database(ctx)?, &Source::default(), &recorded, now).await;
+    }
     Ok(Reply::ok(json!({ "status": "applied" })).for_user(user_id))
+}
+
+/// What the audit trail keeps of an event from Django: the changes its owner would want to see
+/// (a password changed, the account disabled, every session ended), marked as Django's.
+fn audit_event(change: &Change) -> Option<AuditEvent> {
+    let (kind, user_id) = match change {
+        Change::PasswordChanged { user_id, .. } => (EventType::PasswordChanged, *user_id),
+        Change::Deactivated { user_id } => (EventType::AccountDisabled, *user_id),
+        Change::SessionsRevoked { user_id, .. } => (EventType::LogoutAll, *user_id),
+        _ => return None,
+    };
+    Some(AuditEvent::success(kind, user_id).detail(json!({ "source": "django" })))
 }
 
 /// What an event does, in this order: D1 writes, a refresh token revoked, sessions ended (at an

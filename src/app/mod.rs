@@ -24,6 +24,7 @@ pub mod store;
 pub mod support;
 pub mod throttle;
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -32,6 +33,7 @@ use worker::{D1Database, Env};
 
 use crate::app::state::State;
 use crate::app::store::blacklist::Blacklist;
+use crate::domain::audit::AuditEvent;
 use crate::error::{ApiError, Reply};
 
 pub use support::{first_row, now, random_bytes, OrInternal};
@@ -49,18 +51,29 @@ pub struct Routed {
     pub background: worker::Context,
 }
 
-/// A handler's context: the request's data, the bindings, and the path's `:id` segment
-/// (`sessions/:id/`, `admin/users/:id/…`). Our own, not `worker::RouteContext`: the route table is matched by
-/// `routes::resolve`, so no `worker::Router` is built per request.
+/// A handler's context: the request's data, the bindings, the path's `:id` segment
+/// (`sessions/:id/`, `admin/users/:id/…`) and the audit events the handler recorded. Our own, not
+/// `worker::RouteContext`: the route table is matched by `routes::resolve`, so no
+/// `worker::Router` is built per request.
 pub struct Ctx {
     pub data: Routed,
     pub env: Env,
     id: Option<String>,
+    recorded: Recorded,
 }
 
+/// The audit events a request's handler recorded, written once it is done (`http::dispatch`).
+pub type Recorded = Rc<RefCell<Vec<AuditEvent>>>;
+
 impl Ctx {
-    pub fn new(data: Routed, env: Env, id: Option<String>) -> Ctx {
-        Ctx { data, env, id }
+    pub fn new(data: Routed, env: Env, id: Option<String>, recorded: Recorded) -> Ctx {
+        Ctx { data, env, id, recorded }
+    }
+
+    /// Adds `event` to the audit trail, with the request's address and user agent: written in one
+    /// batch when the handler is done, before the response leaves (`audit::write_recorded`).
+    pub fn record(&self, event: AuditEvent) {
+        self.recorded.borrow_mut().push(event);
     }
 
     /// The `:id` of `sessions/:id/` or `admin/users/:id/…` (as it came, percent-encoded); `None`

@@ -142,7 +142,7 @@ pub async fn confirm_password_reset(mut req: Request, ctx: Ctx) -> Outcome {
         events.push(Outgoing::user_updated(&user));
     }
     blacklist_all(ctx, user.id, revoked, now, None, events).await?;
-    audit::record(ctx, Some(req), AuditEvent::success(EventType::PasswordReset, user.id)).await;
+    ctx.record(AuditEvent::success(EventType::PasswordReset, user.id));
     notify(ctx, Template::PasswordWasReset.to(&user.email));
     Ok(Reply::ok(json!({ "detail": "Password has been reset with the new password." })).no_store().for_user(user.id))
 }
@@ -161,7 +161,7 @@ pub async fn verify_email(mut req: Request, ctx: Ctx) -> Outcome {
             publish(ctx, vec![Outgoing::user_updated(&user)]).await;
             let changed = confirmed.purpose == KeyPurpose::Change.as_str() && old_email != confirmed.email;
             let kind = if changed { EventType::EmailChanged } else { EventType::EmailVerified };
-            audit::record(ctx, Some(req), AuditEvent::success(kind, confirmed.user_id)).await;
+            ctx.record(AuditEvent::success(kind, confirmed.user_id));
             if changed {
                 notify(ctx, Template::EmailChanged { new_email: &confirmed.email }.to(&old_email));
             }
@@ -266,6 +266,6 @@ pub async fn change_email(mut req: Request, ctx: Ctx) -> Outcome {
     later(ctx, async move {
         let _ = mail_key(&postbox, user_id, KeyPurpose::Change, &new_email).await;
     });
-    audit::record(ctx, Some(req), AuditEvent::success(EventType::EmailChangeRequested, user.id)).await;
+    ctx.record(AuditEvent::success(EventType::EmailChangeRequested, user.id));
     Ok(Reply::ok(json!({ "detail": "Verification e-mail sent." })).for_user(user.id))
 }

@@ -211,6 +211,13 @@ describe("user.password_changed", () => {
     await loginPair(record.email, NEW_PASSWORD);
     // Revocations come as their own events (user.sessions_revoked).
     assert.equal((await me(worker, pair.access_token)).status, 200);
+    // The owner's audit trail shows the change, as Django's, with no address of a client.
+    const trail = await worker.fetch(`${DRF}/events/`, { token: pair.access_token });
+    const changed = trail.body.results.find((entry) => entry.type === "password_changed");
+    assert.deepEqual(
+      [changed.outcome, changed.detail, changed.ip, changed.user_agent],
+      ["success", { source: "django" }, null, null],
+    );
   });
 
   test("for a user the worker does not have, there is nothing to do", async () => {
