@@ -62,7 +62,7 @@ pub async fn update_user(mut req: Request, ctx: Ctx) -> Outcome {
     may_act_on(&staff, &before).map_err(refused)?;
     let changes = AdminChanges::parse(&json_body(req, &ctx.data.state.config).await?)?;
     may_change(&staff, &before, &changes).map_err(refused)?;
-    let effect = Effect::of(&before, &changes.apply(&before));
+    let effect = Effect::of(&before, &changes);
     let (user_id, now) = (before.id, now().timestamp());
     let mut statements = vec![Users::new(&db).admin_update(user_id, &changes)?];
     let everything = Scope::AllBut { keep: None, user_id };

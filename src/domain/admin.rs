@@ -175,14 +175,17 @@ pub struct Effect {
     pub disabled: bool,
     /// The account could not log in and now can (`account_enabled`).
     pub enabled: bool,
-    /// End every session now: the account cannot log in after a change of its state (ending
-    /// them again when it already could not is harmless, and leaves none to come back to life
-    /// when it is enabled later).
+    /// End every session now: the change set `is_active` or `account_status` and the account
+    /// cannot log in after it. Ending them again when it already could not (disabled by hand in
+    /// D1, say) is harmless, and leaves none to come back to life when it is enabled later; as a
+    /// `user.updated` from Django does.
     pub end_sessions: bool,
 }
 
 impl Effect {
-    pub fn of(before: &User, after: &User) -> Effect {
+    /// What `changes` do to `before`.
+    pub fn of(before: &User, changes: &AdminChanges) -> Effect {
+        let after = changes.apply(before);
         let fields: Vec<&'static str> = [
             ("is_active", before.is_active != after.is_active),
             ("account_status", before.account_status != after.account_status),
@@ -193,11 +196,11 @@ impl Effect {
         .into_iter()
         .filter_map(|(field, changed)| changed.then_some(field))
         .collect();
-        let state_changed = fields.iter().any(|field| ["is_active", "account_status"].contains(field));
+        let state_set = changes.is_active.is_some() || changes.account_status.is_some();
         Effect {
             disabled: before.can_log_in() && !after.can_log_in(),
             enabled: !before.can_log_in() && after.can_log_in(),
-            end_sessions: state_changed && !after.can_log_in(),
+            end_sessions: state_set && !after.can_log_in(),
             fields,
         }
     }
@@ -416,7 +419,7 @@ mod tests {
     #[test]
     fn disabling_ends_the_sessions_and_enabling_is_its_own_event() {
         let active = user(1, false, false);
-        let effect = |changes: AdminChanges, before: &User| Effect::of(before, &changes.apply(before));
+        let effect = |changes: AdminChanges, before: &User| Effect::of(before, &changes);
         let off = effect(AdminChanges { is_active: Some(false), ..AdminChanges::default() }, &active);
         assert_eq!(
             (off.disabled, off.enabled, off.end_sessions, off.fields.clone()),
@@ -436,6 +439,10 @@ mod tests {
         let half = effect(AdminChanges { is_active: Some(true), ..AdminChanges::default() }, &both);
         assert_eq!((half.disabled, half.enabled, half.end_sessions), (false, false, true));
 
+        // Disabled by hand in D1, its sessions left: disabled again through the API, they end.
+        let again = effect(AdminChanges { is_active: Some(false), ..AdminChanges::default() }, &inactive);
+        assert_eq!((again.disabled, again.enabled, again.end_sessions), (false, false, true));
+        assert!(again.fields.is_empty());
         let renamed = effect(AdminChanges { last_name: Some("Byron".into()), ..AdminChanges::default() }, &inactive);
         assert_eq!((renamed.disabled, renamed.enabled, renamed.end_sessions), (false, false, false));
         assert_eq!(renamed.fields, ["last_name"]);

@@ -319,6 +319,19 @@ describe("changing users", () => {
     }
   });
 
+  test("an account disabled by hand in D1 keeps its sessions until staff disable it through the API", async () => {
+    const staff = await member({ staff: true });
+    const target = await worker.register();
+    await worker.db.prepare("UPDATE users SET is_active = 0 WHERE id = ?1").bind(target.user.id).run();
+    assertUnauthorized(await me(worker, target.access_token), USER_INACTIVE);
+    assert.equal((await patch(target.user.id, { is_active: false }, staff)).status, 200);
+    assert.equal((await patch(target.user.id, { is_active: true }, staff)).status, 200);
+    // Enabled again: the sessions it had before are gone, not back.
+    assertUnauthorized(await me(worker, target.access_token), accessTokenError("Token is blacklisted"));
+    assertUnauthorized(await refresh(target), BLACKLISTED);
+    assert.equal((await login(worker, target.email, target.password)).status, 200);
+  });
+
   test("only a superuser gives or takes staff; sending the present value is no change", async () => {
     const staff = await member({ staff: true });
     const superuser = await member({ staff: true, superuser: true });
