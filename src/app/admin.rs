@@ -19,7 +19,7 @@ use crate::domain::admin::{
 };
 use crate::domain::audit::{AuditEvent, EventType};
 use crate::domain::fields::FieldErrors;
-use crate::domain::pagination::{query_param, Page};
+use crate::domain::pagination::{query_of, query_param, Page};
 use crate::domain::sync::Outgoing;
 use crate::domain::user::User;
 use crate::error::{ApiError, Reply};
@@ -31,15 +31,16 @@ const NOT_AN_INTEGER: &str = "A valid integer is required.";
 pub async fn list_users(req: Request, ctx: Ctx) -> Outcome {
     let (req, ctx) = (&req, &ctx);
     let staff = staff(req, ctx).await?;
-    let url = req.url().or_internal("request URL")?;
-    let query = url.query().unwrap_or_default();
+    // The runtime's URL string, as `events/` reads it (`Request::url` links the `url` crate).
+    let url = req.inner().url();
+    let query = query_of(&url);
     let page = Page::from_query(query)?;
     let patterns: Vec<String> = search_terms(&query_param(query, "search").unwrap_or_default())
         .iter()
         .map(|term| contains_pattern(term))
         .collect();
     let (count, users) = Users::new(&database(ctx)?).search(&patterns, &page).await?;
-    let body = page.body(url.as_str(), count, users.iter().map(admin_view).collect())?;
+    let body = page.body(&url, count, users.iter().map(admin_view).collect())?;
     Ok(Reply::ok(body).no_store().for_user(staff.id))
 }
 
@@ -134,8 +135,7 @@ pub async fn logout_all(req: Request, ctx: Ctx) -> Outcome {
 pub async fn list_events(req: Request, ctx: Ctx) -> Outcome {
     let (req, ctx) = (&req, &ctx);
     let staff = staff(req, ctx).await?;
-    let url = req.url().or_internal("request URL")?;
-    let user = match query_param(url.query().unwrap_or_default(), "user") {
+    let user = match query_param(query_of(&req.inner().url()), "user") {
         Some(text) if !text.trim().is_empty() => {
             Some(text.trim().parse::<i64>().map_err(|_| FieldErrors::single("user", NOT_AN_INTEGER))?)
         }
