@@ -8,7 +8,7 @@ use crate::app::audit::{self, page_of_events};
 use crate::app::caller::authenticate;
 use crate::app::http::json_body;
 use crate::app::outbound::publish;
-use crate::app::sessions::{blacklist_all, rules, session_view};
+use crate::app::sessions::{blacklist_all, revoke, rules, session_view};
 use crate::app::store::revocation::Scope;
 use crate::app::store::sessions::Sessions;
 use crate::app::store::users::Users;
@@ -113,7 +113,7 @@ pub async fn list_sessions(req: Request, ctx: Ctx) -> Outcome {
 }
 
 /// `POST admin/users/<id>/logout-all/` → every session of the user ends, as its own
-/// `logout-all/` would end them.
+/// `logout-all/` would end them (and the event is recorded as that one is).
 pub async fn logout_all(req: Request, ctx: Ctx) -> Outcome {
     let (req, ctx) = (&req, &ctx);
     let staff = staff(req, ctx).await?;
@@ -121,12 +121,9 @@ pub async fn logout_all(req: Request, ctx: Ctx) -> Outcome {
     let user = target(ctx, &db).await?;
     may_act_on(&staff, &user).map_err(refused)?;
     let (user_id, now) = (user.id, now().timestamp());
-    let mut statements = Sessions::new(&db).revoke_statements(Scope::AllBut { keep: None, user_id }, now, None)?;
-    let event = AuditEvent::success(EventType::SessionsRevokedByAdmin, user_id).actor(staff.id);
-    statements.push(audit::statement(&db, Some(req), &event, now)?);
-    let results = db.batch(statements).await.or_internal("admin: sessions.revoke")?;
     let everything = vec![Outgoing::sessions_revoked(user_id, now, None)];
-    blacklist_all(ctx, user_id, Sessions::revoked(&results, 0)?, now, None, everything).await?;
+    revoke(ctx, Scope::AllBut { keep: None, user_id }, now, None, everything).await?;
+    ctx.record(AuditEvent::success(EventType::SessionsRevokedByAdmin, user_id).actor(staff.id));
     Ok(Reply::ok(json!({ "message": "Successfully logged out of all sessions." })).for_user(staff.id))
 }
 

@@ -32,27 +32,19 @@ impl AdminChanges {
     /// Reads the body as DRF's serializer would: every failing field reported at once, names by
     /// `PATCH me/`'s rules.
     pub fn parse(data: &Map<String, Value>) -> Result<AdminChanges, FieldErrors> {
-        let mut errors = FieldErrors::new();
-        let is_active = boolean(data, "is_active", &mut errors);
-        let account_status = choice(data, "account_status", &ACCOUNT_STATUSES, &mut errors);
-        let is_staff = boolean(data, "is_staff", &mut errors);
         let mut form = Form::new(data);
         let set = |field: Optional<String>| match field {
             Optional::Set(value) => Some(value),
             Optional::Absent | Optional::Null => None,
         };
+        // In the serializer's field order, which is the errors' order.
         let first_name = set(form.optional("first_name", NAME));
         let last_name = set(form.optional("last_name", NAME));
-        // In the serializer's field order.
-        let mut all = FieldErrors::new();
-        for name in ["first_name", "last_name", "is_active", "is_staff", "account_status"] {
-            for (field, messages) in form.errors.iter().chain(errors.iter()) {
-                if field == name {
-                    messages.iter().for_each(|message| all.add(field, message.as_str()));
-                }
-            }
-        }
-        all.into_result()?;
+        let errors = &mut form.errors;
+        let is_active = boolean(data, "is_active", errors);
+        let is_staff = boolean(data, "is_staff", errors);
+        let account_status = choice(data, "account_status", &ACCOUNT_STATUSES, errors);
+        form.errors.into_result()?;
         Ok(AdminChanges { is_active, account_status, first_name, last_name, is_staff })
     }
 
