@@ -20,7 +20,8 @@ mod worker_entry {
     use worker::{event, web_sys, worker_sys, Context, Env, Request, Result};
 
     use crate::app::{
-        accounts, audit, boxed, http, inbound, introspection, outbound, platform, prune, recovery, sessions, Handler,
+        accounts, admin, audit, boxed, http, inbound, introspection, outbound, platform, prune, recovery, sessions,
+        Handler,
     };
     use crate::routes::Op;
 
@@ -86,6 +87,12 @@ mod worker_entry {
             Op::Health => |req, ctx| boxed(platform::health(req, ctx)),
             Op::OpenApi => |req, ctx| boxed(platform::openapi(req, ctx)),
             Op::Jwks => |req, ctx| boxed(platform::jwks(req, ctx)),
+            Op::AdminListUsers => |req, ctx| boxed(admin::list_users(req, ctx)),
+            Op::AdminShowUser => |req, ctx| boxed(admin::show_user(req, ctx)),
+            Op::AdminUpdateUser => |req, ctx| boxed(admin::update_user(req, ctx)),
+            Op::AdminListSessions => |req, ctx| boxed(admin::list_sessions(req, ctx)),
+            Op::AdminLogoutAll => |req, ctx| boxed(admin::logout_all(req, ctx)),
+            Op::AdminListEvents => |req, ctx| boxed(admin::list_events(req, ctx)),
         }
     }
 }

@@ -47,6 +47,16 @@ pub enum Endpoint {
     OpenApi,
     /// `/.well-known/jwks.json`, outside the prefixes.
     Jwks,
+    /// `admin/users/`: staff only, like the rest of `admin/`.
+    AdminUsers,
+    /// `admin/users/<id>/`.
+    AdminUser,
+    /// `admin/users/<id>/sessions/`.
+    AdminUserSessions,
+    /// `admin/users/<id>/logout-all/`.
+    AdminUserLogoutAll,
+    /// `admin/events/`.
+    AdminEvents,
 }
 
 /// The OpenAPI 3.1 document, served under each prefix with `servers` naming that prefix.
@@ -112,10 +122,16 @@ pub enum Op {
     Health,
     OpenApi,
     Jwks,
+    AdminListUsers,
+    AdminShowUser,
+    AdminUpdateUser,
+    AdminListSessions,
+    AdminLogoutAll,
+    AdminListEvents,
 }
 
 /// The one endpoint table.
-pub const ROUTES: [(Endpoint, Method, Op); 29] = [
+pub const ROUTES: [(Endpoint, Method, Op); 39] = [
     (Endpoint::Register, Method::Post, Op::Register),
     (Endpoint::Login, Method::Post, Op::Login),
     (Endpoint::Logout, Method::Post, Op::Logout),
@@ -145,6 +161,16 @@ pub const ROUTES: [(Endpoint, Method, Op); 29] = [
     (Endpoint::OpenApi, Method::Head, Op::OpenApi),
     (Endpoint::Jwks, Method::Get, Op::Jwks),
     (Endpoint::Jwks, Method::Head, Op::Jwks),
+    (Endpoint::AdminUsers, Method::Get, Op::AdminListUsers),
+    (Endpoint::AdminUsers, Method::Head, Op::AdminListUsers),
+    (Endpoint::AdminUser, Method::Get, Op::AdminShowUser),
+    (Endpoint::AdminUser, Method::Head, Op::AdminShowUser),
+    (Endpoint::AdminUser, Method::Patch, Op::AdminUpdateUser),
+    (Endpoint::AdminUserSessions, Method::Get, Op::AdminListSessions),
+    (Endpoint::AdminUserSessions, Method::Head, Op::AdminListSessions),
+    (Endpoint::AdminUserLogoutAll, Method::Post, Op::AdminLogoutAll),
+    (Endpoint::AdminEvents, Method::Get, Op::AdminListEvents),
+    (Endpoint::AdminEvents, Method::Head, Op::AdminListEvents),
 ];
 
 /// What the pipeline does with a request before (or instead of) routing it to a handler.
@@ -157,7 +183,7 @@ pub enum Resolution {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 19] = [
+    pub const ALL: [Endpoint; 24] = [
         Endpoint::Register,
         Endpoint::Login,
         Endpoint::Logout,
@@ -177,6 +203,11 @@ impl Endpoint {
         Endpoint::SyncEvents,
         Endpoint::Events,
         Endpoint::OpenApi,
+        Endpoint::AdminUsers,
+        Endpoint::AdminUser,
+        Endpoint::AdminUserSessions,
+        Endpoint::AdminUserLogoutAll,
+        Endpoint::AdminEvents,
     ];
 
     /// The path below a prefix, with its trailing slash (`:id` a one-segment parameter)
@@ -204,17 +235,24 @@ impl Endpoint {
             Endpoint::SyncEvents => "sync/events/",
             Endpoint::Events => "events/",
             Endpoint::OpenApi => "openapi.json",
+            Endpoint::AdminUsers => "admin/users/",
+            Endpoint::AdminUser => "admin/users/:id/",
+            Endpoint::AdminUserSessions => "admin/users/:id/sessions/",
+            Endpoint::AdminUserLogoutAll => "admin/users/:id/logout-all/",
+            Endpoint::AdminEvents => "admin/events/",
         }
     }
 
-    /// Whether `rest` (the path after the prefix, with a trailing slash) is this endpoint.
+    /// Whether `rest` (the path after the prefix, with a trailing slash) is this endpoint: the
+    /// path itself, or with its `:id` (wherever it stands) one non-empty segment.
     fn matches(self, rest: &str) -> bool {
         match self.path().split_once(":id/") {
-            Some((head, "")) => rest
+            Some((head, tail)) => rest
                 .strip_prefix(head)
+                .and_then(|id| id.strip_suffix(tail))
                 .and_then(|id| id.strip_suffix('/'))
                 .is_some_and(|id| !id.is_empty() && !id.contains('/')),
-            _ => self.path() == rest,
+            None => self.path() == rest,
         }
     }
 
@@ -260,6 +298,11 @@ impl Endpoint {
             Endpoint::Health => "Health",
             Endpoint::OpenApi => "OpenAPI Schema",
             Endpoint::Jwks => "JSON Web Key Set",
+            Endpoint::AdminUsers => "Admin User List",
+            Endpoint::AdminUser => "Admin User",
+            Endpoint::AdminUserSessions => "Admin User Sessions",
+            Endpoint::AdminUserLogoutAll => "Admin User Logout All",
+            Endpoint::AdminEvents => "Admin Event List",
         }
     }
 
@@ -283,11 +326,13 @@ impl Endpoint {
     }
 }
 
-/// The `:id` segment of a path `Endpoint::for_path` found to be `Endpoint::Session`: the last
-/// segment, the trailing slash aside; as it came (percent-encoded).
-pub fn path_id(path: &str) -> &str {
+/// The `:id` segment of a path `Endpoint::for_path` found to be `endpoint` (`None` when its
+/// pattern has none): the segment as far from the end as `:id` is in the pattern, the trailing
+/// slash aside; as it came (percent-encoded).
+pub fn path_id(endpoint: Endpoint, path: &str) -> Option<&str> {
+    let (_, tail) = endpoint.path().split_once(":id/")?;
     let path = path.strip_suffix('/').unwrap_or(path);
-    path.rsplit_once('/').map_or(path, |(_, id)| id)
+    path.rsplit('/').nth(tail.matches('/').count())
 }
 
 /// Decides, from path and method alone, whether a handler runs.
@@ -384,8 +429,50 @@ mod tests {
         assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/sessions/"), Some(Endpoint::Sessions));
         assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/sessions/a/b/"), None);
         assert_eq!(Endpoint::for_path(&config(), "/api/v1/auth/sessions//"), None);
-        assert_eq!(path_id("/api/v1/auth/sessions/abc123/"), "abc123");
-        assert_eq!(path_id("/api/v1/auth/sessions/a%2Fb"), "a%2Fb");
+        assert_eq!(path_id(Endpoint::Session, "/api/v1/auth/sessions/abc123/"), Some("abc123"));
+        assert_eq!(path_id(Endpoint::Session, "/api/v1/auth/sessions/a%2Fb"), Some("a%2Fb"));
+        assert_eq!(path_id(Endpoint::Sessions, "/api/v1/auth/sessions/"), None);
+    }
+
+    #[test]
+    fn an_admin_user_path_takes_its_id_in_the_middle_too() {
+        let found = |path: &str| Endpoint::for_path(&config(), path);
+        assert_eq!(found("/api/v1/auth/admin/users/"), Some(Endpoint::AdminUsers));
+        assert_eq!(found("/api/v1/auth/admin/users/42/"), Some(Endpoint::AdminUser));
+        assert_eq!(found("/api/v1/drf/auth/admin/users/42"), Some(Endpoint::AdminUser));
+        assert_eq!(found("/api/v1/auth/admin/users/42/sessions/"), Some(Endpoint::AdminUserSessions));
+        assert_eq!(found("/api/v1/auth/admin/users/42/sessions"), Some(Endpoint::AdminUserSessions));
+        assert_eq!(found("/api/v1/auth/admin/users/42/logout-all/"), Some(Endpoint::AdminUserLogoutAll));
+        assert_eq!(found("/api/v1/auth/admin/events/"), Some(Endpoint::AdminEvents));
+        // No empty id, no id of two segments, nothing after the known tails.
+        assert_eq!(found("/api/v1/auth/admin/users//sessions/"), None);
+        assert_eq!(found("/api/v1/auth/admin/users/4/2/sessions/"), None);
+        assert_eq!(found("/api/v1/auth/admin/users/42/sessions/x/"), None);
+        assert_eq!(found("/api/v1/auth/admin/users/42/nope/"), None);
+        assert_eq!(found("/api/v1/auth/admin/"), None);
+        // The handler judges the id (a non-integer one is 404 there).
+        assert_eq!(found("/api/v1/auth/admin/users/sessions/"), Some(Endpoint::AdminUser));
+        assert_eq!(path_id(Endpoint::AdminUser, "/api/v1/auth/admin/users/42/"), Some("42"));
+        assert_eq!(path_id(Endpoint::AdminUser, "/api/v1/auth/admin/users/42"), Some("42"));
+        assert_eq!(path_id(Endpoint::AdminUserSessions, "/api/v1/auth/admin/users/42/sessions/"), Some("42"));
+        assert_eq!(path_id(Endpoint::AdminUserSessions, "/api/v1/auth/admin/users/7/sessions"), Some("7"));
+        assert_eq!(path_id(Endpoint::AdminUserLogoutAll, "/api/v1/auth/admin/users/9/logout-all/"), Some("9"));
+        assert_eq!(path_id(Endpoint::AdminUsers, "/api/v1/auth/admin/users/"), None);
+    }
+
+    #[test]
+    fn the_admin_endpoints_serve_their_methods() {
+        assert_eq!(Endpoint::AdminUsers.allow(), "GET, HEAD, OPTIONS");
+        assert_eq!(Endpoint::AdminUser.allow(), "GET, PATCH, HEAD, OPTIONS");
+        assert_eq!(Endpoint::AdminUserSessions.allow(), "GET, HEAD, OPTIONS");
+        assert_eq!(Endpoint::AdminUserLogoutAll.allow(), "POST, OPTIONS");
+        assert_eq!(Endpoint::AdminEvents.allow(), "GET, HEAD, OPTIONS");
+        assert_eq!(
+            resolve(&config(), "PATCH", "/api/v1/drf/auth/admin/users/3/"),
+            Resolution::Serve(Endpoint::AdminUser, Method::Patch, Op::AdminUpdateUser)
+        );
+        let Resolution::Answer(reply) = resolve(&config(), "DELETE", "/api/v1/auth/admin/users/3/") else { panic!() };
+        assert_eq!(reply.status, 405);
     }
 
     #[test]

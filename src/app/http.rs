@@ -69,7 +69,7 @@ async fn dispatch(
     let (route, reply) = match resolve(config, method, path) {
         Resolution::Answer(reply) => (route_label(config, path), reply),
         Resolution::Serve(endpoint, _, op) => {
-            let id = (endpoint == Endpoint::Session).then(|| path_id(path).to_owned());
+            let id = path_id(endpoint, path).map(str::to_owned);
             let recorded = Recorded::default();
             let headers = req.headers().clone();
             let ctx = Ctx::new(Routed { state: state.clone(), background }, env.clone(), id, recorded.clone());

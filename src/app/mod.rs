@@ -5,6 +5,7 @@
 //! Built for wasm32 only.
 
 pub mod accounts;
+pub mod admin;
 pub mod audit;
 pub mod breach;
 pub mod caller;
@@ -52,8 +53,8 @@ pub struct Routed {
     pub background: worker::Context,
 }
 
-/// A handler's context: the request's data, the bindings, the path's `:id` segment (only
-/// `sessions/:id/` has one) and the audit events the handler recorded. Our own, not
+/// A handler's context: the request's data, the bindings, the path's `:id` segment
+/// (`sessions/:id/`, `admin/users/:id/…`) and the audit events the handler recorded. Our own, not
 /// `worker::RouteContext`: the route table is matched by `routes::resolve`, so no
 /// `worker::Router` is built per request.
 pub struct Ctx {
@@ -77,7 +78,8 @@ impl Ctx {
         self.recorded.borrow_mut().push(event);
     }
 
-    /// The `:id` of `sessions/:id/` (as it came, percent-encoded); `None` on other endpoints.
+    /// The `:id` of `sessions/:id/` or `admin/users/:id/…` (as it came, percent-encoded); `None`
+    /// on endpoints without one.
     pub fn path_id(&self) -> Option<&str> {
         self.id.as_deref()
     }

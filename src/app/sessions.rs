@@ -9,7 +9,7 @@ use crate::app::issue::{successor_of, token_body};
 use crate::app::outbound::{publish, syncing};
 use crate::app::state::State;
 use crate::app::store::revocation::{Revoked, Scope};
-use crate::app::store::sessions::{Account, Rules, Sessions};
+use crate::app::store::sessions::{Account, Rules, SessionRow, Sessions};
 use crate::app::throttle::{limit_ip, Limiter};
 use crate::app::{blacklist, database, now, random_bytes, Ctx, Outcome};
 use crate::domain::audit::{AuditEvent, EventType};
@@ -193,15 +193,11 @@ pub async fn list_sessions(req: Request, ctx: Ctx) -> Outcome {
     let db = database(ctx)?;
     let live = Sessions::new(&db).live(caller.user.id, now().timestamp(), &rules(&ctx.data.state)).await?;
     let listed: Vec<Value> = live
-        .into_iter()
+        .iter()
         .map(|session| {
-            json!({
-                "id": session.id,
-                "created_at": unix_timestamp(session.created_at),
-                "last_used_at": unix_timestamp(session.last_used_at),
-                "user_agent": session.user_agent,
-                "current": caller.session_id.as_deref() == Some(session.id.as_str()),
-            })
+            let mut view = session_view(session);
+            view["current"] = Value::Bool(caller.session_id.as_deref() == Some(session.id.as_str()));
+            view
         })
         .collect();
     Ok(Reply::ok(Value::Array(listed)).no_store().for_user(caller.user.id))
@@ -279,6 +275,16 @@ fn refresh_token_field(data: &Map<String, Value>) -> std::result::Result<String,
     let token = form.required(name, Text::REQUIRED);
     form.errors.into_result()?;
     token.ok_or(ApiError::Internal)
+}
+
+/// A live session as `GET sessions/` shows it, but for `current` (which the admin API has not).
+pub(crate) fn session_view(session: &SessionRow) -> Value {
+    json!({
+        "id": session.id,
+        "created_at": unix_timestamp(session.created_at),
+        "last_used_at": unix_timestamp(session.last_used_at),
+        "user_agent": session.user_agent,
+    })
 }
 
 fn unix_timestamp(secs: i64) -> Value {

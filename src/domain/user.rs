@@ -99,7 +99,8 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
     }
 }
 
-const NAME: Text = Text { allow_blank: true, allow_null: false, max_length: Some(NAME_MAX) };
+/// A name field (`first_name`, `last_name`): blank allowed, Django's 150 characters.
+pub(crate) const NAME: Text = Text { allow_blank: true, allow_null: false, max_length: Some(NAME_MAX) };
 const PHONE: Text = Text { allow_blank: true, allow_null: true, max_length: Some(PHONE_MAX) };
 
 /// What `register/` needs to create a user, every rule checked.

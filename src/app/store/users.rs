@@ -6,6 +6,8 @@ use worker::{query, D1Database, D1PreparedStatement};
 
 use crate::app::store::{int, statement, text};
 use crate::app::support::{first_row, internal, OrInternal};
+use crate::domain::admin::AdminChanges;
+use crate::domain::pagination::Page;
 use crate::domain::sync::OPTIONAL_USER_KEYS;
 use crate::domain::user::{Registration, User};
 use crate::error::ApiError;
@@ -286,6 +288,54 @@ impl<'a> Users<'a> {
             flag(user.email_verified),
         ];
         statement(self.db, &sql, &values)
+    }
+
+    /// One page of users by id whose email, first name or last name matches each of `patterns`
+    /// (`LIKE … ESCAPE '\'` patterns, `admin::contains_pattern`), and how many match in all:
+    /// one round trip.
+    pub async fn search(&self, patterns: &[String], page: &Page) -> Result<(i64, Vec<User>), ApiError> {
+        let mut filter = String::from("1");
+        for n in 1..=patterns.len() {
+            filter.push_str(&format!(
+                " AND (email LIKE ?{n} ESCAPE '\\' OR first_name LIKE ?{n} ESCAPE '\\' OR last_name LIKE ?{n} ESCAPE '\\')"
+            ));
+        }
+        let mut values: Vec<JsValue> = patterns.iter().map(|pattern| text(pattern)).collect();
+        let count = statement(self.db, &format!("SELECT COUNT(*) AS n FROM users WHERE {filter}"), &values)?;
+        let (limit, offset) = (patterns.len() + 1, patterns.len() + 2);
+        values.extend([int(page.limit()), int(page.offset())]);
+        let sql = format!("SELECT * FROM users WHERE {filter} ORDER BY id LIMIT ?{limit} OFFSET ?{offset}");
+        let results =
+            self.db.batch(vec![count, statement(self.db, &sql, &values)?]).await.or_internal("users.search")?;
+        // Read as a JSON value: a struct of its own costs wasm in deserialisers.
+        let count = first_row::<serde_json::Value>(&results, 0)?.and_then(|row| row["n"].as_i64()).unwrap_or(0);
+        let users = match results.get(1) {
+            Some(result) => result.results::<User>().or_internal("users.search rows")?,
+            None => Vec::new(),
+        };
+        Ok((count, users))
+    }
+
+    /// Writes the fields a staff member changed (only those sent: a concurrent `PATCH me/` of
+    /// another field stands) and returns the row as it is then; nothing when the user is gone.
+    pub fn admin_update(&self, id: i64, changes: &AdminChanges) -> Result<D1PreparedStatement, ApiError> {
+        let flag = |value: Option<bool>| value.map_or(JsValue::NULL, |value| int(i64::from(value)));
+        let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
+        statement(
+            self.db,
+            "UPDATE users SET is_active = COALESCE(?2, is_active), account_status = COALESCE(?3, account_status),
+                              first_name = COALESCE(?4, first_name), last_name = COALESCE(?5, last_name),
+                              is_staff = COALESCE(?6, is_staff)
+              WHERE id = ?1 RETURNING *",
+            &[
+                int(id),
+                flag(changes.is_active),
+                optional(&changes.account_status),
+                optional(&changes.first_name),
+                optional(&changes.last_name),
+                flag(changes.is_staff),
+            ],
+        )
     }
 
     /// Sets the hash, whatever it was (`user.password_changed` from Django).
