@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::fields::{python_float, FieldErrors, Form, Optional, NULL};
+use crate::domain::fields::{python_float, FieldErrors, Form, NULL};
 use crate::domain::user::{User, NAME};
 
 /// The `account_status` values the admin API sets (Django's field is a free `CharField`; an
@@ -33,13 +33,9 @@ impl AdminChanges {
     /// `PATCH me/`'s rules.
     pub fn parse(data: &Map<String, Value>) -> Result<AdminChanges, FieldErrors> {
         let mut form = Form::new(data);
-        let set = |field: Optional<String>| match field {
-            Optional::Set(value) => Some(value),
-            Optional::Absent | Optional::Null => None,
-        };
         // In the serializer's field order, which is the errors' order.
-        let first_name = set(form.optional("first_name", NAME));
-        let last_name = set(form.optional("last_name", NAME));
+        let first_name = form.optional("first_name", NAME).set();
+        let last_name = form.optional("last_name", NAME).set();
         let errors = &mut form.errors;
         let is_active = boolean(data, "is_active", errors);
         let is_staff = boolean(data, "is_staff", errors);

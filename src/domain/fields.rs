@@ -28,6 +28,16 @@ pub enum Optional<T> {
     Set(T),
 }
 
+impl<T> Optional<T> {
+    /// The value when one was set; absent and `null` alike leave the stored one as it is.
+    pub fn set(self) -> Option<T> {
+        match self {
+            Optional::Set(value) => Some(value),
+            Optional::Absent | Optional::Null => None,
+        }
+    }
+}
+
 /// How a DRF `CharField` is declared.
 #[derive(Clone, Copy, Debug)]
 pub struct Text {

@@ -197,18 +197,14 @@ pub struct ProfileChanges {
 impl ProfileChanges {
     pub fn parse(data: &Map<String, Value>) -> Result<ProfileChanges, FieldErrors> {
         let mut form = Form::new(data);
-        let set = |field: Optional<String>| match field {
-            Optional::Set(value) => Some(value),
-            Optional::Absent | Optional::Null => None,
-        };
-        let first_name = set(form.optional("first_name", NAME));
-        let last_name = set(form.optional("last_name", NAME));
+        let first_name = form.optional("first_name", NAME).set();
+        let last_name = form.optional("last_name", NAME).set();
         let phone_number = match form.optional("phone_number", PHONE) {
             Optional::Absent => None,
             Optional::Null => Some(None),
             Optional::Set(phone) => Some(Some(phone)),
         };
-        let timezone = set(form.timezone("timezone"));
+        let timezone = form.timezone("timezone").set();
         form.errors.into_result()?;
         Ok(ProfileChanges { first_name, last_name, phone_number, timezone })
     }
