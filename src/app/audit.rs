@@ -1,12 +1,12 @@
 //! The audit trail: recording what happened to an account (`auth_events`), and `events/`, where
 //! its owner reads it. Staff read everyone's through the admin API.
 
-use worker::{console_error, D1Database, D1PreparedStatement, Env, Headers, Request};
+use worker::{console_error, D1Database, D1PreparedStatement, Request};
 
 use crate::app::caller::authenticate;
 use crate::app::http::header;
 use crate::app::store::events::Events;
-use crate::app::{database, now, Ctx, OrInternal, Outcome};
+use crate::app::{database, Ctx, OrInternal, Outcome};
 use crate::domain::audit::{AuditEvent, Source};
 use crate::domain::pagination::{query_of, Page};
 use crate::error::{ApiError, Reply};
@@ -28,35 +28,6 @@ pub fn statement(
     now: i64,
 ) -> Result<D1PreparedStatement, ApiError> {
     Events::new(db).insert(&source(req), event, now)
-}
-
-/// Writes the events a handler recorded (`Ctx::record`), in one batch, with the request's
-/// address and user agent. A trail that cannot be written is logged, never the request's failure:
-/// the change it tells of stands.
-pub async fn write_recorded(env: &Env, headers: &Headers, events: Vec<AuditEvent>) {
-    if events.is_empty() {
-        return;
-    }
-    let header = |name: &str| headers.get(name).ok().flatten();
-    let source = Source::new(header("CF-Connecting-IP"), header("User-Agent"));
-    let now = now().timestamp();
-    let written = match env.d1("DB").or_internal("binding DB") {
-        Ok(db) => {
-            let events_table = Events::new(&db);
-            let inserts: Result<Vec<_>, _> =
-                events.iter().map(|event| events_table.insert(&source, event, now)).collect();
-            match inserts {
-                Ok(inserts) => db.batch(inserts).await.or_internal("auth_events.insert").map(|_| ()),
-                Err(e) => Err(e),
-            }
-        }
-        Err(e) => Err(e),
-    };
-    if written.is_err() {
-        for event in &events {
-            console_error!("audit trail: {} of user {:?} not recorded", event.kind.as_str(), event.user_id);
-        }
-    }
 }
 
 /// `record` with the database and the source at hand (work after the response has no request).

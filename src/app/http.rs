@@ -6,11 +6,12 @@ use serde_json::{Map, Value};
 use worker::wasm_bindgen::JsCast;
 use worker::{console_error, console_log, js_sys, web_sys, Context, Date, Env, Request, Result};
 
-use crate::app::audit::write_recorded;
 use crate::app::state::State;
-use crate::app::support::random_bytes;
+use crate::app::store::events::Events;
+use crate::app::support::{internal, now, random_bytes};
 use crate::app::{Ctx, Handler, Recorded, Routed};
 use crate::config::Config;
+use crate::domain::audit::{AuditEvent, Source};
 use crate::domain::body::{parse_form_or_json, parse_json_object, BodyError, LimitedBody};
 use crate::domain::tokens::hex;
 use crate::edge::{cors_headers, is_preflight, preflight, AccessLog, SECURITY_HEADERS};
@@ -79,6 +80,26 @@ async fn dispatch(
         }
     };
     (route, decorate(reply, config, origin.as_deref()))
+}
+
+/// Writes the audit events a handler recorded (`Ctx::record`) in one batch, with the request's
+/// address and user agent. A trail that cannot be written is logged, never the request's failure:
+/// the change it tells of stands.
+async fn write_recorded(env: &Env, headers: &worker::Headers, events: Vec<AuditEvent>) {
+    if events.is_empty() {
+        return;
+    }
+    let header = |name: &str| headers.get(name).ok().flatten();
+    let source = Source::new(header("CF-Connecting-IP"), header("User-Agent"));
+    let written = match env.d1("DB") {
+        Ok(db) => Events::new(&db).write(&source, &events, now().timestamp()).await,
+        Err(e) => Err(internal("binding DB", e)),
+    };
+    if written.is_err() {
+        for event in &events {
+            console_error!("audit trail: {} of user {:?} not recorded", event.kind.as_str(), event.user_id);
+        }
+    }
 }
 
 fn route_label(config: &Config, path: &str) -> &'static str {

@@ -43,6 +43,13 @@ impl<'a> Events<'a> {
         )
     }
 
+    /// Writes `events`, which happened at `now` for a request from `source`, in one batch.
+    pub async fn write(&self, source: &Source, events: &[AuditEvent], now: i64) -> Result<(), ApiError> {
+        let inserts = events.iter().map(|event| self.insert(source, event, now)).collect::<Result<Vec<_>, _>>()?;
+        self.db.batch(inserts).await.or_internal("auth_events.insert")?;
+        Ok(())
+    }
+
     /// One page of the events of `user_id` (of everyone with `None`), newest first, and how many
     /// there are in all: one round trip.
     pub async fn page(&self, user_id: Option<i64>, page: &Page) -> Result<(i64, Vec<EventRow>), ApiError> {
