@@ -45,10 +45,10 @@ pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
     let parsed =
         Registration::parse(&data, &PasswordPolicy { min_length: state.config.breach.min_length, common: &common });
     let candidate = match &parsed {
-        Ok(registration) => Some(registration.password.expose().to_owned()),
+        Ok(registration) => Some(registration.password.clone()),
         Err(errors) => still_screened(&data, errors, "password", &["password", "password_confirm"], Text::REQUIRED),
     };
-    let registration = screen(&state.config.breach, parsed, candidate.as_deref(), "password").await?;
+    let registration = screen(&state.config.breach, parsed, candidate, "password").await?;
     let db = database(ctx)?;
     let users = Users::new(&db);
     if users.by_email(&registration.email).await?.is_some() {
@@ -323,12 +323,12 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
         ctx.record(failed);
     }
     let candidate = match &parsed {
-        Ok(change) => Some(change.new_password.expose().to_owned()),
+        Ok(change) => Some(change.new_password.clone()),
         Err(errors) => {
             still_screened(&data, errors, "new_password", &["new_password", "new_password_confirm"], Text::REQUIRED)
         }
     };
-    let change = screen(&config.breach, parsed, candidate.as_deref(), "new_password").await?;
+    let change = screen(&config.breach, parsed, candidate, "new_password").await?;
     let hash = hash_password(change.new_password.expose(), &config.password_hasher)?;
     let keep = caller.session_id.as_deref();
     let mut verified = user.password.clone();

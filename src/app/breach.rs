@@ -8,6 +8,7 @@ use crate::app::support::send;
 use crate::config::{BreachCheck, BreachConfig};
 use crate::domain::breach::{is_breached, parse_range, Hashed, BREACHED};
 use crate::domain::fields::FieldErrors;
+use crate::domain::secrets::Password;
 use crate::error::ApiError;
 
 /// How long a range is kept in the colo's cache. Pwned Passwords changes slowly (its own CDN
@@ -30,13 +31,13 @@ enum Verdict {
 pub async fn screen<T>(
     config: &BreachConfig,
     parsed: Result<T, FieldErrors>,
-    candidate: Option<&str>,
+    candidate: Option<Password>,
     field: &str,
 ) -> Result<T, ApiError> {
     let Some(password) = candidate.filter(|_| config.check != BreachCheck::Off) else {
         return Ok(parsed?);
     };
-    match (lookup(config, password).await, parsed) {
+    match (lookup(config, password.expose()).await, parsed) {
         (Verdict::Breached, Ok(_)) => Err(FieldErrors::single(field, BREACHED).into()),
         (Verdict::Breached, Err(mut errors)) => {
             errors.add(field, BREACHED);

@@ -128,8 +128,8 @@ pub async fn confirm_password_reset(mut req: Request, ctx: Ctx) -> Outcome {
     let common = common_passwords(&ctx.env).await?;
     let policy = PasswordPolicy { min_length: config.breach.min_length, common: &common };
     let checked = confirmation.new_password(&user.attributes(), &policy);
-    let candidate = confirmation.agreed().map(|password| password.expose().to_owned());
-    let new_password = screen(&config.breach, checked, candidate.as_deref(), "new_password2").await?;
+    let candidate = confirmation.agreed().cloned();
+    let new_password = screen(&config.breach, checked, candidate, "new_password2").await?;
     let hash = hash_password(new_password.expose(), &config.password_hasher)?;
     let now = now.timestamp();
     let new = NewPassword {

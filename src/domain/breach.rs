@@ -9,6 +9,7 @@ use sha1::{Digest, Sha1};
 use subtle::{Choice, ConstantTimeEq};
 
 use crate::domain::fields::{FieldErrors, Form, Text};
+use crate::domain::secrets::Password;
 
 /// Appended to the password field's list, after Django's validators' messages.
 pub const BREACHED: &str = "This password has appeared in a data breach and cannot be used.";
@@ -103,11 +104,11 @@ pub fn still_screened(
     field: &str,
     password_fields: &[&str],
     spec: Text,
-) -> Option<String> {
+) -> Option<Password> {
     if !errors.iter().all(|(name, _)| password_fields.contains(&name)) {
         return None;
     }
-    Form::new(data).required(field, spec)
+    Form::new(data).required(field, spec).map(Password::new)
 }
 
 #[cfg(test)]
@@ -199,15 +200,18 @@ mod tests {
         let fields = ["password", "password_confirm"];
         let mut errors = FieldErrors::single("password", "This password is too common.");
         errors.add("password_confirm", "Passwords do not match.");
-        assert_eq!(still_screened(data, &errors, "password", &fields, Text::REQUIRED).as_deref(), Some("hunter22"));
+        assert_eq!(
+            still_screened(data, &errors, "password", &fields, Text::REQUIRED).as_ref().map(Password::expose),
+            Some("hunter22")
+        );
         errors.add("email", "Enter a valid email address.");
-        assert_eq!(still_screened(data, &errors, "password", &fields, Text::REQUIRED), None);
+        assert!(still_screened(data, &errors, "password", &fields, Text::REQUIRED).is_none());
         // A password that does not read as one (blank, null, a list, too long) is not screened.
         for bad in [json!(""), json!(null), json!(["hunter22"]), json!("x".repeat(129))] {
             let data = json!({ "password": bad });
             let errors = FieldErrors::single("password", "whatever the form said");
             let spec = Text { max_length: Some(128), ..Text::REQUIRED };
-            assert_eq!(still_screened(data.as_object().unwrap(), &errors, "password", &fields, spec), None);
+            assert!(still_screened(data.as_object().unwrap(), &errors, "password", &fields, spec).is_none());
         }
     }
 }

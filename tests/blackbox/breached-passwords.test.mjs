@@ -386,3 +386,22 @@ describe("password length and Unicode", () => {
     assertUnauthorized(await login(worker, other.email, nfc), LOGIN_FAILED);
   });
 });
+
+describe("a bad breach setting", () => {
+  for (const [name, value, reason] of [
+    ["BREACHED_PASSWORD_CHECK", "on", "must be off, fail-open or fail-closed"],
+    ["PWNED_PASSWORDS_URL", "api.pwnedpasswords.com/range/", "must be an http(s) URL"],
+    ["PWNED_PASSWORDS_TIMEOUT_MS", "0", "must be a positive integer"],
+    ["PASSWORD_MIN_LENGTH", "0", "must be a positive integer"],
+  ]) {
+    test(`${name}=${value} makes the worker 503 Server misconfigured and logs why`, async () => {
+      const worker = await startWorker({ [name]: value });
+      try {
+        assertResponse(await registerWith(worker, fresh()), 503, { detail: "Server misconfigured." });
+        assert.ok(worker.output.some((line) => line.includes(`var ${name}: ${reason}`)), worker.output.join("\n"));
+      } finally {
+        await worker.dispose();
+      }
+    });
+  }
+});
