@@ -54,8 +54,10 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $@
 
 # The release worker: build/worker/shim.mjs + the wasm module, without the custom sections
-# wasm-bindgen adds (scripts/strip-wasm-names.mjs: -1.4 KB of the gzipped upload).
-build: setup ## build the release worker into build/ (worker-build --release, then its wasm stripped)
+# wasm-bindgen adds (scripts/strip-wasm-names.mjs: -1.4 KB of the gzipped upload), and its static
+# assets in build/assets/ (wrangler.toml's [assets]), which build.rs writes during the cargo build:
+# Django's common-password list and the OpenAPI document, kept out of the wasm (-49 KB of its gzip).
+build: setup ## build the release worker into build/ (worker-build --release, then its wasm stripped; static assets in build/assets/)
 	worker-build --release
 	node scripts/strip-wasm-names.mjs build/index_bg.wasm
 
@@ -88,7 +90,7 @@ wasm-test: setup ## crypto, randomness and clock tests on wasm32 under node
 
 release: build ## the release build (same as build)
 
-blackbox: setup ## the Miniflare black-box suite (tests/blackbox/) against build/
+blackbox: setup ## the Miniflare black-box suite (tests/blackbox/) against build/ and build/assets/
 	node --test --test-concurrency=1 --test-timeout=300000 tests/blackbox/
 
 # The real Django + simplejwt + dj-rest-auth (pinned in tests/interop/requirements.txt) against the built worker.
@@ -132,8 +134,9 @@ fuzz-quick: setup build $(FUZZ_VENV)/.installed ## the client flow, then Schemat
 fuzz: setup build $(FUZZ_VENV)/.installed ## Schemathesis, every check and phase, for FUZZ_TIME seconds (default 600)
 	tests/fuzz/run.sh full
 
-# What `wrangler deploy` would upload, built and bundled without deploying (works offline), and the
-# migrations `wrangler d1 migrations apply DB --remote` would run, applied to a throwaway local D1.
+# What `wrangler deploy` would upload (the bundle and build/assets/), built and bundled without
+# deploying (works offline), and the migrations `wrangler d1 migrations apply DB --remote` would
+# run, applied to a throwaway local D1.
 deploy-check: setup ## wrangler deploy --dry-run and the migrations on a throwaway D1, offline
 	out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
 	  wrangler deploy --dry-run --outdir "$$out/bundle" && \

@@ -59,15 +59,13 @@ pub enum Endpoint {
     AdminEvents,
 }
 
-/// The OpenAPI 3.1 document, served under each prefix with `servers` naming that prefix.
-pub fn openapi_document(prefix: &str) -> Value {
-    let mut document: Value = serde_json::from_str(OPENAPI).unwrap_or(Value::Null);
+/// The OpenAPI 3.1 document (`src/openapi.json`; the worker reads it from its static assets) as
+/// served under `prefix`: `servers` names that prefix.
+pub fn openapi_document(document: &Value, prefix: &str) -> Value {
+    let mut document = document.clone();
     document["servers"] = json!([{ "url": prefix.trim_end_matches('/') }]);
     document
 }
-
-/// `src/openapi.json` without its layout (build.rs).
-const OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
 
 /// The public keys of the optional Ed25519 signing, for third-party verification.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
@@ -365,6 +363,9 @@ mod tests {
         Config { allowed_origins: vec!["https://app.example.com".into()], ..Config::default() }
     }
 
+    /// `src/openapi.json` without its layout, as build.rs writes it to the static assets.
+    const OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
+
     #[test]
     fn the_served_openapi_document_is_the_source_without_its_layout() {
         let source: Value = serde_json::from_str(include_str!("openapi.json")).unwrap();
@@ -485,7 +486,7 @@ mod tests {
 
     #[test]
     fn the_openapi_document_describes_exactly_the_served_routes() {
-        let document = openapi_document("/api/v1/auth/");
+        let document = openapi_document(&serde_json::from_str(OPENAPI).unwrap(), "/api/v1/auth/");
         assert_eq!(document["openapi"], "3.1.0");
         assert_eq!(document["servers"], json!([{"url": "/api/v1/auth"}]));
         let mut described: Vec<(String, String)> = document["paths"]

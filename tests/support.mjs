@@ -1,5 +1,6 @@
 // One Miniflare instance per test file, running the built worker (build/worker/shim.mjs) with
-// fresh in-memory D1 and KV, migrations applied, and short work factors so the suite is quick.
+// its static assets (build/assets/) as wrangler.toml binds them, fresh in-memory D1 and KV,
+// migrations applied, and short work factors so the suite is quick.
 import { readdirSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -18,6 +19,7 @@ export const ORIGIN = "https://app.example.com";
  * `limits` sets single bindings by name, e.g. `{ LOGIN_RATE_LIMITER: 3 }`.
  * With `DJANGO_SYNC_URL` among `vars`, the sync queue is bound as wrangler.toml binds it (producer
  * `SYNC_QUEUE`, this worker its consumer, a dead-letter queue); `queues: false` leaves it out.
+ * `assets` is the static-assets directory (default build/assets/); `assets: false` binds none.
  */
 export async function startWorker(vars = {}, options = {}) {
   // A workerd process that never comes up (seen once on a loaded 2-core machine) must not hang
@@ -67,7 +69,22 @@ function syncQueues(vars, enabled) {
   };
 }
 
-async function launch(vars, { ipLimit = 10000, limits = {}, queues } = {}) {
+/**
+ * wrangler.toml's `[assets]`: the directory bound as `ASSETS`, with every request going to the
+ * worker first (`run_worker_first = true`), so that no file of it is served by its path.
+ */
+function staticAssets(directory = `${root}/build/assets`) {
+  if (directory === false) return {};
+  return {
+    assets: {
+      directory,
+      binding: "ASSETS",
+      routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true },
+    },
+  };
+}
+
+async function launch(vars, { ipLimit = 10000, limits = {}, queues, assets } = {}) {
   const ratelimits = Object.fromEntries(
     RATE_LIMITERS.filter((name) => limits[name] !== null).map((name) => [
       name,
@@ -89,6 +106,7 @@ async function launch(vars, { ipLimit = 10000, limits = {}, queues } = {}) {
     kvNamespaces: { TOKEN_BLACKLIST: "blacklist-test" },
     ratelimits,
     ...syncQueues(vars, queues),
+    ...staticAssets(assets),
     d1Persist: false,
     // The `send_email` binding's local simulation writes each message to files and logs their
     // paths: the suite reads the mails from there, as a developer reads them under `wrangler dev`.

@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 use worker::{console_log, D1Database, Request};
 
+use crate::app::assets::common_passwords;
 use crate::app::audit;
 use crate::app::breach::screen;
 use crate::app::caller::authenticate;
@@ -27,6 +28,7 @@ use crate::domain::device::Device;
 use crate::domain::fields::{FieldErrors, Text};
 use crate::domain::mail::Template;
 use crate::domain::password::{check_password, owed_on_failure, pay, unverifiable, Target, Verdict};
+use crate::domain::password_rules::PasswordPolicy;
 use crate::domain::sync::{looked_up_user, user_record, Outgoing};
 use crate::domain::user::{
     timestamp, Credentials, PasswordChange, ProfileChanges, Registration, User, EMAIL_TAKEN, OLD_PASSWORD_INCORRECT,
@@ -39,7 +41,9 @@ pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
     let state = &ctx.data.state;
     limit_ip(req, ctx, Limiter::General, "register", state.config.rate_limit_period_secs.unsigned_abs()).await?;
     let data = json_body(req, &state.config).await?;
-    let parsed = Registration::parse(&data, state.config.breach.min_length);
+    let common = common_passwords(&ctx.env).await?;
+    let parsed =
+        Registration::parse(&data, &PasswordPolicy { min_length: state.config.breach.min_length, common: &common });
     let candidate = match &parsed {
         Ok(registration) => Some(registration.password.clone()),
         Err(errors) => still_screened(&data, errors, "password", &["password", "password_confirm"], Text::REQUIRED),
@@ -306,10 +310,12 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
     // The old password is a password check like login's: the same per-IP budget and back-off.
     limit_ip(req, ctx, Limiter::Password, "change-password", config.rate_limit_period_secs.unsigned_abs()).await?;
     let data = json_body(req, config).await?;
+    let common = common_passwords(&ctx.env).await?;
+    let policy = PasswordPolicy { min_length: config.breach.min_length, common: &common };
     let db = database(ctx)?;
     let now = now().timestamp();
     let throttle_key = password_check_key(req, state, user);
-    let (parsed, wrong_old_password) = check_change(&db, &data, user, &throttle_key, now, config).await?;
+    let (parsed, wrong_old_password) = check_change(&db, &data, user, &throttle_key, now, config, &policy).await?;
     if wrong_old_password {
         let failed = AuditEvent::failure(EventType::PasswordChanged, Some(user.id))
             .session(caller.session_id.as_deref())
@@ -366,11 +372,12 @@ async fn check_change(
     throttle_key: &str,
     now: i64,
     config: &Config,
+    policy: &PasswordPolicy<'_>,
 ) -> Result<(Result<PasswordChange, FieldErrors>, bool), ApiError> {
     let throttle = PasswordThrottle::new(db);
     throttle.reserve_now(throttle_key, now, &config.login_backoff).await?;
     let old_password_ok = std::cell::Cell::new(None);
-    let change = PasswordChange::parse(data, user, config.breach.min_length, |old| {
+    let change = PasswordChange::parse(data, user, policy, |old| {
         let right = is_valid(old, &user.password, &config.password_hasher);
         old_password_ok.set(Some(right));
         right

@@ -1,11 +1,13 @@
 //! The worker: rooms by capability (`accounts`, `sessions`, `recovery`, `inbound` for Django's
 //! events, `introspection` for other resource servers, `platform`), who is calling (`caller`),
 //! issuing tokens (`issue`), anti-automation (`throttle`), the HTTP edge (`http`), per-isolate
-//! state (`state`), the storage adapters (`store`), and Django beside it (`django`, `outbound`).
+//! state (`state`) and static assets (`assets`), the storage adapters (`store`), and Django
+//! beside it (`django`, `outbound`).
 //! Built for wasm32 only.
 
 pub mod accounts;
 pub mod admin;
+pub mod assets;
 pub mod audit;
 pub mod breach;
 pub mod caller;

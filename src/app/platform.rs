@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 use worker::Request;
 
+use crate::app::assets;
 use crate::app::http::header;
 use crate::app::throttle::{limit_ip, Limiter};
 use crate::app::{blacklist, database, Ctx, Outcome};
@@ -44,10 +45,11 @@ pub async fn health(req: Request, ctx: Ctx) -> Outcome {
 }
 
 /// `GET <prefix>openapi.json` → the OpenAPI document, its `servers` naming the prefix asked.
-pub async fn openapi(req: Request, _ctx: Ctx) -> Outcome {
+pub async fn openapi(req: Request, ctx: Ctx) -> Outcome {
+    let document = assets::openapi(&ctx.env).await?;
     let path = req.path();
     let prefix = path.strip_suffix(Endpoint::OpenApi.path()).unwrap_or("/");
-    Ok(Reply::ok(openapi_document(prefix)))
+    Ok(Reply::ok(openapi_document(&document, prefix)))
 }
 
 /// `GET /.well-known/jwks.json` → the Ed25519 public keys (`{"keys": []}` with HS256 only).

@@ -8,6 +8,7 @@ use std::future::Future;
 use serde_json::{json, Value};
 use worker::Request;
 
+use crate::app::assets::common_passwords;
 use crate::app::audit;
 use crate::app::breach::screen;
 use crate::app::caller::authenticate;
@@ -23,6 +24,7 @@ use crate::app::{database, first_row, now, random_bytes, Ctx, OrInternal, Outcom
 use crate::domain::audit::{AuditEvent, EventType, Source};
 use crate::domain::fields::FieldErrors;
 use crate::domain::mail::Template;
+use crate::domain::password_rules::PasswordPolicy;
 use crate::domain::recovery::{
     key_hash, link, parse_email_request, parse_key, EmailChange, KeyPurpose, MailedKey, ResetConfirmation,
     INVALID_VALUE, PASSWORD_INCORRECT,
@@ -123,7 +125,9 @@ pub async fn confirm_password_reset(mut req: Request, ctx: Ctx) -> Outcome {
     if !check_token(&[secret], &reset_subject(&user), &confirmation.token, token_clock(now), timeout) {
         return Err(FieldErrors::single("token", INVALID_VALUE).into());
     }
-    let checked = confirmation.new_password(&user.attributes(), config.breach.min_length);
+    let common = common_passwords(&ctx.env).await?;
+    let policy = PasswordPolicy { min_length: config.breach.min_length, common: &common };
+    let checked = confirmation.new_password(&user.attributes(), &policy);
     let candidate = confirmation.agreed().cloned();
     let new_password = screen(&config.breach, checked, candidate, "new_password2").await?;
     let hash = hash_password(new_password.expose(), &config.password_hasher)?;

@@ -8,8 +8,6 @@
 
 use std::borrow::Cow;
 
-include!(concat!(env!("OUT_DIR"), "/common_passwords.rs"));
-
 /// Django's `MinimumLengthValidator` default (`PASSWORD_MIN_LENGTH` unless set).
 pub const MIN_LENGTH: usize = 8;
 
@@ -23,6 +21,41 @@ pub const ENTIRELY_NUMERIC: &str = "This password is entirely numeric.";
 pub const TOO_SIMILAR_TO_FIRST_NAME: &str = "The password is too similar to the first name.";
 pub const TOO_SIMILAR_TO_LAST_NAME: &str = "The password is too similar to the last name.";
 pub const TOO_SIMILAR_TO_EMAIL: &str = "The password is too similar to the email.";
+
+/// What the rules are checked against besides the user: the minimum length and Django's list of
+/// common passwords (the worker reads the list once per isolate from its static assets).
+#[derive(Clone, Copy)]
+pub struct PasswordPolicy<'a> {
+    /// `PASSWORD_MIN_LENGTH`, in code points.
+    pub min_length: usize,
+    pub common: &'a CommonPasswords,
+}
+
+/// Django 5.2's common-password list (`x.strip()` of each line), sorted by bytes, deduplicated
+/// and front-coded in blocks by build.rs (`common-passwords.bin`; see `contains_entry`).
+pub struct CommonPasswords {
+    coded: Vec<u8>,
+}
+
+impl CommonPasswords {
+    /// The list from build.rs's bytes, or `None` for bytes that are not such a list: what the
+    /// worker read is checked before any password is held against it, since a list that
+    /// matched nothing would accept every common password.
+    pub fn from_coded(coded: Vec<u8>) -> Option<CommonPasswords> {
+        let list = CommonPasswords { coded };
+        let looks_right = list.coded.first() == Some(&HEAD) && ["123456", "password"].iter().all(|p| list.contains(p));
+        looks_right.then_some(list)
+    }
+
+    /// `CommonPasswordValidator`: `password.lower().strip() in passwords`.
+    pub fn contains(&self, password: &str) -> bool {
+        let lowered = password.to_lowercase();
+        contains_entry(&self.coded, lowered.trim_matches(py_isspace).as_bytes())
+    }
+}
+
+/// The byte that starts a front-coded block's head (build.rs).
+const HEAD: u8 = 0x1f;
 
 /// The user fields Django's similarity check compares against (the user model has no
 /// `username`, so Django's default attribute list reduces to these three).
@@ -44,16 +77,16 @@ pub fn too_short(min_length: usize) -> Cow<'static, str> {
 }
 
 /// Runs the four validators and returns every failing message, in the contract's order:
-/// too short (under `min_length` code points, `PASSWORD_MIN_LENGTH`), too common, entirely
-/// numeric, too similar (at most one similarity message, for the first attribute that matches,
-/// like Django). An empty result means the password is acceptable. No rule caps the length:
-/// Django has no maximum validator (only dj-rest-auth's reset form caps its fields at 128).
-pub fn validate_password(password: &str, user: &UserAttributes, min_length: usize) -> Vec<Cow<'static, str>> {
+/// too short (under the policy's `min_length` code points, `PASSWORD_MIN_LENGTH`), too common,
+/// entirely numeric, too similar (at most one similarity message, for the first attribute that
+/// matches, like Django). An empty result means the password is acceptable. No rule caps the
+/// length: Django has no maximum validator (only dj-rest-auth's reset form caps its fields at 128).
+pub fn validate_password(password: &str, user: &UserAttributes, policy: &PasswordPolicy) -> Vec<Cow<'static, str>> {
     let mut errors = Vec::new();
-    if password.chars().count() < min_length {
-        errors.push(too_short(min_length));
+    if password.chars().count() < policy.min_length {
+        errors.push(too_short(policy.min_length));
     }
-    if is_common(password) {
+    if policy.common.contains(password) {
         errors.push(TOO_COMMON.into());
     }
     if py_isdigit(password) {
@@ -65,12 +98,6 @@ pub fn validate_password(password: &str, user: &UserAttributes, min_length: usiz
     errors
 }
 
-/// `CommonPasswordValidator`: `password.lower().strip() in passwords`.
-fn is_common(password: &str) -> bool {
-    let lowered = password.to_lowercase();
-    contains_entry(COMMON_PASSWORDS, lowered.trim_matches(py_isspace).as_bytes())
-}
-
 /// Whether `needle` is an entry of `coded`, a sorted list front-coded in blocks by build.rs. Each
 /// entry starts with a byte below 0x20 and runs to the next one: a block's head is `HEAD` and
 /// the whole entry, any other entry the length of the prefix it shares with the entry before
@@ -78,7 +105,6 @@ fn is_common(password: &str) -> bool {
 /// steps back to the head at or before it) finds the last head below `needle`; that block is
 /// then decoded in order.
 fn contains_entry(coded: &[u8], needle: &[u8]) -> bool {
-    const HEAD: u8 = 0x1f;
     let entry_end =
         |start: usize| coded[start + 1..].iter().position(|&b| b < 0x20).map_or(coded.len(), |i| start + 1 + i);
     // `lo` and `hi` stay on heads (or the end); `coded` starts with one.
@@ -463,8 +489,28 @@ static PY_DIGIT: &[(u32, u32)] = &[
     (0x1F100, 0x1F10A), (0x1FBF0, 0x1FBF9),
 ];
 
+/// Django's list as build.rs wrote it (the bytes the worker reads from its assets), for the
+/// native tests of every module that checks passwords.
+#[cfg(test)]
+pub mod testing {
+    use std::sync::LazyLock;
+
+    use super::{CommonPasswords, PasswordPolicy};
+
+    pub const DJANGO_LIST_CODED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/common-passwords.bin"));
+
+    static DJANGO_LIST: LazyLock<CommonPasswords> =
+        LazyLock::new(|| CommonPasswords::from_coded(DJANGO_LIST_CODED.to_vec()).expect("build.rs's list"));
+
+    /// Django's list with this minimum length.
+    pub fn policy(min_length: usize) -> PasswordPolicy<'static> {
+        PasswordPolicy { min_length, common: &DJANGO_LIST }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::testing::{policy, DJANGO_LIST_CODED};
     use super::*;
 
     /// (password, first_name, last_name, email, messages Django 5.2 returns). Recorded from real
@@ -586,7 +632,7 @@ mod tests {
         for (password, first_name, last_name, email, expected) in DJANGO_CASES {
             let user = UserAttributes { first_name, last_name, email };
             assert_eq!(
-                validate_password(password, &user, MIN_LENGTH),
+                validate_password(password, &user, &policy(MIN_LENGTH)),
                 *expected,
                 "password {password:?}, user {user:?}"
             );
@@ -610,11 +656,11 @@ mod tests {
         assert_eq!(too_short(1), "This password is too short. It must contain at least 1 character.");
         assert_eq!(too_short(15), "This password is too short. It must contain at least 15 characters.");
         let fourteen = "quiet harbour!";
-        assert_eq!(validate_password(fourteen, &nobody, 15), [too_short(15)]);
-        assert!(validate_password(fourteen, &nobody, 14).is_empty());
+        assert_eq!(validate_password(fourteen, &nobody, &policy(15)), [too_short(15)]);
+        assert!(validate_password(fourteen, &nobody, &policy(14)).is_empty());
         // Code points, as Python's len(): 15 accented letters are 15, not 30 bytes.
-        assert!(validate_password(&"é".repeat(15), &nobody, 15).is_empty());
-        assert_eq!(validate_password("", &nobody, 1), [too_short(1)]);
+        assert!(validate_password(&"é".repeat(15), &nobody, &policy(15)).is_empty());
+        assert_eq!(validate_password("", &nobody, &policy(1)), [too_short(1)]);
     }
 
     #[test]
@@ -622,7 +668,7 @@ mod tests {
         let nobody = UserAttributes::default();
         for length in [64, 128, 1000] {
             let password: String = "correct horse battery staple ".chars().cycle().take(length).collect();
-            assert!(validate_password(&password, &nobody, MIN_LENGTH).is_empty(), "{length}");
+            assert!(validate_password(&password, &nobody, &policy(MIN_LENGTH)).is_empty(), "{length}");
         }
     }
 
@@ -685,27 +731,39 @@ mod tests {
     fn the_common_list_is_djangos_sorted_and_deduplicated() {
         // Django's file has 19,640 distinct lines.
         let entries: Vec<String> =
-            decode(COMMON_PASSWORDS).into_iter().map(|e| String::from_utf8(e).expect("UTF-8")).collect();
+            decode(DJANGO_LIST_CODED).into_iter().map(|e| String::from_utf8(e).expect("UTF-8")).collect();
         assert_eq!(entries.len(), 19_640);
         assert!(entries.windows(2).all(|w| w[0] < w[1]));
         assert!(entries.iter().all(|p| !p.is_empty() && *p == p.trim()));
         // The search finds every entry, and nothing between or around them.
-        assert!(entries.iter().all(|p| contains_entry(COMMON_PASSWORDS, p.as_bytes())));
+        assert!(entries.iter().all(|p| contains_entry(DJANGO_LIST_CODED, p.as_bytes())));
         for probe in ["", "\n", "0", "~~~~~~~~~~~~", "123456 ", "password\n123456", "\u{10ffff}"] {
             let listed = entries.iter().any(|e| e == probe);
-            assert_eq!(contains_entry(COMMON_PASSWORDS, probe.as_bytes()), listed, "{probe:?}");
+            assert_eq!(contains_entry(DJANGO_LIST_CODED, probe.as_bytes()), listed, "{probe:?}");
         }
         for near in entries.iter().step_by(97) {
             for longer in [format!("{near}\u{1}"), format!("{near}\u{1f}"), format!("{near} ")] {
                 let listed = entries.contains(&longer);
-                assert_eq!(contains_entry(COMMON_PASSWORDS, longer.as_bytes()), listed, "{longer:?}");
+                assert_eq!(contains_entry(DJANGO_LIST_CODED, longer.as_bytes()), listed, "{longer:?}");
             }
             let shorter = &near[..near.len() - near.chars().last().map_or(0, char::len_utf8)];
-            assert_eq!(contains_entry(COMMON_PASSWORDS, shorter.as_bytes()), entries.iter().any(|e| e == shorter));
+            assert_eq!(contains_entry(DJANGO_LIST_CODED, shorter.as_bytes()), entries.iter().any(|e| e == shorter));
         }
-        for common in ["123456", "password", "qwerty", "йцукен"] {
-            assert!(is_common(common), "{common}");
+        let list = CommonPasswords::from_coded(DJANGO_LIST_CODED.to_vec()).expect("build.rs's list");
+        for common in ["123456", "password", "qwerty", "йцукен", "PassWord", " qwerty\u{3000}"] {
+            assert!(list.contains(common), "{common:?}");
         }
+    }
+
+    #[test]
+    fn only_a_list_that_finds_djangos_commonest_passwords_is_taken() {
+        assert!(CommonPasswords::from_coded(Vec::new()).is_none());
+        assert!(CommonPasswords::from_coded(b"<!DOCTYPE html><title>Not Found</title>".to_vec()).is_none());
+        assert!(CommonPasswords::from_coded(front_code(&["123456", "qwerty"], 64)).is_none());
+        assert!(CommonPasswords::from_coded(DJANGO_LIST_CODED[1..].to_vec()).is_none());
+        assert!(CommonPasswords::from_coded(DJANGO_LIST_CODED[..DJANGO_LIST_CODED.len() / 2].to_vec()).is_none());
+        let made_up = CommonPasswords::from_coded(front_code(&["123456", "hunter2", "password"], 64)).expect("a list");
+        assert!(made_up.contains("Hunter2 ") && !made_up.contains("qwerty"));
     }
 
     #[test]
@@ -776,7 +834,7 @@ mod tests {
     #[test]
     fn only_the_first_similar_attribute_is_reported() {
         let user = UserAttributes { first_name: "Wolfgang", last_name: "Wolfgang", email: "wolfgang@example.org" };
-        assert_eq!(validate_password("wolfgang12", &user, MIN_LENGTH), [TOO_SIMILAR_TO_FIRST_NAME]);
+        assert_eq!(validate_password("wolfgang12", &user, &policy(MIN_LENGTH)), [TOO_SIMILAR_TO_FIRST_NAME]);
     }
 
     #[test]
@@ -784,7 +842,7 @@ mod tests {
         let long = "x".repeat(100_000);
         let user = UserAttributes { first_name: "\u{0}\u{FFFF}", last_name: "ΣΣΣ", email: &long };
         for password in ["", "\u{0}", "İİİİ", "\u{10FFFF}", long.as_str()] {
-            let _ = validate_password(password, &user, MIN_LENGTH);
+            let _ = validate_password(password, &user, &policy(MIN_LENGTH));
         }
     }
 }

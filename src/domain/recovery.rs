@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::domain::fields::{FieldErrors, Form, Text};
-use crate::domain::password_rules::{validate_password, UserAttributes};
+use crate::domain::password_rules::{validate_password, PasswordPolicy, UserAttributes};
 use crate::domain::reset_token::decode_uid;
 use crate::domain::secrets::{Password, Token};
 use crate::domain::tokens::hex;
@@ -58,13 +58,13 @@ impl ResetConfirmation {
 
     /// Django's `SetPasswordForm` once uid and token checked: a mismatch alone, else the password
     /// validators for this user, all under `new_password2`. The new password when it passes.
-    pub fn new_password(&self, user: &UserAttributes<'_>, min_length: usize) -> Result<&Password, FieldErrors> {
+    pub fn new_password(&self, user: &UserAttributes<'_>, policy: &PasswordPolicy) -> Result<&Password, FieldErrors> {
         let (one, two) = (self.new_password1.expose(), self.new_password2.expose());
         if one != two {
             return Err(FieldErrors::single("new_password2", PASSWORD_MISMATCH));
         }
         let mut errors = FieldErrors::new();
-        for message in validate_password(two, user, min_length) {
+        for message in validate_password(two, user, policy) {
             errors.add("new_password2", message);
         }
         errors.into_result()?;
@@ -166,6 +166,7 @@ fn encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::password_rules::testing::policy;
     use crate::domain::password_rules::MIN_LENGTH;
     use serde_json::json;
 
@@ -215,7 +216,7 @@ mod tests {
         })))
         .ok()
         .unwrap();
-        let errors = confirmation.new_password(&attributes(), MIN_LENGTH).unwrap_err();
+        let errors = confirmation.new_password(&attributes(), &policy(MIN_LENGTH)).unwrap_err();
         assert_eq!(errors, FieldErrors::single("new_password2", "The two password fields didn’t match."));
     }
 
@@ -231,7 +232,7 @@ mod tests {
         assert_eq!(body("p4ssw0rd!", "p4ssw0rd!").agreed().map(Password::expose), Some("p4ssw0rd!"));
         assert!(body("p4ssw0rd!", "p4ssw0rd?").agreed().is_none());
         // The configured minimum length speaks in the reset form too.
-        let errors = body("quiet harbour", "quiet harbour").new_password(&attributes(), 15).unwrap_err();
+        let errors = body("quiet harbour", "quiet harbour").new_password(&attributes(), &policy(15)).unwrap_err();
         let expected = "This password is too short. It must contain at least 15 characters.";
         assert_eq!(errors, FieldErrors::single("new_password2", expected));
     }
@@ -243,7 +244,7 @@ mod tests {
         })))
         .ok()
         .unwrap();
-        let errors = weak.new_password(&attributes(), MIN_LENGTH).unwrap_err();
+        let errors = weak.new_password(&attributes(), &policy(MIN_LENGTH)).unwrap_err();
         let messages: Vec<&str> = errors.iter().flat_map(|(_, m)| m.iter().map(String::as_str)).collect();
         assert!(messages.contains(&"The password is too similar to the last name."), "{messages:?}");
         assert!(errors.iter().all(|(field, _)| field == "new_password2"));
@@ -252,7 +253,10 @@ mod tests {
         })))
         .ok()
         .unwrap();
-        assert_eq!(strong.new_password(&attributes(), MIN_LENGTH).unwrap().expose(), "a quiet harbour at dusk");
+        assert_eq!(
+            strong.new_password(&attributes(), &policy(MIN_LENGTH)).unwrap().expose(),
+            "a quiet harbour at dusk"
+        );
     }
 
     #[test]

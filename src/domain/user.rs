@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::domain::fields::{FieldErrors, Form, Optional, Text, NAME_MAX, PHONE_MAX};
-use crate::domain::password_rules::{validate_password, UserAttributes};
+use crate::domain::password_rules::{validate_password, PasswordPolicy, UserAttributes};
 use crate::domain::secrets::Password;
 
 pub const PASSWORDS_DO_NOT_MATCH: &str = "Passwords do not match.";
@@ -115,9 +115,9 @@ pub struct Registration {
 }
 
 impl Registration {
-    /// Reads and checks a registration; every failing field is reported at once. `min_length`
-    /// is `PASSWORD_MIN_LENGTH`.
-    pub fn parse(data: &Map<String, Value>, min_length: usize) -> Result<Registration, FieldErrors> {
+    /// Reads and checks a registration; every failing field is reported at once, the password
+    /// against `policy`.
+    pub fn parse(data: &Map<String, Value>, policy: &PasswordPolicy) -> Result<Registration, FieldErrors> {
         let mut form = Form::new(data);
         let email = form.email("email");
         let password = form.required("password", Text::REQUIRED);
@@ -134,7 +134,7 @@ impl Registration {
                 last_name: last_name.as_deref().unwrap_or(""),
                 email: email.as_deref().unwrap_or(""),
             };
-            for message in validate_password(password, &attributes, min_length) {
+            for message in validate_password(password, &attributes, policy) {
                 errors.add("password", message);
             }
             if password_confirm.as_ref().is_some_and(|confirm| confirm != password) {
@@ -238,7 +238,7 @@ impl PasswordChange {
     pub fn parse(
         data: &Map<String, Value>,
         user: &User,
-        min_length: usize,
+        policy: &PasswordPolicy,
         old_password_ok: impl FnOnce(&str) -> bool,
     ) -> Result<PasswordChange, FieldErrors> {
         let mut form = Form::new(data);
@@ -247,7 +247,7 @@ impl PasswordChange {
         let confirm = form.required("new_password_confirm", Text::REQUIRED);
         let mut errors: FieldErrors = form.errors;
         if let Some(new_password) = &new_password {
-            for message in validate_password(new_password, &user.attributes(), min_length) {
+            for message in validate_password(new_password, &user.attributes(), policy) {
                 errors.add("new_password", message);
             }
             if confirm.as_ref().is_some_and(|confirm| confirm != new_password) {
@@ -274,6 +274,7 @@ impl PasswordChange {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::password_rules::testing::policy;
     use crate::domain::password_rules::MIN_LENGTH;
     use chrono::TimeZone;
 
@@ -358,7 +359,7 @@ mod tests {
             "email": "Ada@Example.com", "password": "correct-horse-battery", "password_confirm": "correct-horse-battery",
             "first_name": "Ada", "last_name": "Lovelace"
         }));
-        let registration = Registration::parse(&data, MIN_LENGTH).unwrap();
+        let registration = Registration::parse(&data, &policy(MIN_LENGTH)).unwrap();
         assert_eq!(registration.email, "ada@example.com");
         assert_eq!(registration.timezone, "UTC");
         assert_eq!(registration.phone_number, None);
@@ -370,7 +371,7 @@ mod tests {
             "email": "ada@example.com", "password": "correct-horse-battery", "password_confirm": "correct-horse-battery",
             "first_name": "Ada", "last_name": "Lovelace"
         }));
-        let registration = Registration::parse(&data, MIN_LENGTH).unwrap();
+        let registration = Registration::parse(&data, &policy(MIN_LENGTH)).unwrap();
         assert_eq!(registration.password.expose(), "correct-horse-battery");
         let printed = format!("{registration:?} {registration:#?}");
         assert!(!printed.contains("correct-horse"), "{printed}");
@@ -384,7 +385,7 @@ mod tests {
             "old_password": "old-secret-123", "new_password": "correct-horse-battery",
             "new_password_confirm": "correct-horse-battery"
         }));
-        let change = PasswordChange::parse(&data, &ada(), MIN_LENGTH, |_| true).unwrap();
+        let change = PasswordChange::parse(&data, &ada(), &policy(MIN_LENGTH), |_| true).unwrap();
         assert_eq!(change.old_password.expose(), "old-secret-123");
         let printed = format!("{change:?}");
         assert!(!printed.contains("old-secret") && !printed.contains("correct-horse"), "{printed}");
@@ -392,7 +393,7 @@ mod tests {
 
     #[test]
     fn an_empty_registration_lists_every_required_field() {
-        let errors = field_errors(Registration::parse(&Map::new(), MIN_LENGTH));
+        let errors = field_errors(Registration::parse(&Map::new(), &policy(MIN_LENGTH)));
         for field in ["email", "password", "password_confirm", "first_name", "last_name"] {
             assert_eq!(errors[field], json!(["This field is required."]), "{field}");
         }
@@ -406,7 +407,7 @@ mod tests {
             "first_name": "Ada", "last_name": "Lovelace"
         }));
         assert_eq!(
-            field_errors(Registration::parse(&data, MIN_LENGTH)),
+            field_errors(Registration::parse(&data, &policy(MIN_LENGTH))),
             json!({"password_confirm": ["Passwords do not match."]})
         );
     }
@@ -418,7 +419,7 @@ mod tests {
             "first_name": "Ada", "last_name": "Lovelace"
         }));
         assert_eq!(
-            field_errors(Registration::parse(&data, MIN_LENGTH)),
+            field_errors(Registration::parse(&data, &policy(MIN_LENGTH))),
             json!({"password": [
                 "This password is too short. It must contain at least 8 characters.",
                 "This password is too common.",
@@ -434,7 +435,7 @@ mod tests {
             "first_name": "Ada", "last_name": "Byron"
         }));
         assert_eq!(
-            field_errors(Registration::parse(&data, MIN_LENGTH)),
+            field_errors(Registration::parse(&data, &policy(MIN_LENGTH))),
             json!({"password": ["The password is too similar to the email."]})
         );
     }
@@ -446,7 +447,7 @@ mod tests {
             "first_name": "A".repeat(151), "last_name": "Lovelace", "timezone": "Nowhere/Land"
         }));
         assert_eq!(
-            field_errors(Registration::parse(&data, MIN_LENGTH)),
+            field_errors(Registration::parse(&data, &policy(MIN_LENGTH))),
             json!({
                 "first_name": ["Ensure this field has no more than 150 characters."],
                 "timezone": ["Invalid timezone."]
@@ -486,7 +487,7 @@ mod tests {
         let user = ada();
         let data = object(json!({"old_password": "x", "new_password": "short", "new_password_confirm": "short"}));
         let mut asked = false;
-        let errors = field_errors(PasswordChange::parse(&data, &user, MIN_LENGTH, |_| {
+        let errors = field_errors(PasswordChange::parse(&data, &user, &policy(MIN_LENGTH), |_| {
             asked = true;
             false
         }));
@@ -501,17 +502,17 @@ mod tests {
             "old_password": "wrong", "new_password": "correct-horse-battery", "new_password_confirm": "correct-horse-battery"
         }));
         assert_eq!(
-            field_errors(PasswordChange::parse(&data, &ada(), MIN_LENGTH, |old| old == "right")),
+            field_errors(PasswordChange::parse(&data, &ada(), &policy(MIN_LENGTH), |old| old == "right")),
             json!({"old_password": ["Old password is incorrect."]})
         );
-        let ok = PasswordChange::parse(&data, &ada(), MIN_LENGTH, |old| old == "wrong").unwrap();
+        let ok = PasswordChange::parse(&data, &ada(), &policy(MIN_LENGTH), |old| old == "wrong").unwrap();
         assert_eq!(ok.new_password.expose(), "correct-horse-battery");
     }
 
     #[test]
     fn the_new_password_is_compared_with_the_user_s_own_names() {
         let data = object(json!({"old_password": "x", "new_password": "lovelace", "new_password_confirm": "lovelace"}));
-        let errors = field_errors(PasswordChange::parse(&data, &ada(), MIN_LENGTH, |_| true));
+        let errors = field_errors(PasswordChange::parse(&data, &ada(), &policy(MIN_LENGTH), |_| true));
         assert_eq!(errors["new_password"], json!(["The password is too similar to the last name."]));
     }
 }

@@ -1,11 +1,18 @@
 // Misconfiguration (README "Configuration", CONTRACT.md "expires_in, the lifetimes, … are
 // configuration"): a short or empty signing key, or a bad var, makes every request 503 without
-// leaking anything; valid vars change lifetimes, prefixes and the body limit.
+// leaking anything; valid vars change lifetimes, prefixes and the body limit. Without its static
+// assets (or with other files under their names), what needs them is 503 and no password is
+// accepted unchecked.
 import assert from "node:assert/strict";
-import { pbkdf2Sync } from "node:crypto";
+import { pbkdf2Sync, randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DRF, ORIGIN, SHORT, decodeSegment, startWorker } from "../support.mjs";
-import { assertCommonHeaders, assertResponse, assertTokenPair, claimsFor, login, mintToken, raw } from "./helpers.mjs";
+import {
+  assertCommonHeaders, assertResponse, assertTokenPair, claimsFor, login, mintToken, raw, requestResetLink,
+} from "./helpers.mjs";
 
 /** The 201 body of a registration (the harness's `register` also returns what was sent). */
 const tokenBody = ({ access_token, refresh_token, token_type, expires_in, user }) =>
@@ -169,3 +176,76 @@ describe("PBKDF2_ITERATIONS is configuration", () => {
     }
   });
 });
+
+// Django's common-password list and the OpenAPI document are static assets (build/assets/, bound as
+// ASSETS by wrangler.toml), not part of the wasm: a deployment without them must not check new
+// passwords against nothing.
+function withoutItsAssets(title, assets) {
+  describe(title, () => {
+    let worker;
+    let directory;
+    const password = "an old password 1";
+    const email = `assets.${Date.now()}@example.com`;
+    before(async () => {
+      if (assets) {
+        directory = mkdtempSync(join(tmpdir(), "edge-auth-assets-"));
+        for (const [name, text] of Object.entries(assets)) writeFileSync(join(directory, name), text);
+      }
+      worker = await startWorker({}, { assets: directory ?? false });
+      const hash = `pbkdf2_sha256$1000$salt$${pbkdf2Sync(password, "salt", 1000, 32, "sha256").toString("base64")}`;
+      await worker.db
+        .prepare("INSERT INTO users (uuid, email, password, first_name, last_name, date_joined) VALUES (?1, ?2, ?3, 'Ada', 'Lovelace', '2024-01-01T10:00:00Z')")
+        .bind(randomUUID(), email, hash)
+        .run();
+    });
+    after(async () => {
+      await worker?.dispose();
+      if (directory) rmSync(directory, { recursive: true, force: true });
+    });
+
+    test("register/ with a valid body is 503 Server misconfigured., and no user is made", async () => {
+      const user = worker.newUser();
+      assertResponse(await worker.post(`${DRF}/register/`, user), 503, MISCONFIGURED);
+      assertResponse(await worker.post(`${DRF}/register/`, { ...user, password: "password", password_confirm: "password" }), 503, MISCONFIGURED);
+      const row = await worker.db.prepare("SELECT COUNT(*) AS n FROM users WHERE email = ?1").bind(user.email).first();
+      assert.equal(row.n, 0);
+    });
+
+    test("login/ and me/ still serve; change-password/ is 503 and the password stays", async () => {
+      const loggedIn = await login(worker, email, password);
+      assert.equal(loggedIn.status, 200, loggedIn.text);
+      const token = loggedIn.body.access_token;
+      assert.equal((await worker.fetch(`${DRF}/me/`, { token })).status, 200);
+      const change = { old_password: password, new_password: "a new password 2", new_password_confirm: "a new password 2" };
+      assertResponse(await worker.post(`${DRF}/change-password/`, change, { token }), 503, MISCONFIGURED);
+      assert.equal((await login(worker, email, password)).status, 200, "the old password still logs in");
+    });
+
+    test("password/reset/confirm/ with a valid link is 503 and the password stays", async () => {
+      const { uid, token } = await requestResetLink(worker, email);
+      const body = { uid, token, new_password1: "a new password 3", new_password2: "a new password 3" };
+      assertResponse(await worker.post(`${DRF}/password/reset/confirm/`, body), 503, MISCONFIGURED);
+      assert.equal((await login(worker, email, password)).status, 200, "the old password still logs in");
+    });
+
+    test("openapi.json is 503 under both prefixes", async () => {
+      for (const prefix of [DRF, SHORT]) assertResponse(await worker.fetch(`${prefix}/openapi.json`), 503, MISCONFIGURED);
+    });
+
+    test("the reason is logged, naming the asset and the binding", () => {
+      for (const name of ["common-passwords.bin", "openapi.json"]) {
+        assert.ok(
+          worker.output.some((line) => line.includes(`the static asset ${name} (binding ASSETS)`)),
+          `a log line names ${name}:\n${worker.output.join("\n")}`,
+        );
+      }
+    });
+  });
+}
+
+withoutItsAssets("no static assets (no ASSETS binding)", null);
+withoutItsAssets("static assets that are not build.rs's (an HTML page under each name)", {
+  "common-passwords.bin": "<!DOCTYPE html><title>Not Found</title>",
+  "openapi.json": "<!DOCTYPE html><title>Not Found</title>",
+});
+withoutItsAssets("static assets without these two files", { "index.html": "<!DOCTYPE html>" });

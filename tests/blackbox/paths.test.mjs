@@ -1,6 +1,8 @@
 // CONTRACT.md "Paths": both prefixes, trailing slash optional, 404 for unknown paths, 405 with
-// `Allow` for methods an endpoint does not serve, HEAD on me/.
+// `Allow` for methods an endpoint does not serve, HEAD on me/, the OpenAPI document under each
+// prefix; the worker's static assets (build/assets/) are never served by their own paths.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { DRF, SHORT, startWorker } from "../support.mjs";
 import {
@@ -84,6 +86,11 @@ describe("unknown paths", () => {
     "/api/v2/auth/login/",
     "/api/v1/drf/auth/me.json",
     "/favicon.ico",
+    // The static assets' own names (wrangler.toml: run_worker_first), at the root and under a prefix.
+    "/openapi.json",
+    "/common-passwords.bin",
+    "/api/v1/drf/auth/common-passwords.bin",
+    "/assets/openapi.json",
   ];
   for (const path of UNKNOWN) {
     for (const method of ["GET", "POST"]) {
@@ -95,6 +102,25 @@ describe("unknown paths", () => {
       });
     }
   }
+});
+
+describe("openapi.json", () => {
+  const source = JSON.parse(readFileSync(new URL("../../src/openapi.json", import.meta.url), "utf8"));
+  for (const [prefix, url] of PREFIXES) {
+    test(`GET ${prefix}openapi.json is src/openapi.json with servers naming ${prefix}`, async () => {
+      const response = await worker.fetch(`${url}/openapi.json`);
+      assertResponse(response, 200, { ...source, servers: [{ url: prefix.replace(/\/$/, "") }] });
+      assert.equal(response.headers.get("cache-control"), null, "cacheable as before");
+    });
+  }
+
+  test("HEAD answers the same headers without a body, and the trailing slash is an unknown path", async () => {
+    const head = await worker.fetch(`${DRF}/openapi.json`, { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.equal(head.text, "");
+    assertCommonHeaders(head.headers);
+    assertResponse(await worker.fetch(`${DRF}/openapi.json/`), 404, { detail: "Not found." });
+  });
 });
 
 describe("methods an endpoint does not serve", () => {

@@ -4,7 +4,8 @@
 //
 // Everything lives in one temporary directory, removed when done: a copy of build/ (a concurrent
 // `worker-build` cannot reload it mid-run), a copy of wrangler.toml rewritten for a local run
-// (absolute paths, no [build] step, every per-IP `simple = { limit = N` raised; everything else,
+// (absolute paths: `main`, the migrations and the copy's static assets; no [build] step, every
+// per-IP `simple = { limit = N` raised; everything else,
 // the Queue producers and consumers included, kept as it is), a `.dev.vars` beside it with a
 // throwaway signing key and any other secrets the caller passes (wrangler reads it from there; the
 // developer's own `.dev.vars` is never read or written), and a fresh D1/KV state (`--persist-to`,
@@ -44,15 +45,17 @@ const wranglerEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true"
 export const HEALTHY = { path: "/healthz?deep=1", status: 200, check: (body) => JSON.parse(body).status === "ok" };
 
 /**
- * wrangler.toml rewritten for a local run from `dir`: `main` and `migrations_dir` absolute, no
- * [build] step, every per-IP limit at `ipLimit`. Throws when a rewrite does not apply, so that a
- * changed wrangler.toml stops the run instead of silently keeping its limits.
+ * wrangler.toml rewritten for a local run from `dir`: `main`, `migrations_dir` and the static
+ * assets' `directory` (`assets`, default the repository's) absolute, no [build] step, every
+ * per-IP limit at `ipLimit`. Throws when a rewrite does not apply, so that a changed wrangler.toml
+ * stops the run instead of silently keeping its limits.
  */
-export function localConfig(text, { main, ipLimit }) {
+export function localConfig(text, { main, ipLimit, assets }) {
   const rewrites = [
     // pattern, replacement, the match counts that are fine
     [/^main\s*=\s*".*"$/gm, () => `main = ${JSON.stringify(main)}`, (n) => n === 1],
     [/^migrations_dir\s*=\s*"(.*)"$/gm, (_, p) => `migrations_dir = ${JSON.stringify(resolve(root, p))}`, (n) => n === 1],
+    [/^directory\s*=\s*"(.*)"$/gm, (_, p) => `directory = ${JSON.stringify(assets ?? resolve(root, p))}`, (n) => n === 1],
     [/^\[build\]\n(?:[^[\n][^\n]*\n|\n)*/gm, () => "", (n) => n <= 1],
     [/simple\s*=\s*\{\s*limit\s*=\s*\d+/g, () => `simple = { limit = ${ipLimit}`, (n) => n >= 1],
   ];
@@ -193,7 +196,7 @@ export async function prepareLocalWorker({ ipLimit = 1_000_000, copyBuild = true
     const buildMain = join(build, "worker/shim.mjs");
     const template = readFileSync(join(root, "wrangler.toml"), "utf8");
     const config = join(dir, "wrangler.toml");
-    const writeConfig = (main) => writeFileSync(config, localConfig(template, { main, ipLimit }));
+    const writeConfig = (main) => writeFileSync(config, localConfig(template, { main, ipLimit, assets: join(build, "assets") }));
     writeConfig(buildMain);
     const vars = devVars({ JWT_SIGNING_KEY: randomBytes(48).toString("base64url"), ...secrets });
     writeFileSync(join(dir, ".dev.vars"), vars, { mode: 0o600 });
