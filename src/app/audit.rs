@@ -1,13 +1,13 @@
 //! The audit trail: recording what happened to an account (`auth_events`), and `events/`, where
 //! its owner reads it. Staff read everyone's through the admin API.
 
-use worker::{console_error, D1Database, D1PreparedStatement, Request};
+use worker::{D1Database, D1PreparedStatement, Request};
 
 use crate::app::caller::authenticate;
 use crate::app::http::header;
 use crate::app::store::events::Events;
-use crate::app::{database, Ctx, OrInternal, Outcome};
-use crate::domain::audit::{AuditEvent, Source};
+use crate::app::{database, Ctx, Outcome};
+use crate::domain::audit::{render, AuditEvent, Source};
 use crate::domain::pagination::{query_of, Page};
 use crate::error::{ApiError, Reply};
 
@@ -30,15 +30,10 @@ pub fn statement(
     Events::new(db).insert(&source(req), event, now)
 }
 
-/// `record` with the database and the source at hand (work after the response has no request).
+/// Records `event` on its own, with the database and the source at hand (work after the response
+/// has no request; events from Django have no client).
 pub async fn record_in(db: &D1Database, source: &Source, event: &AuditEvent, now: i64) {
-    let written = match Events::new(db).insert(source, event, now) {
-        Ok(insert) => insert.run().await.or_internal("auth_events.insert").map(|_| ()),
-        Err(e) => Err(e),
-    };
-    if written.is_err() {
-        console_error!("audit trail: {} of user {:?} not recorded", event.kind.as_str(), event.user_id);
-    }
+    Events::new(db).write(source, std::slice::from_ref(event), now).await;
 }
 
 /// A page of the events of `user_id` (everyone's with `None`) as the API shows them, in DRF's
@@ -49,7 +44,7 @@ pub async fn page_of_events(req: &Request, ctx: &Ctx, user_id: Option<i64>, for_
     let url = req.inner().url();
     let page = Page::from_query(query_of(&url))?;
     let (count, rows) = Events::new(&database(ctx)?).page(user_id, &page).await?;
-    let results = rows.iter().map(|row| row.render(for_staff)).collect();
+    let results = rows.iter().map(|row| render(row, for_staff)).collect();
     Ok(Reply::ok(page.body(&url, count, results)?).no_store())
 }
 

@@ -103,12 +103,12 @@ fn with_page(url: &str, page: Option<i64>) -> String {
             j -= 1;
         }
     }
-    let encoded: Vec<String> =
-        params.iter().map(|(key, value)| format!("{}={}", quote_plus(key), quote_plus(value))).collect();
     let mut out = base.to_owned();
-    if !encoded.is_empty() {
-        out.push('?');
-        out.push_str(&encoded.join("&"));
+    for (i, (key, value)) in params.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        quote_plus(key, &mut out);
+        out.push('=');
+        quote_plus(value, &mut out);
     }
     if let Some(fragment) = fragment {
         out.push('#');
@@ -117,18 +117,17 @@ fn with_page(url: &str, page: Option<i64>) -> String {
     out
 }
 
-/// Python's `urllib.parse.quote_plus`: letters, digits and `_.-~` kept, a space as `+`, every
-/// other byte `%XX`.
-fn quote_plus(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+/// Python's `urllib.parse.quote_plus` of `text`, onto `out`: letters, digits and `_.-~` kept, a
+/// space as `+`, every other byte `%XX`.
+fn quote_plus(text: &str, out: &mut String) {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     for byte in text.bytes() {
         match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => out.push(byte as char),
             b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{byte:02X}")),
+            _ => out.extend(['%', DIGITS[usize::from(byte >> 4)] as char, DIGITS[usize::from(byte & 0x0f)] as char]),
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! The `auth_events` table in D1: the audit trail's rows, written beside the change they record
 //! and read a page at a time, newest first.
 
-use serde::Deserialize;
+use serde_json::Value;
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::{console_error, D1Database, D1PreparedStatement};
 
 use crate::app::store::{int, statement, text};
 use crate::app::support::{first_row, OrInternal};
-use crate::domain::audit::{AuditEvent, EventRow, Source};
+use crate::domain::audit::{AuditEvent, Source};
 use crate::domain::pagination::Page;
 use crate::error::ApiError;
 
@@ -43,20 +43,26 @@ impl<'a> Events<'a> {
         )
     }
 
-    /// Writes `events`, which happened at `now` for a request from `source`, in one batch.
-    pub async fn write(&self, source: &Source, events: &[AuditEvent], now: i64) -> Result<(), ApiError> {
-        let inserts = events.iter().map(|event| self.insert(source, event, now)).collect::<Result<Vec<_>, _>>()?;
-        self.db.batch(inserts).await.or_internal("auth_events.insert")?;
-        Ok(())
+    /// Writes `events`, which happened at `now` for a request from `source`, in one batch. A trail
+    /// that cannot be written is logged, event by event, never the request's failure: the change
+    /// it tells of stands.
+    pub async fn write(&self, source: &Source, events: &[AuditEvent], now: i64) {
+        let inserts = events.iter().map(|event| self.insert(source, event, now)).collect::<Result<Vec<_>, _>>();
+        let written = match inserts {
+            Ok(inserts) => self.db.batch(inserts).await.or_internal("auth_events.insert").map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if written.is_err() {
+            for event in events {
+                let user = event.user_id.unwrap_or_default();
+                console_error!("audit trail: {} of user {user} not recorded", event.kind.as_str());
+            }
+        }
     }
 
     /// One page of the events of `user_id` (of everyone with `None`), newest first, and how many
     /// there are in all: one round trip.
-    pub async fn page(&self, user_id: Option<i64>, page: &Page) -> Result<(i64, Vec<EventRow>), ApiError> {
-        #[derive(Deserialize)]
-        struct Count {
-            n: i64,
-        }
+    pub async fn page(&self, user_id: Option<i64>, page: &Page) -> Result<(i64, Vec<Value>), ApiError> {
         let (window, limits) = (int(page.limit()), int(page.offset()));
         let (count, rows) = match user_id {
             Some(id) => (
@@ -73,9 +79,9 @@ impl<'a> Events<'a> {
             ),
         };
         let results = self.db.batch(vec![count, rows]).await.or_internal("auth_events.page")?;
-        let count = first_row::<Count>(&results, 0)?.map_or(0, |count| count.n);
+        let count = first_row::<Value>(&results, 0)?.and_then(|row| row["n"].as_i64()).unwrap_or(0);
         let rows = match results.get(1) {
-            Some(result) => result.results::<EventRow>().or_internal("reading auth_events rows")?,
+            Some(result) => result.results::<Value>().or_internal("reading auth_events rows")?,
             None => Vec::new(),
         };
         Ok((count, rows))
