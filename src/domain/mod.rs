@@ -19,5 +19,6 @@ pub mod secrets;
 pub mod sessions;
 pub mod sync;
 pub mod tokens;
+pub mod totp;
 pub mod urlencoded;
 pub mod user;
