@@ -14,6 +14,7 @@ pub mod password;
 pub mod password_rules;
 pub mod prune;
 pub mod recovery;
+pub mod recovery_codes;
 pub mod reset_token;
 pub mod secrets;
 pub mod sessions;
