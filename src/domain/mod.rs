@@ -16,6 +16,7 @@ pub mod prune;
 pub mod recovery;
 pub mod recovery_codes;
 pub mod reset_token;
+pub mod sealed;
 pub mod secrets;
 pub mod sessions;
 pub mod sync;
