@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::body::BodyError;
 use crate::domain::fields::FieldErrors;
+use crate::domain::pagination::InvalidPage;
 use crate::domain::sync::{BadEvent, SignatureError};
 use crate::domain::tokens::TokenError;
 
@@ -119,6 +120,12 @@ impl From<FieldErrors> for ApiError {
 impl From<BadEvent> for ApiError {
     fn from(BadEvent(why): BadEvent) -> ApiError {
         ApiError::BadEvent(why)
+    }
+}
+
+impl From<InvalidPage> for ApiError {
+    fn from(_: InvalidPage) -> ApiError {
+        ApiError::InvalidPage
     }
 }
 

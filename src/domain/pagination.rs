@@ -6,7 +6,11 @@
 use serde_json::{json, Value};
 
 use crate::domain::urlencoded::pairs;
-use crate::error::ApiError;
+
+/// A `page` that is not a page of the listing (the error module answers it as DRF's 404
+/// `{"detail": "Invalid page."}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidPage;
 
 /// Items per page unless `page_size` asks for another number.
 pub const PAGE_SIZE: i64 = 20;
@@ -24,10 +28,10 @@ impl Page {
     /// The page a query string (without `?`) asks for. DRF reads `page` strictly (anything but a
     /// positive integer is an invalid page) and `page_size` leniently (anything but a positive
     /// integer is the default, more than the maximum is the maximum).
-    pub fn from_query(query: &str) -> Result<Page, ApiError> {
+    pub fn from_query(query: &str) -> Result<Page, InvalidPage> {
         let number = match query_param(query, "page") {
             None => 1,
-            Some(text) => python_int(&text).filter(|n| *n >= 1).ok_or(ApiError::InvalidPage)?,
+            Some(text) => python_int(&text).filter(|n| *n >= 1).ok_or(InvalidPage)?,
         };
         let size = query_param(query, "page_size")
             .and_then(|text| python_int(&text))
@@ -49,10 +53,10 @@ impl Page {
     /// The body of this page of `count` items in all, `results` being its own, for the request
     /// at `url` (absolute, with its query). A page past the last is an invalid page, but the first
     /// page of nothing is an empty page.
-    pub fn body(&self, url: &str, count: i64, results: Vec<Value>) -> Result<Value, ApiError> {
+    pub fn body(&self, url: &str, count: i64, results: Vec<Value>) -> Result<Value, InvalidPage> {
         let pages = if count == 0 { 1 } else { (count + self.size - 1) / self.size };
         if self.number > pages {
-            return Err(ApiError::InvalidPage);
+            return Err(InvalidPage);
         }
         let next = (self.number < pages).then(|| with_page(url, Some(self.number + 1)));
         let previous = match self.number {
@@ -136,7 +140,7 @@ mod tests {
 
     const URL: &str = "https://auth.example.com/api/v1/auth/events/";
 
-    fn page(query: &str) -> Result<Page, ApiError> {
+    fn page(query: &str) -> Result<Page, InvalidPage> {
         Page::from_query(query)
     }
 
@@ -151,7 +155,7 @@ mod tests {
     #[test]
     fn a_page_that_is_not_a_positive_integer_is_an_invalid_page() {
         for query in ["page=0", "page=-1", "page=abc", "page=", "page=1.0", "page=2e3", "page=99999999999999999999"] {
-            assert_eq!(page(query), Err(ApiError::InvalidPage), "{query}");
+            assert_eq!(page(query), Err(InvalidPage), "{query}");
         }
     }
 
@@ -200,8 +204,8 @@ mod tests {
     fn the_first_page_of_nothing_is_empty_but_any_later_page_is_invalid() {
         let empty = Page { number: 1, size: 20 }.body(URL, 0, vec![]).unwrap();
         assert_eq!(empty, json!({"count": 0, "next": null, "previous": null, "results": []}));
-        assert_eq!(Page { number: 2, size: 20 }.body(URL, 0, vec![]), Err(ApiError::InvalidPage));
-        assert_eq!(Page { number: 3, size: 10 }.body(URL, 20, vec![]), Err(ApiError::InvalidPage));
+        assert_eq!(Page { number: 2, size: 20 }.body(URL, 0, vec![]), Err(InvalidPage));
+        assert_eq!(Page { number: 3, size: 10 }.body(URL, 20, vec![]), Err(InvalidPage));
         assert!(Page { number: 2, size: 10 }.body(URL, 11, vec![]).is_ok());
     }
 
