@@ -89,7 +89,7 @@ pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
     };
     publish(ctx, vec![Outgoing::user_created(&user)]).await;
     let started = (!verified_first).then_some(session.id.as_str());
-    ctx.record(AuditEvent::success(EventType::UserRegistered, user.id).session(started));
+    ctx.record(req, AuditEvent::success(EventType::UserRegistered, user.id).session(started));
     send_verification(ctx, user.id, user.email.clone());
     if verified_first {
         return Ok(Reply::new(201, json!({ "detail": "Verification e-mail sent." })).for_user(user.id));
@@ -113,7 +113,7 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     let (mut user, needs_rehash) = match verify(found, credentials.password.expose(), &config.password_hasher) {
         Ok(verified) => verified,
         Err(failed) => {
-            ctx.record(failed);
+            ctx.record(req, failed);
             return Err(ApiError::LoginFailed);
         }
     };
@@ -123,7 +123,7 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     if config.mail.require_verified_email && !user.email_verified {
         // The right password: no failure to count, but no tokens for an unproven address.
         PasswordThrottle::new(&db).clear_now(&attempt.throttle_key).await?;
-        ctx.record(AuditEvent::login_failed(Some(user.id), LoginFailure::EmailNotVerified));
+        ctx.record(req, AuditEvent::login_failed(Some(user.id), LoginFailure::EmailNotVerified));
         return Err(ApiError::EmailNotVerified);
     }
     user.last_login = Some(timestamp(now));
@@ -137,7 +137,7 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
         new_hash: new_hash.as_deref(),
         session: &session,
         user_agent: user_agent.as_deref(),
-        event: audit::statement(&db, Some(req), &logged_in, now.timestamp())?,
+        event: audit::statement(&db, req, &logged_in, now.timestamp())?,
     };
     record_login(&db, login, &attempt.throttle_key).await?;
     let device = match attempt.device {
@@ -320,7 +320,7 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
         let failed = AuditEvent::failure(EventType::PasswordChanged, Some(user.id))
             .session(caller.session_id.as_deref())
             .detail(json!({ "reason": LoginFailure::InvalidPassword.as_str() }));
-        ctx.record(failed);
+        ctx.record(req, failed);
     }
     let candidate = match &parsed {
         Ok(change) => Some(change.new_password.clone()),
@@ -345,7 +345,7 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
             let events =
                 vec![Outgoing::password_changed(user.id, &hash), Outgoing::sessions_revoked(user.id, now, keep)];
             blacklist_all(ctx, user.id, revoked, now, None, events).await?;
-            ctx.record(AuditEvent::success(EventType::PasswordChanged, user.id).session(keep));
+            ctx.record(req, AuditEvent::success(EventType::PasswordChanged, user.id).session(keep));
             notify(ctx, Template::PasswordChanged.to(&user.email));
             return Ok(Reply::ok(json!({ "message": "Password changed successfully." })).for_user(user.id));
         }

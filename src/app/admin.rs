@@ -71,7 +71,7 @@ pub async fn update_user(mut req: Request, ctx: Ctx) -> Outcome {
         statements.extend(Sessions::new(&db).revoke_statements(everything, now, None)?);
     }
     if let Some(event) = event_of(&effect, user_id) {
-        statements.push(audit::statement(&db, Some(req), &event.actor(staff.id), now)?);
+        statements.push(audit::statement(&db, req, &event.actor(staff.id), now)?);
     }
     let results = db.batch(statements).await.or_internal("admin: users.update")?;
     let after: User = first_row(&results, 0)?.ok_or(ApiError::NotFound)?;
@@ -123,7 +123,7 @@ pub async fn logout_all(req: Request, ctx: Ctx) -> Outcome {
     let (user_id, now) = (user.id, now().timestamp());
     let everything = vec![Outgoing::sessions_revoked(user_id, now, None)];
     revoke(ctx, Scope::AllBut { keep: None, user_id }, now, None, everything).await?;
-    ctx.record(AuditEvent::success(EventType::SessionsRevokedByAdmin, user_id).actor(staff.id));
+    ctx.record(req, AuditEvent::success(EventType::SessionsRevokedByAdmin, user_id).actor(staff.id));
     Ok(Reply::ok(json!({ "message": "Successfully logged out of all sessions." })).for_user(staff.id))
 }
 

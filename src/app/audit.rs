@@ -4,26 +4,17 @@
 use worker::{D1Database, D1PreparedStatement, Request};
 
 use crate::app::caller::authenticate;
-use crate::app::http::header;
 use crate::app::store::events::Events;
-use crate::app::{database, Ctx, Outcome};
+use crate::app::{database, source, Ctx, Outcome};
 use crate::domain::audit::{render, AuditEvent, Source};
 use crate::domain::pagination::{query_of, Page};
 use crate::error::{ApiError, Reply};
-
-/// Where `req` came from: its client's address and user agent (none without a request).
-pub fn source(req: Option<&Request>) -> Source {
-    match req {
-        Some(req) => Source::new(header(req, "CF-Connecting-IP"), header(req, "User-Agent")),
-        None => Source::default(),
-    }
-}
 
 /// The insert of `event` from `req` at `now`, to run in the batch that makes the change, so that
 /// the trail holds an event exactly when the change happened.
 pub fn statement(
     db: &D1Database,
-    req: Option<&Request>,
+    req: &Request,
     event: &AuditEvent,
     now: i64,
 ) -> Result<D1PreparedStatement, ApiError> {

@@ -9,9 +9,8 @@ use worker::{console_error, console_log, js_sys, web_sys, Context, Date, Env, Re
 use crate::app::state::State;
 use crate::app::store::events::Events;
 use crate::app::support::{now, random_bytes};
-use crate::app::{Ctx, Handler, Recorded, Routed};
+use crate::app::{Ctx, Handler, Recorded, Recording, Routed};
 use crate::config::Config;
-use crate::domain::audit::{AuditEvent, Source};
 use crate::domain::body::{parse_form_or_json, parse_json_object, BodyError, LimitedBody};
 use crate::domain::tokens::hex;
 use crate::edge::{cors_headers, is_preflight, preflight, AccessLog, SECURITY_HEADERS};
@@ -72,10 +71,9 @@ async fn dispatch(
         Resolution::Serve(endpoint, _, op) => {
             let id = path_id(endpoint, path).map(str::to_owned);
             let recorded = Recorded::default();
-            let headers = req.headers().clone();
-            let ctx = Ctx::new(Routed { state: state.clone(), background }, env.clone(), id, recorded.clone());
+            let ctx = Ctx::new(Routed { state: state.clone(), background }, env, id, recorded.clone());
             let reply = handler_for(op)(req, ctx).await.unwrap_or_else(ApiError::into_reply);
-            write_recorded(&env, &headers, recorded.take()).await;
+            write_recorded(recorded.take()).await;
             (endpoint.path(), reply)
         }
     };
@@ -84,12 +82,11 @@ async fn dispatch(
 
 /// Writes the audit events a handler recorded (`Ctx::record`) in one batch, with the request's
 /// address and user agent.
-async fn write_recorded(env: &Env, headers: &worker::Headers, events: Vec<AuditEvent>) {
-    if events.is_empty() {
+async fn write_recorded(recording: Recording) {
+    let Some((env, source)) = recording.to else {
         return;
-    }
-    let header = |name: &str| headers.get(name).ok().flatten();
-    let source = Source::new(header("CF-Connecting-IP"), header("User-Agent"));
+    };
+    let events = recording.events;
     match env.d1("DB") {
         Ok(db) => Events::new(&db).write(&source, &events, now().timestamp()).await,
         Err(e) => console_error!("audit trail: {} event(s) not recorded: binding DB: {e}", events.len()),

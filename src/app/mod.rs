@@ -33,11 +33,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use worker::{D1Database, Env};
+use worker::{D1Database, Env, Request};
 
 use crate::app::state::State;
 use crate::app::store::blacklist::Blacklist;
-use crate::domain::audit::AuditEvent;
+use crate::domain::audit::{AuditEvent, Source};
 use crate::error::{ApiError, Reply};
 
 pub use support::{first_row, now, random_bytes, OrInternal};
@@ -66,18 +66,31 @@ pub struct Ctx {
     recorded: Recorded,
 }
 
-/// The audit events a request's handler recorded, written once it is done (`http::dispatch`).
-pub type Recorded = Rc<RefCell<Vec<AuditEvent>>>;
+/// The audit events a request's handler recorded, written once it is done (`http::dispatch`),
+/// with what writing them takes: the bindings and the request's source, both taken by the first
+/// `Ctx::record`, so that a request that records nothing pays nothing for the trail.
+pub type Recorded = Rc<RefCell<Recording>>;
+
+#[derive(Default)]
+pub struct Recording {
+    pub events: Vec<AuditEvent>,
+    /// Set with the first event.
+    pub to: Option<(Env, Source)>,
+}
 
 impl Ctx {
     pub fn new(data: Routed, env: Env, id: Option<String>, recorded: Recorded) -> Ctx {
         Ctx { data, env, id, recorded }
     }
 
-    /// Adds `event` to the audit trail, with the request's address and user agent: written in one
-    /// batch when the handler is done, before the response leaves (`audit::write_recorded`).
-    pub fn record(&self, event: AuditEvent) {
-        self.recorded.borrow_mut().push(event);
+    /// Adds `event` to the audit trail, with `req`'s address and user agent: written in one batch
+    /// when the handler is done, before the response leaves (`http::dispatch`).
+    pub fn record(&self, req: &Request, event: AuditEvent) {
+        let mut recording = self.recorded.borrow_mut();
+        if recording.to.is_none() {
+            recording.to = Some((self.env.clone(), source(req)));
+        }
+        recording.events.push(event);
     }
 
     /// The `:id` of `sessions/:id/` or `admin/users/:id/…` (as it came, percent-encoded); `None`
@@ -93,6 +106,13 @@ impl Ctx {
     pub fn kv(&self, name: &str) -> worker::Result<worker::kv::KvStore> {
         self.env.kv(name)
     }
+}
+
+/// Where `req` came from, as the audit trail keeps it: its client's address (`CF-Connecting-IP`)
+/// and user agent.
+pub fn source(req: &Request) -> Source {
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    Source::new(header("CF-Connecting-IP"), header("User-Agent"))
 }
 
 /// Boxes a handler's future, so every handler fits one `Handler` type.

@@ -58,7 +58,7 @@ where
     limit_ip(req, ctx, Limiter::General, action, config.rate_limit_period_secs.unsigned_abs()).await?;
     let email = parse_email_request(&json_body(req, config).await?)?;
     let postbox = Postbox::of(ctx);
-    let source = audit::source(Some(req));
+    let source = crate::app::source(req);
     later(ctx, async move {
         // Failures were logged where they happened; the client's answer does not depend on them.
         let _ = work(postbox, email, source).await;
@@ -149,7 +149,7 @@ pub async fn confirm_password_reset(mut req: Request, ctx: Ctx) -> Outcome {
         events.push(Outgoing::user_updated(&user));
     }
     blacklist_all(ctx, user.id, revoked, now, None, events).await?;
-    ctx.record(AuditEvent::success(EventType::PasswordReset, user.id));
+    ctx.record(req, AuditEvent::success(EventType::PasswordReset, user.id));
     notify(ctx, Template::PasswordWasReset.to(&user.email));
     Ok(Reply::ok(json!({ "detail": "Password has been reset with the new password." })).no_store().for_user(user.id))
 }
@@ -168,7 +168,7 @@ pub async fn verify_email(mut req: Request, ctx: Ctx) -> Outcome {
             publish(ctx, vec![Outgoing::user_updated(&user)]).await;
             let changed = confirmed.purpose == KeyPurpose::Change.as_str() && old_email != confirmed.email;
             let kind = if changed { EventType::EmailChanged } else { EventType::EmailVerified };
-            ctx.record(AuditEvent::success(kind, confirmed.user_id));
+            ctx.record(req, AuditEvent::success(kind, confirmed.user_id));
             if changed {
                 notify(ctx, Template::EmailChanged { new_email: &confirmed.email }.to(&old_email));
             }
@@ -273,6 +273,6 @@ pub async fn change_email(mut req: Request, ctx: Ctx) -> Outcome {
     later(ctx, async move {
         let _ = mail_key(&postbox, user_id, KeyPurpose::Change, &new_email).await;
     });
-    ctx.record(AuditEvent::success(EventType::EmailChangeRequested, user.id));
+    ctx.record(req, AuditEvent::success(EventType::EmailChangeRequested, user.id));
     Ok(Reply::ok(json!({ "detail": "Verification e-mail sent." })).for_user(user.id))
 }

@@ -61,7 +61,7 @@ pub async fn refresh(mut req: Request, ctx: Ctx) -> Outcome {
             let scope = Scope::Session { sid: &record.session_id, user_id: record.user_id };
             revoke(ctx, scope, now, None, Vec::new()).await?;
             let reuse = AuditEvent::failure(EventType::TokenReuseDetected, Some(record.user_id));
-            ctx.record(reuse.session(Some(&record.session_id)));
+            ctx.record(req, reuse.session(Some(&record.session_id)));
             Err(ApiError::BadRefreshToken(TokenError::Blacklisted))
         }
         Replay::Refuse => Err(ApiError::BadRefreshToken(TokenError::Blacklisted)),
@@ -130,12 +130,12 @@ pub async fn logout(mut req: Request, ctx: Ctx) -> Outcome {
     if claims.user_id != Some(caller.user.id) {
         return Err(ApiError::TokenNotOwned);
     }
-    if !end_session_of(ctx, &claims, caller.user.id, now).await? {
+    if !end_session_of(req, ctx, &claims, caller.user.id, now).await? {
         return Err(ApiError::BadLogoutToken(TokenError::Blacklisted));
     }
     blacklist.add(&claims.jti, Dead::Revoked, claims.expires_at, now).await?;
     let logged_out = AuditEvent::success(EventType::Logout, caller.user.id).session(claims.session_id.as_deref());
-    ctx.record(logged_out);
+    ctx.record(req, logged_out);
     Ok(Reply::ok(json!({ "message": "Successfully logged out." })).for_user(caller.user.id))
 }
 
@@ -143,7 +143,13 @@ pub async fn logout(mut req: Request, ctx: Ctx) -> Outcome {
 /// dead: revoked, or rotated and presented after the reuse interval (a replay: the session ends
 /// all the same, and the answer is refresh/'s). Inside the interval a rotated token stands for its
 /// successor, as on refresh/.
-async fn end_session_of(ctx: &Ctx, claims: &TokenClaims, user_id: i64, now: i64) -> Result<bool, ApiError> {
+async fn end_session_of(
+    req: &Request,
+    ctx: &Ctx,
+    claims: &TokenClaims,
+    user_id: i64,
+    now: i64,
+) -> Result<bool, ApiError> {
     let state = &ctx.data.state;
     let db = database(ctx)?;
     let sessions = Sessions::new(&db);
@@ -169,7 +175,7 @@ async fn end_session_of(ctx: &Ctx, claims: &TokenClaims, user_id: i64, now: i64)
     if replayed_late {
         console_log!("refresh token reuse at logout: revoked session {sid} of user {user_id}");
         let reuse = AuditEvent::failure(EventType::TokenReuseDetected, Some(user_id)).session(Some(&sid));
-        ctx.record(reuse);
+        ctx.record(req, reuse);
     }
     Ok(live && !replayed_late)
 }
@@ -182,7 +188,7 @@ pub async fn logout_all(req: Request, ctx: Ctx) -> Outcome {
     let everything = vec![Outgoing::sessions_revoked(user_id, now, None)];
     revoke(ctx, Scope::AllBut { keep: None, user_id }, now, None, everything).await?;
     let ended = AuditEvent::success(EventType::LogoutAll, user_id).session(caller.session_id.as_deref());
-    ctx.record(ended);
+    ctx.record(req, ended);
     Ok(Reply::ok(json!({ "message": "Successfully logged out of all sessions." })).for_user(caller.user.id))
 }
 
@@ -211,7 +217,7 @@ pub async fn end_session(req: Request, ctx: Ctx) -> Outcome {
     let scope = Scope::Session { sid: &sid, user_id: caller.user.id };
     if revoke(ctx, scope, now().timestamp(), None, Vec::new()).await? {
         let ended = AuditEvent::success(EventType::SessionRevoked, caller.user.id).session(Some(&sid));
-        ctx.record(ended);
+        ctx.record(req, ended);
         Ok(Reply::new(204, Value::Null).for_user(caller.user.id))
     } else {
         Err(ApiError::NotFound)
