@@ -6,7 +6,7 @@ use worker::{console_log, D1Database, Request};
 
 use crate::app::assets::common_passwords;
 use crate::app::audit;
-use crate::app::breach::screen;
+use crate::app::breach::screen_form;
 use crate::app::caller::authenticate;
 use crate::app::django::{lookup, Lookup};
 use crate::app::http::{header, json_body};
@@ -23,9 +23,8 @@ use crate::app::throttle::{device_of, limit_ip, Limiter, PasswordThrottle};
 use crate::app::{database, first_row, now, random_bytes, Ctx, OrInternal, Outcome};
 use crate::config::Config;
 use crate::domain::audit::{AuditEvent, EventType, LoginFailure};
-use crate::domain::breach::still_screened;
 use crate::domain::device::Device;
-use crate::domain::fields::{FieldErrors, Text};
+use crate::domain::fields::FieldErrors;
 use crate::domain::mail::Template;
 use crate::domain::password::{check_password, owed_on_failure, pay, unverifiable, Target, Verdict};
 use crate::domain::password_rules::PasswordPolicy;
@@ -44,11 +43,8 @@ pub async fn register(mut req: Request, ctx: Ctx) -> Outcome {
     let common = common_passwords(&ctx.env).await?;
     let parsed =
         Registration::parse(&data, &PasswordPolicy { min_length: state.config.breach.min_length, common: &common });
-    let candidate = match &parsed {
-        Ok(registration) => Some(registration.password.clone()),
-        Err(errors) => still_screened(&data, errors, "password", &["password", "password_confirm"], Text::REQUIRED),
-    };
-    let registration = screen(&state.config.breach, parsed, candidate, "password").await?;
+    let fields = ["password", "password_confirm"];
+    let registration = screen_form(&state.config.breach, &data, parsed, fields, |form| &form.password).await?;
     let db = database(ctx)?;
     let users = Users::new(&db);
     if users.by_email(&registration.email).await?.is_some() {
@@ -322,13 +318,8 @@ pub async fn change_password(mut req: Request, ctx: Ctx) -> Outcome {
             .detail(json!({ "reason": LoginFailure::InvalidPassword.as_str() }));
         ctx.record(req, failed);
     }
-    let candidate = match &parsed {
-        Ok(change) => Some(change.new_password.clone()),
-        Err(errors) => {
-            still_screened(&data, errors, "new_password", &["new_password", "new_password_confirm"], Text::REQUIRED)
-        }
-    };
-    let change = screen(&config.breach, parsed, candidate, "new_password").await?;
+    let fields = ["new_password", "new_password_confirm"];
+    let change = screen_form(&config.breach, &data, parsed, fields, |form| &form.new_password).await?;
     let hash = hash_password(change.new_password.expose(), &config.password_hasher)?;
     let keep = caller.session_id.as_deref();
     let mut verified = user.password.clone();

@@ -2,12 +2,13 @@
 //! or from `PWNED_PASSWORDS_URL` (then cached for a day), and what a flow does with the verdict.
 //! Only the 5-digit prefix leaves the worker or reaches a log; the rules are `domain::breach`.
 
+use serde_json::{Map, Value};
 use worker::{console_warn, Cache, Method, Response};
 
 use crate::app::support::send;
 use crate::config::{BreachCheck, BreachConfig};
-use crate::domain::breach::{is_breached, parse_range, Hashed, BREACHED};
-use crate::domain::fields::FieldErrors;
+use crate::domain::breach::{is_breached, parse_range, still_screened, Hashed, BREACHED};
+use crate::domain::fields::{FieldErrors, Text};
 use crate::domain::secrets::Password;
 use crate::error::ApiError;
 
@@ -46,6 +47,23 @@ pub async fn screen<T>(
         (Verdict::Unknown, Ok(_)) if config.check == BreachCheck::FailClosed => Err(ApiError::Unavailable),
         (_, parsed) => Ok(parsed?),
     }
+}
+
+/// `screen` for a form read from `data` whose new password is `fields[0]` and its confirmation
+/// `fields[1]`: the password the form parsed, or, when the form failed on those two fields
+/// alone, the one sent (`still_screened`).
+pub async fn screen_form<T>(
+    config: &BreachConfig,
+    data: &Map<String, Value>,
+    parsed: Result<T, FieldErrors>,
+    fields: [&str; 2],
+    password_of: fn(&T) -> &Password,
+) -> Result<T, ApiError> {
+    let candidate = match &parsed {
+        Ok(form) => Some(password_of(form).clone()),
+        Err(errors) => still_screened(data, errors, fields[0], &fields, Text::REQUIRED),
+    };
+    screen(config, parsed, candidate, fields[0]).await
 }
 
 async fn lookup(config: &BreachConfig, password: &str) -> Verdict {
