@@ -14,6 +14,10 @@ pub struct InvalidPage;
 
 /// Items per page unless `page_size` asks for another number.
 pub const PAGE_SIZE: i64 = 20;
+/// The largest offset a page may start at: the largest integer a JS number (what D1 binds) holds
+/// exactly. No listing has that many rows, so a page starting beyond it lies past the last one.
+pub const MAX_OFFSET: i64 = (1 << 53) - 1;
+
 /// The most `page_size` may ask for; more is cut to this (DRF's `max_page_size`).
 pub const MAX_PAGE_SIZE: i64 = 100;
 
@@ -37,10 +41,15 @@ impl Page {
             .and_then(|text| python_int(&text))
             .filter(|n| *n >= 1)
             .map_or(PAGE_SIZE, |n| n.min(MAX_PAGE_SIZE));
-        Ok(Page { number, size })
+        let page = Page { number, size };
+        // Past the last page of any listing: refused before a query is made for it.
+        match (number - 1).checked_mul(size) {
+            Some(offset) if offset <= MAX_OFFSET => Ok(page),
+            _ => Err(InvalidPage),
+        }
     }
 
-    /// SQL's `OFFSET`.
+    /// SQL's `OFFSET` (at most `MAX_OFFSET` for a page `from_query` gave).
     pub fn offset(&self) -> i64 {
         (self.number - 1).saturating_mul(self.size)
     }
@@ -157,6 +166,17 @@ mod tests {
         for query in ["page=0", "page=-1", "page=abc", "page=", "page=1.0", "page=2e3", "page=99999999999999999999"] {
             assert_eq!(page(query), Err(InvalidPage), "{query}");
         }
+    }
+
+    #[test]
+    fn a_page_beyond_any_listing_is_an_invalid_page_before_any_query() {
+        // Schemathesis found page=8700307766260785152&page_size=100 answered 500: its offset
+        // could not be bound.
+        assert_eq!(page("page=8700307766260785152&page_size=100"), Err(InvalidPage));
+        assert_eq!(page(&format!("page={}", i64::MAX)), Err(InvalidPage));
+        let last = MAX_OFFSET / 100 + 1;
+        assert_eq!(page(&format!("page={last}&page_size=100")).unwrap().offset(), (last - 1) * 100);
+        assert_eq!(page(&format!("page={}&page_size=100", last + 1)), Err(InvalidPage));
     }
 
     #[test]
