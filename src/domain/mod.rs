@@ -24,3 +24,4 @@ pub mod tokens;
 pub mod totp;
 pub mod urlencoded;
 pub mod user;
+pub mod webauthn;
