@@ -59,6 +59,41 @@ pub struct Config {
     pub prune: PruneConfig,
     /// New passwords: the minimum length and the breached-password check.
     pub breach: BreachConfig,
+    /// Second factors: TOTP, the login's second step and passkeys.
+    pub mfa: MfaConfig,
+}
+
+/// Second factors (issue 16).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MfaConfig {
+    /// `MFA_ISSUER`: the issuer an authenticator app shows beside the account (`otpauth://`).
+    pub issuer: String,
+    /// `MFA_TOKEN_MAX_ATTEMPTS`: wrong second factors one `mfa_token` takes before it dies.
+    pub token_max_attempts: i64,
+    /// The WebAuthn relying party; `None` when no origin is configured (passkeys unavailable).
+    pub webauthn: Option<WebauthnConfig>,
+}
+
+impl MfaConfig {
+    /// How long an `mfa_token` and a WebAuthn challenge live.
+    pub const CHALLENGE_TTL_SECS: i64 = 300;
+}
+
+impl Default for MfaConfig {
+    fn default() -> Self {
+        MfaConfig { issuer: "edge-auth".into(), token_max_attempts: 5, webauthn: None }
+    }
+}
+
+/// `WEBAUTHN_RP_ID`, `WEBAUTHN_RP_NAME`, `WEBAUTHN_ORIGINS`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebauthnConfig {
+    /// The RP ID: a domain every origin is on (the host of the first origin unless set).
+    pub rp_id: String,
+    /// The name an authenticator shows.
+    pub rp_name: String,
+    /// The exact origins a ceremony may come from.
+    pub origins: Vec<String>,
 }
 
 /// The scheduled prune (`[triggers] crons`): what it keeps and how much one run may do.
@@ -199,6 +234,7 @@ impl Default for Config {
             introspection_client_id: None,
             prune: PruneConfig::default(),
             breach: BreachConfig::default(),
+            mfa: MfaConfig::default(),
         }
     }
 }
@@ -406,8 +442,20 @@ impl Config {
                 }
             },
         };
+        let mfa = MfaConfig {
+            issuer: match var("MFA_ISSUER") {
+                // The issuer is the label's prefix before a colon in the `otpauth://` URL.
+                Some(issuer) if issuer.contains(':') || issuer.chars().any(char::is_control) => {
+                    return Err(ConfigError::BadVar { name: "MFA_ISSUER", reason: "no colon or control character" })
+                }
+                issuer => issuer.unwrap_or(defaults.mfa.issuer),
+            },
+            token_max_attempts: at_most("MFA_TOKEN_MAX_ATTEMPTS", defaults.mfa.token_max_attempts, 100)?,
+            webauthn: webauthn(&var, &allowed_origins)?,
+        };
         Ok(Config {
             breach,
+            mfa,
             mail,
             sync,
             prune,
@@ -509,6 +557,62 @@ fn template(value: Option<String>, name: &'static str, needs: &[&str]) -> Result
         }
         other => Ok(other),
     }
+}
+
+/// The WebAuthn relying party: `WEBAUTHN_ORIGINS` (each an exact http(s) origin on the RP ID),
+/// else those of `ALLOWED_ORIGINS` on the RP ID; `WEBAUTHN_RP_ID`, else the host of the first
+/// origin. Origins set explicitly must all be on the RP ID; taken from `ALLOWED_ORIGINS`, those
+/// that are not (`http://127.0.0.1:3000` beside `http://localhost:3000`) are left out.
+fn webauthn(
+    var: &impl Fn(&str) -> Option<String>,
+    allowed_origins: &[String],
+) -> Result<Option<WebauthnConfig>, ConfigError> {
+    let bad = |reason| ConfigError::BadVar { name: "WEBAUTHN_ORIGINS", reason };
+    let explicit = var("WEBAUTHN_ORIGINS");
+    let origins: Vec<String> = match &explicit {
+        Some(list) => list_of(list)
+            .map(|origin| {
+                if origin_host(origin).is_none() {
+                    return Err(bad("each origin must be an exact http(s)://host[:port]"));
+                }
+                Ok(origin.trim_end_matches('/').to_owned())
+            })
+            .collect::<Result<_, _>>()?,
+        None => allowed_origins.to_vec(),
+    };
+    let rp_id = match var("WEBAUTHN_RP_ID") {
+        Some(id) if id.contains(|c: char| c == '/' || c == ':' || c.is_whitespace()) || id.starts_with('.') => {
+            return Err(ConfigError::BadVar { name: "WEBAUTHN_RP_ID", reason: "must be a domain, e.g. example.com" })
+        }
+        Some(id) => id.to_ascii_lowercase(),
+        None => match origins.first().and_then(|origin| origin_host(origin)) {
+            Some(host) => host,
+            None => return Ok(None),
+        },
+    };
+    let on_rp_id =
+        |origin: &String| origin_host(origin).is_some_and(|host| host == rp_id || host.ends_with(&format!(".{rp_id}")));
+    if explicit.is_some() && !origins.iter().all(on_rp_id) {
+        return Err(bad("every origin's host must be the RP ID or under it"));
+    }
+    let origins: Vec<String> = origins.into_iter().filter(on_rp_id).collect();
+    if origins.is_empty() {
+        return Err(bad("no origin is on WEBAUTHN_RP_ID"));
+    }
+    let rp_name = var("WEBAUTHN_RP_NAME").unwrap_or_else(|| "edge-auth".into());
+    Ok(Some(WebauthnConfig { rp_id, rp_name, origins }))
+}
+
+/// The host of an `http(s)://host[:port]` origin, lowercased; `None` for anything else.
+fn origin_host(origin: &str) -> Option<String> {
+    let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"))?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let host = match rest.strip_prefix('[') {
+        Some(v6) => return v6.split_once(']').map(|(host, _)| host.to_ascii_lowercase()),
+        None => rest.split(':').next()?,
+    };
+    let valid = !host.is_empty() && !host.contains(['/', '?', '#', '@']);
+    valid.then(|| host.to_ascii_lowercase())
 }
 
 /// A boolean var: true/false, 1/0, yes/no (any case).
@@ -861,5 +965,44 @@ mod tests {
                 Err(ConfigError::BadVar { name: "DJANGO_SYNC_URL", reason: "must be an http(s) URL" })
             );
         }
+    }
+
+    #[test]
+    fn the_relying_party_defaults_to_the_first_allowed_origin_and_leaves_out_origins_off_it() {
+        let config = from(&[("ALLOWED_ORIGINS", "http://localhost:3000, http://127.0.0.1:3000")]).unwrap();
+        let rp = config.mfa.webauthn.unwrap();
+        assert_eq!(rp.rp_id, "localhost");
+        assert_eq!(rp.origins, ["http://localhost:3000"]);
+        assert_eq!(rp.rp_name, "edge-auth");
+        assert_eq!(from(&[]).unwrap().mfa.webauthn, None, "no origin, no passkeys");
+    }
+
+    #[test]
+    fn an_explicit_relying_party_must_cover_every_origin_it_names() {
+        let config = from(&[
+            ("ALLOWED_ORIGINS", "https://app.example.com"),
+            ("WEBAUTHN_RP_ID", "Example.com"),
+            ("WEBAUTHN_RP_NAME", "Example"),
+            ("WEBAUTHN_ORIGINS", "https://app.example.com, https://login.example.com/"),
+        ])
+        .unwrap();
+        let rp = config.mfa.webauthn.unwrap();
+        assert_eq!((rp.rp_id.as_str(), rp.rp_name.as_str()), ("example.com", "Example"));
+        assert_eq!(rp.origins, ["https://app.example.com", "https://login.example.com"]);
+        assert!(from(&[("WEBAUTHN_RP_ID", "example.com"), ("WEBAUTHN_ORIGINS", "https://evil-example.com")]).is_err());
+        assert!(from(&[("WEBAUTHN_ORIGINS", "app.example.com")]).is_err());
+        assert!(
+            from(&[("WEBAUTHN_RP_ID", "https://example.com"), ("WEBAUTHN_ORIGINS", "https://example.com")]).is_err()
+        );
+    }
+
+    #[test]
+    fn second_factor_settings_are_configurable_within_bounds() {
+        let config = from(&[("MFA_ISSUER", "Acme"), ("MFA_TOKEN_MAX_ATTEMPTS", "3")]).unwrap();
+        assert_eq!((config.mfa.issuer.as_str(), config.mfa.token_max_attempts), ("Acme", 3));
+        assert_eq!(from(&[]).unwrap().mfa.token_max_attempts, 5);
+        assert!(from(&[("MFA_ISSUER", "Acme:Corp")]).is_err());
+        assert!(from(&[("MFA_TOKEN_MAX_ATTEMPTS", "0")]).is_err());
+        assert!(from(&[("MFA_TOKEN_MAX_ATTEMPTS", "101")]).is_err());
     }
 }

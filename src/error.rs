@@ -101,6 +101,18 @@ pub enum ApiError {
     BadEvent(String),
     /// 409: an event whose id was applied before: nothing is done again.
     EventAlreadyReceived,
+    /// 400 `{"detail": …}`: a request this account's state refuses (TOTP already enabled, no
+    /// setup in progress, no second factor to renew codes for, passkeys not configured).
+    Refused(&'static str),
+    /// 401: `login/mfa/` (or passkey options for it) with an `mfa_token` that is unknown,
+    /// expired, spent or out of attempts.
+    MfaTokenInvalid,
+    /// 401: `login/mfa/` with a wrong, replayed or spent code, recovery code or assertion.
+    MfaCodeInvalid,
+    /// 400: a passkey registration that failed verification; carries the check's safe reason.
+    WebauthnInvalid(&'static str),
+    /// 401: a passkey login that failed, whatever the cause (the trail keeps the reason).
+    PasskeyLoginFailed,
     /// 500: storage or platform failure (cause logged where it happened).
     Internal,
     /// 503: configuration unusable (cause logged at load).
@@ -147,7 +159,9 @@ impl ApiError {
             | ApiError::Body(BodyError::NotAnObject(_) | BodyError::NoData | BodyError::Malformed(_))
             | ApiError::BadLogoutToken(_)
             | ApiError::TokenNotOwned
-            | ApiError::BadEvent(_) => 400,
+            | ApiError::BadEvent(_)
+            | ApiError::Refused(_)
+            | ApiError::WebauthnInvalid(_) => 400,
             ApiError::NotAuthenticated
             | ApiError::BadAuthorizationHeader
             | ApiError::NoUserIdentification
@@ -158,7 +172,10 @@ impl ApiError {
             | ApiError::LoginFailed
             | ApiError::BadRefreshToken(_)
             | ApiError::BadSignature(_)
-            | ApiError::InvalidClient => 401,
+            | ApiError::InvalidClient
+            | ApiError::MfaTokenInvalid
+            | ApiError::MfaCodeInvalid
+            | ApiError::PasskeyLoginFailed => 401,
             ApiError::EmailNotVerified | ApiError::PermissionDenied => 403,
             ApiError::NotFound | ApiError::InvalidPage => 404,
             ApiError::MethodNotAllowed { .. } => 405,
@@ -232,6 +249,11 @@ impl ApiError {
             ApiError::BadSignature(why) => (why.detail().into(), ""),
             ApiError::BadEvent(why) => (why.as_str().into(), ""),
             ApiError::EventAlreadyReceived => ("Event already received.".into(), ""),
+            ApiError::Refused(why) => ((*why).into(), ""),
+            ApiError::MfaTokenInvalid => ("Invalid or expired MFA token.".into(), "mfa_token_invalid"),
+            ApiError::MfaCodeInvalid => ("Invalid code.".into(), "mfa_code_invalid"),
+            ApiError::WebauthnInvalid(why) => ((*why).into(), "webauthn_invalid"),
+            ApiError::PasskeyLoginFailed => ("Passkey authentication failed.".into(), "webauthn_invalid"),
             ApiError::Internal => ("A server error occurred.".into(), ""),
             ApiError::Misconfigured => ("Server misconfigured.".into(), ""),
             ApiError::Unavailable => ("Service temporarily unavailable, try again later.".into(), ""),
@@ -256,6 +278,9 @@ impl ApiError {
             | ApiError::UserNotFound
             | ApiError::UserInactive
             | ApiError::LoginFailed
+            | ApiError::MfaTokenInvalid
+            | ApiError::MfaCodeInvalid
+            | ApiError::PasskeyLoginFailed
             | ApiError::BadRefreshToken(_) => vec![("WWW-Authenticate", BEARER_CHALLENGE.to_owned())],
             ApiError::BadSignature(_) => vec![("WWW-Authenticate", SIGNATURE_CHALLENGE.to_owned())],
             ApiError::InvalidClient => vec![("WWW-Authenticate", BASIC_CHALLENGE.to_owned())],

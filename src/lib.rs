@@ -20,8 +20,8 @@ mod worker_entry {
     use worker::{event, web_sys, worker_sys, Context, Env, Request, Result};
 
     use crate::app::{
-        accounts, admin, audit, boxed, http, inbound, introspection, outbound, platform, prune, recovery, sessions,
-        Handler,
+        accounts, admin, audit, boxed, http, inbound, introspection, mfa, outbound, passkeys, platform, prune,
+        recovery, sessions, Handler,
     };
     use crate::routes::Op;
 
@@ -93,6 +93,19 @@ mod worker_entry {
             Op::AdminListSessions => |req, ctx| boxed(admin::list_sessions(req, ctx)),
             Op::AdminLogoutAll => |req, ctx| boxed(admin::logout_all(req, ctx)),
             Op::AdminListEvents => |req, ctx| boxed(admin::list_events(req, ctx)),
+            Op::MfaStatus => |req, ctx| boxed(mfa::status(req, ctx)),
+            Op::SetupTotp => |req, ctx| boxed(mfa::totp_setup(req, ctx)),
+            Op::ConfirmTotp => |req, ctx| boxed(mfa::totp_confirm(req, ctx)),
+            Op::DisableTotp => |req, ctx| boxed(mfa::totp_disable(req, ctx)),
+            Op::RegenerateRecoveryCodes => |req, ctx| boxed(mfa::regenerate_recovery_codes(req, ctx)),
+            Op::LoginSecondFactor => |req, ctx| boxed(mfa::login_second_step(req, ctx)),
+            Op::PasskeyRegisterOptions => |req, ctx| boxed(passkeys::register_options(req, ctx)),
+            Op::RegisterPasskey => |req, ctx| boxed(passkeys::register_verify(req, ctx)),
+            Op::ListPasskeys => |req, ctx| boxed(passkeys::list(req, ctx)),
+            Op::RenamePasskey => |req, ctx| boxed(passkeys::rename(req, ctx)),
+            Op::RemovePasskey => |req, ctx| boxed(passkeys::remove(req, ctx)),
+            Op::PasskeyLoginOptions => |req, ctx| boxed(passkeys::login_options(req, ctx)),
+            Op::PasskeyLogin => |req, ctx| boxed(passkeys::login_verify(req, ctx)),
         }
     }
 }

@@ -57,6 +57,21 @@ pub enum Endpoint {
     AdminUserLogoutAll,
     /// `admin/events/`.
     AdminEvents,
+    /// `mfa/`: which second factors the caller has.
+    Mfa,
+    TotpSetup,
+    TotpConfirm,
+    Totp,
+    RecoveryCodes,
+    /// `login/mfa/`: the login's second step.
+    LoginMfa,
+    PasskeyRegisterOptions,
+    PasskeyRegisterVerify,
+    Passkeys,
+    /// `passkeys/<id>/`.
+    Passkey,
+    PasskeyLoginOptions,
+    PasskeyLoginVerify,
 }
 
 /// The OpenAPI 3.1 document (`src/openapi.json`; the worker reads it from its static assets) as
@@ -126,10 +141,23 @@ pub enum Op {
     AdminListSessions,
     AdminLogoutAll,
     AdminListEvents,
+    MfaStatus,
+    SetupTotp,
+    ConfirmTotp,
+    DisableTotp,
+    RegenerateRecoveryCodes,
+    LoginSecondFactor,
+    PasskeyRegisterOptions,
+    RegisterPasskey,
+    ListPasskeys,
+    RenamePasskey,
+    RemovePasskey,
+    PasskeyLoginOptions,
+    PasskeyLogin,
 }
 
 /// The one endpoint table.
-pub const ROUTES: [(Endpoint, Method, Op); 39] = [
+pub const ROUTES: [(Endpoint, Method, Op); 54] = [
     (Endpoint::Register, Method::Post, Op::Register),
     (Endpoint::Login, Method::Post, Op::Login),
     (Endpoint::Logout, Method::Post, Op::Logout),
@@ -169,6 +197,21 @@ pub const ROUTES: [(Endpoint, Method, Op); 39] = [
     (Endpoint::AdminUserLogoutAll, Method::Post, Op::AdminLogoutAll),
     (Endpoint::AdminEvents, Method::Get, Op::AdminListEvents),
     (Endpoint::AdminEvents, Method::Head, Op::AdminListEvents),
+    (Endpoint::Mfa, Method::Get, Op::MfaStatus),
+    (Endpoint::Mfa, Method::Head, Op::MfaStatus),
+    (Endpoint::TotpSetup, Method::Post, Op::SetupTotp),
+    (Endpoint::TotpConfirm, Method::Post, Op::ConfirmTotp),
+    (Endpoint::Totp, Method::Delete, Op::DisableTotp),
+    (Endpoint::RecoveryCodes, Method::Post, Op::RegenerateRecoveryCodes),
+    (Endpoint::LoginMfa, Method::Post, Op::LoginSecondFactor),
+    (Endpoint::PasskeyRegisterOptions, Method::Post, Op::PasskeyRegisterOptions),
+    (Endpoint::PasskeyRegisterVerify, Method::Post, Op::RegisterPasskey),
+    (Endpoint::Passkeys, Method::Get, Op::ListPasskeys),
+    (Endpoint::Passkeys, Method::Head, Op::ListPasskeys),
+    (Endpoint::Passkey, Method::Patch, Op::RenamePasskey),
+    (Endpoint::Passkey, Method::Delete, Op::RemovePasskey),
+    (Endpoint::PasskeyLoginOptions, Method::Post, Op::PasskeyLoginOptions),
+    (Endpoint::PasskeyLoginVerify, Method::Post, Op::PasskeyLogin),
 ];
 
 /// What the pipeline does with a request before (or instead of) routing it to a handler.
@@ -181,7 +224,7 @@ pub enum Resolution {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 24] = [
+    pub const ALL: [Endpoint; 36] = [
         Endpoint::Register,
         Endpoint::Login,
         Endpoint::Logout,
@@ -206,6 +249,18 @@ impl Endpoint {
         Endpoint::AdminUserSessions,
         Endpoint::AdminUserLogoutAll,
         Endpoint::AdminEvents,
+        Endpoint::Mfa,
+        Endpoint::TotpSetup,
+        Endpoint::TotpConfirm,
+        Endpoint::Totp,
+        Endpoint::RecoveryCodes,
+        Endpoint::LoginMfa,
+        Endpoint::PasskeyRegisterOptions,
+        Endpoint::PasskeyRegisterVerify,
+        Endpoint::Passkeys,
+        Endpoint::Passkey,
+        Endpoint::PasskeyLoginOptions,
+        Endpoint::PasskeyLoginVerify,
     ];
 
     /// The path below a prefix, with its trailing slash (`:id` a one-segment parameter)
@@ -238,6 +293,18 @@ impl Endpoint {
             Endpoint::AdminUserSessions => "admin/users/:id/sessions/",
             Endpoint::AdminUserLogoutAll => "admin/users/:id/logout-all/",
             Endpoint::AdminEvents => "admin/events/",
+            Endpoint::Mfa => "mfa/",
+            Endpoint::TotpSetup => "mfa/totp/setup/",
+            Endpoint::TotpConfirm => "mfa/totp/confirm/",
+            Endpoint::Totp => "mfa/totp/",
+            Endpoint::RecoveryCodes => "mfa/recovery-codes/",
+            Endpoint::LoginMfa => "login/mfa/",
+            Endpoint::PasskeyRegisterOptions => "passkeys/register/options/",
+            Endpoint::PasskeyRegisterVerify => "passkeys/register/verify/",
+            Endpoint::Passkeys => "passkeys/",
+            Endpoint::Passkey => "passkeys/:id/",
+            Endpoint::PasskeyLoginOptions => "passkeys/login/options/",
+            Endpoint::PasskeyLoginVerify => "passkeys/login/verify/",
         }
     }
 
@@ -301,6 +368,18 @@ impl Endpoint {
             Endpoint::AdminUserSessions => "Admin User Sessions",
             Endpoint::AdminUserLogoutAll => "Admin User Logout All",
             Endpoint::AdminEvents => "Admin Event List",
+            Endpoint::Mfa => "Second Factors",
+            Endpoint::TotpSetup => "TOTP Setup",
+            Endpoint::TotpConfirm => "TOTP Confirm",
+            Endpoint::Totp => "TOTP",
+            Endpoint::RecoveryCodes => "Recovery Codes",
+            Endpoint::LoginMfa => "Login Second Factor",
+            Endpoint::PasskeyRegisterOptions => "Passkey Registration Options",
+            Endpoint::PasskeyRegisterVerify => "Passkey Registration",
+            Endpoint::Passkeys => "Passkey List",
+            Endpoint::Passkey => "Passkey",
+            Endpoint::PasskeyLoginOptions => "Passkey Login Options",
+            Endpoint::PasskeyLoginVerify => "Passkey Login",
         }
     }
 

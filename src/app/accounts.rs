@@ -12,11 +12,13 @@ use crate::app::django::{lookup, Lookup};
 use crate::app::http::{header, json_body};
 use crate::app::issue::{token_body, NewSession};
 use crate::app::mail::notify;
+use crate::app::mfa::ask_second_factor;
 use crate::app::outbound::{publish, syncing};
 use crate::app::passwords::{commit_password, hash_password, is_valid, password_check_key, NewPassword};
 use crate::app::recovery::send_verification;
 use crate::app::sessions::blacklist_all;
 use crate::app::state::State;
+use crate::app::store::factors::{Factors, SecondFactors};
 use crate::app::store::sessions::{Sessions, UserRef};
 use crate::app::store::users::{InsertError, Users};
 use crate::app::throttle::{device_of, limit_ip, Limiter, PasswordThrottle};
@@ -122,28 +124,54 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
         ctx.record(req, AuditEvent::login_failed(Some(user.id), LoginFailure::EmailNotVerified));
         return Err(ApiError::EmailNotVerified);
     }
+    if attempt.factors.any() {
+        // The right password: no failure to count, but no tokens before the second factor.
+        PasswordThrottle::new(&db).clear_now(&attempt.throttle_key).await?;
+        return ask_second_factor(req, ctx, &db, &user, &attempt.factors, now.timestamp()).await;
+    }
+    let new_hash =
+        if needs_rehash { Some(hash_password(credentials.password.expose(), &config.password_hasher)?) } else { None };
+    let signed_in = SignIn { throttle_key: &attempt.throttle_key, new_hash: new_hash.as_deref(), method: None };
+    let reply = sign_in(req, ctx, &db, user, signed_in).await?;
+    let device = match attempt.device {
+        Some(device) => device,
+        None => state.devices.issue(reply.user_id.unwrap_or_default(), random_bytes()?),
+    };
+    Ok(reply.with_header("Set-Cookie", device.set_cookie()))
+}
+
+/// How a user proved who they are, for `sign_in`.
+pub(crate) struct SignIn<'a> {
+    /// The back-off row the successful check clears.
+    pub throttle_key: &'a str,
+    /// The password's new hash, when it is re-hashed at this login.
+    pub new_hash: Option<&'a str>,
+    /// The second factor or passkey that completed the login (the trail's `detail.method`).
+    pub method: Option<&'static str>,
+}
+
+/// Starts a session for `user`, who has proved who they are: the session, `last_login`, the
+/// re-hash, the cleared back-off and the trail's `login` in one transaction, conditional on the
+/// password hash `user` was read with. The token pair and profile.
+pub(crate) async fn sign_in(req: &Request, ctx: &Ctx, db: &D1Database, mut user: User, how: SignIn<'_>) -> Outcome {
+    let state = &ctx.data.state;
+    let now = now();
     user.last_login = Some(timestamp(now));
     let session = NewSession::begin(state, now.timestamp())?;
     let user_agent = header(req, "User-Agent");
-    let new_hash =
-        if needs_rehash { Some(hash_password(credentials.password.expose(), &config.password_hasher)?) } else { None };
-    let logged_in = AuditEvent::success(EventType::Login, user.id).session(Some(&session.id));
+    let mut logged_in = AuditEvent::success(EventType::Login, user.id).session(Some(&session.id));
+    if let Some(method) = how.method {
+        logged_in = logged_in.detail(json!({ "method": method }));
+    }
     let login = Login {
         user: &user,
-        new_hash: new_hash.as_deref(),
+        new_hash: how.new_hash,
         session: &session,
         user_agent: user_agent.as_deref(),
-        event: audit::statement(&db, req, &logged_in, now.timestamp())?,
+        event: audit::statement(db, req, &logged_in, now.timestamp())?,
     };
-    record_login(&db, login, &attempt.throttle_key).await?;
-    let device = match attempt.device {
-        Some(device) => device,
-        None => state.devices.issue(user.id, random_bytes()?),
-    };
-    Ok(Reply::ok(token_body(state, user.id, &session.refresh, Some(&user))?)
-        .no_store()
-        .with_header("Set-Cookie", device.set_cookie())
-        .for_user(user.id))
+    record_login(db, login, how.throttle_key).await?;
+    Ok(Reply::ok(token_body(state, user.id, &session.refresh, Some(&user))?).no_store().for_user(user.id))
 }
 
 /// A login attempt, reserved: the user the email names (if any), the trusted device (if its
@@ -152,6 +180,8 @@ struct Attempt {
     user: Option<User>,
     device: Option<Device>,
     throttle_key: String,
+    /// The second factors of the user the email names (none for an unknown email).
+    factors: Factors,
 }
 
 /// Looks the user up and reserves the attempt (counted as a failure) before the password is
@@ -166,11 +196,16 @@ async fn reserve_attempt(
     let throttle = PasswordThrottle::new(db);
     let mut throttle_key = device.as_ref().map_or_else(|| email.to_owned(), Device::throttle_key);
     let reads = db
-        .batch(vec![Users::new(db).by_email_statement(email)?, throttle.read(&throttle_key)?])
+        .batch(vec![
+            Users::new(db).by_email_statement(email)?,
+            throttle.read(&throttle_key)?,
+            SecondFactors::new(db).of_email_statement(email)?,
+        ])
         .await
         .or_internal("login lookup")?;
     let user: Option<User> = first_row(&reads, 0)?;
     let mut seen = first_row(&reads, 1)?;
+    let factors = first_row(&reads, 2)?.unwrap_or_default();
     let device = device.filter(|device| user.as_ref().is_some_and(|user| user.id == device.user_id));
     if device.is_none() && throttle_key != email {
         // Another account's device cookie counts as none.
@@ -178,7 +213,7 @@ async fn reserve_attempt(
         seen = throttle.read_now(&throttle_key).await?;
     }
     throttle.reserve(&throttle_key, seen, now.timestamp(), &config.login_backoff).await?;
-    Ok(Attempt { user, device, throttle_key })
+    Ok(Attempt { user, device, throttle_key, factors })
 }
 
 /// The user, if `password` is theirs and they may log in, and whether their hash needs

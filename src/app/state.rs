@@ -5,9 +5,10 @@ use std::rc::Rc;
 
 use worker::{console_error, Env};
 
-use crate::config::{Config, ConfigError, SigningKey};
+use crate::config::{Config, ConfigError, SigningKey, MIN_SIGNING_KEY_BYTES};
 use crate::domain::device::DeviceKey;
 use crate::domain::reset_token::ResetSecret;
+use crate::domain::sealed::SealKey;
 use crate::domain::secrets::Token;
 use crate::domain::sync::SyncSecret;
 use crate::domain::tokens::{Ed25519Keys, Tokens};
@@ -30,6 +31,9 @@ pub struct State {
     /// The introspection client's secret (secret `INTROSPECTION_CLIENT_SECRET`, with the var
     /// `INTROSPECTION_CLIENT_ID`); unset, nobody may introspect.
     pub introspection_secret: Option<Token>,
+    /// Seals TOTP secrets: from the secret `MFA_ENCRYPTION_KEY` (at least 32 characters) when
+    /// set, else derived from the signing key (rotating that key then makes them unreadable).
+    pub mfa_key: SealKey,
 }
 
 thread_local! {
@@ -82,6 +86,26 @@ impl State {
             None => None,
         };
         let introspection_secret = text("INTROSPECTION_CLIENT_SECRET").map(Token::new);
-        Ok(State { config, tokens, devices, health_token, reset_secret, mail_token, sync_secret, introspection_secret })
+        let mfa_key = match text("MFA_ENCRYPTION_KEY") {
+            Some(secret) if secret.len() < MIN_SIGNING_KEY_BYTES => {
+                return Err(ConfigError::BadSecret {
+                    name: "MFA_ENCRYPTION_KEY",
+                    reason: "must be at least 32 characters",
+                })
+            }
+            Some(secret) => SealKey::derive(secret.as_bytes()),
+            None => SealKey::derive(key.as_bytes()),
+        };
+        Ok(State {
+            config,
+            tokens,
+            devices,
+            health_token,
+            reset_secret,
+            mail_token,
+            sync_secret,
+            introspection_secret,
+            mfa_key,
+        })
     }
 }

@@ -28,10 +28,20 @@ pub enum EventType {
     AccountEnabled,
     UserUpdatedByAdmin,
     SessionsRevokedByAdmin,
+    /// TOTP confirmed with a code: the account has a second factor.
+    TotpEnabled,
+    TotpDisabled,
+    RecoveryCodesGenerated,
+    RecoveryCodeUsed,
+    PasskeyAdded,
+    PasskeyRenamed,
+    PasskeyRemoved,
+    /// The right password for an account with a second factor: the second step was asked for.
+    MfaChallenge,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 16] = [
+    pub const ALL: [EventType; 24] = [
         EventType::UserRegistered,
         EventType::Login,
         EventType::Logout,
@@ -48,6 +58,14 @@ impl EventType {
         EventType::AccountEnabled,
         EventType::UserUpdatedByAdmin,
         EventType::SessionsRevokedByAdmin,
+        EventType::TotpEnabled,
+        EventType::TotpDisabled,
+        EventType::RecoveryCodesGenerated,
+        EventType::RecoveryCodeUsed,
+        EventType::PasskeyAdded,
+        EventType::PasskeyRenamed,
+        EventType::PasskeyRemoved,
+        EventType::MfaChallenge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +86,14 @@ impl EventType {
             EventType::AccountEnabled => "account_enabled",
             EventType::UserUpdatedByAdmin => "user_updated_by_admin",
             EventType::SessionsRevokedByAdmin => "sessions_revoked_by_admin",
+            EventType::TotpEnabled => "totp_enabled",
+            EventType::TotpDisabled => "totp_disabled",
+            EventType::RecoveryCodesGenerated => "recovery_codes_generated",
+            EventType::RecoveryCodeUsed => "recovery_code_used",
+            EventType::PasskeyAdded => "passkey_added",
+            EventType::PasskeyRenamed => "passkey_renamed",
+            EventType::PasskeyRemoved => "passkey_removed",
+            EventType::MfaChallenge => "mfa_challenge",
         }
     }
 }
@@ -98,6 +124,8 @@ pub enum LoginFailure {
     AccountDisabled,
     /// The right password for an unverified address while `REQUIRE_VERIFIED_EMAIL` is on.
     EmailNotVerified,
+    /// A wrong, replayed or spent second factor (TOTP code, recovery code or passkey).
+    InvalidSecondFactor,
 }
 
 impl LoginFailure {
@@ -107,6 +135,7 @@ impl LoginFailure {
             LoginFailure::InvalidPassword => "invalid_password",
             LoginFailure::AccountDisabled => "account_disabled",
             LoginFailure::EmailNotVerified => "email_not_verified",
+            LoginFailure::InvalidSecondFactor => "invalid_second_factor",
         }
     }
 }

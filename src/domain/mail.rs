@@ -39,6 +39,11 @@ pub enum Template<'a> {
     PasswordWasReset,
     /// Notice, to the old address: the account's address is now `new_email`.
     EmailChanged { new_email: &'a str },
+    /// Notice: a second factor (`what`: "an authenticator app", "a passkey", "new recovery codes")
+    /// was added to the account.
+    SecondFactorAdded { what: &'a str },
+    /// Notice: a second factor was removed.
+    SecondFactorRemoved { what: &'a str },
 }
 
 const NOT_YOU: &str = "If this was not you, reset your password at once and contact support.";
@@ -100,6 +105,22 @@ impl Template<'_> {
                 "Your e-mail address was changed",
                 vec![
                     format!("The e-mail address of your account was changed to {new_email}. This address will receive no further mail about it."),
+                    NOT_YOU.into(),
+                ],
+                None,
+            ),
+            Template::SecondFactorAdded { what } => (
+                "Two-factor authentication: a security change to your account",
+                vec![
+                    format!("Two-factor authentication: {what} was just added to your account, and its other sessions were ended."),
+                    NOT_YOU.into(),
+                ],
+                None,
+            ),
+            Template::SecondFactorRemoved { what } => (
+                "Two-factor authentication: a security change to your account",
+                vec![
+                    format!("Two-factor authentication: {what} was just removed from your account, and its other sessions were ended."),
                     NOT_YOU.into(),
                 ],
                 None,
@@ -171,9 +192,13 @@ mod tests {
 
     #[test]
     fn notices_carry_no_link_and_are_not_budgeted() {
-        for template in
-            [Template::PasswordChanged, Template::PasswordWasReset, Template::EmailChanged { new_email: "n@x.io" }]
-        {
+        for template in [
+            Template::PasswordChanged,
+            Template::PasswordWasReset,
+            Template::EmailChanged { new_email: "n@x.io" },
+            Template::SecondFactorAdded { what: "a passkey" },
+            Template::SecondFactorRemoved { what: "an authenticator app" },
+        ] {
             let mail = template.to("ada@example.com");
             assert!(!mail.budgeted, "{}", mail.subject);
             assert!(!mail.text.contains("http"), "{}", mail.text);

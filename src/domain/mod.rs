@@ -9,6 +9,7 @@ pub mod fields;
 pub mod health;
 pub mod introspection;
 pub mod mail;
+pub mod mfa;
 pub mod pagination;
 pub mod password;
 pub mod password_rules;

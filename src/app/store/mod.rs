@@ -3,6 +3,7 @@
 pub mod blacklist;
 pub mod email_keys;
 pub mod events;
+pub mod factors;
 pub mod prune;
 pub mod received;
 pub mod revocation;

@@ -1,0 +1,361 @@
+//! Second factors: TOTP enrolment, recovery codes, and the login's second step
+//! (`login/mfa/`). Passkeys, which are also a second factor, are `app::passkeys`.
+//!
+//! Every one-time thing is spent by one conditional write (`store::factors`), so a code, a
+//! recovery code or an `mfa_token` works once however many requests race for it. Wrong second
+//! factors are counted twice: per `mfa_token` (`MFA_TOKEN_MAX_ATTEMPTS`), and per account on the
+//! login back-off (`LOGIN_BACKOFF_*`), so new tokens from the password do not buy new guesses.
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+use worker::{D1Database, Request};
+
+use crate::app::accounts::{sign_in, SignIn};
+use crate::app::caller::{authenticate, Caller};
+use crate::app::http::json_body;
+use crate::app::mail::notify;
+use crate::app::passkeys;
+use crate::app::passwords::check_password_attempt;
+use crate::app::sessions::revoke;
+use crate::app::store::factors::{Factors, SecondFactors};
+use crate::app::store::revocation::Scope;
+use crate::app::store::users::Users;
+use crate::app::throttle::{limit_ip, Limiter, PasswordThrottle};
+use crate::app::{database, now, random_bytes, Ctx, OrInternal, Outcome};
+use crate::config::MfaConfig;
+use crate::domain::audit::{AuditEvent, EventType, LoginFailure};
+use crate::domain::fields::{FieldErrors, Form, Text};
+use crate::domain::mail::Template;
+use crate::domain::mfa::{mfa_token_hash, password_fingerprint, Proof, Reauthentication, SecondStep};
+use crate::domain::recovery_codes;
+use crate::domain::sealed::{open, seal, SealKey};
+use crate::domain::sync::Outgoing;
+use crate::domain::totp::{self, TotpSecret};
+use crate::domain::user::User;
+use crate::error::{ApiError, Reply};
+
+pub const INVALID_CODE: &str = "Invalid code.";
+pub const PASSWORD_INCORRECT: &str = "Password is incorrect.";
+const ALREADY_ENABLED: &str = "TOTP is already enabled.";
+
+/// `GET|HEAD mfa/` → which second factors the caller has (never a secret).
+pub async fn status(req: Request, ctx: Ctx) -> Outcome {
+    let caller = authenticate(&req, &ctx).await?;
+    let factors = SecondFactors::new(&database(&ctx)?).of(caller.user.id).await?;
+    let body = json!({
+        "totp": factors.totp > 0,
+        "passkeys": factors.passkeys,
+        "recovery_codes_left": factors.recovery_codes,
+        "methods": factors.methods(),
+    });
+    Ok(Reply::ok(body).no_store().for_user(caller.user.id))
+}
+
+/// `POST mfa/totp/setup/` → a new secret, pending until confirmed with a code.
+pub async fn totp_setup(req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&req, &ctx);
+    let state = &ctx.data.state;
+    let user = authenticate(req, ctx).await?.user;
+    limit_ip(req, ctx, Limiter::General, "mfa-setup", state.config.rate_limit_period_secs.unsigned_abs()).await?;
+    let secret = TotpSecret::from_bytes(random_bytes()?);
+    let sealed = seal(&state.mfa_key, random_bytes()?, &sealed_for(user.id), secret.expose());
+    let db = database(ctx)?;
+    if !SecondFactors::new(&db).begin_totp(user.id, &sealed, now().timestamp()).await? {
+        return Err(ApiError::Refused(ALREADY_ENABLED));
+    }
+    let otpauth_url = totp::otpauth_url(&secret, &state.config.mfa.issuer, &user.email);
+    let qr_svg = totp::qr_svg(&otpauth_url).ok_or(ApiError::Internal)?;
+    let body = json!({ "secret": secret.expose_base32(), "otpauth_url": otpauth_url, "qr_svg": qr_svg });
+    Ok(Reply::ok(body).no_store().for_user(user.id))
+}
+
+/// `POST mfa/totp/confirm/` `{"code"}` → TOTP on, ten recovery codes (shown this once), every
+/// other session ended.
+pub async fn totp_confirm(mut req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&mut req, &ctx);
+    let state = &ctx.data.state;
+    let caller = authenticate(req, ctx).await?;
+    let user_id = caller.user.id;
+    limit_ip(req, ctx, Limiter::Password, "mfa-confirm", state.config.rate_limit_period_secs.unsigned_abs()).await?;
+    let data = json_body(req, &state.config).await?;
+    let mut form = Form::new(&data);
+    let code = form.required("code", Text::REQUIRED);
+    form.errors.into_result()?;
+    let code = code.ok_or(ApiError::Internal)?;
+    let db = database(ctx)?;
+    let factors = SecondFactors::new(&db);
+    let pending = match factors.totp(user_id).await? {
+        None => return Err(ApiError::Refused("No TOTP setup in progress.")),
+        Some(row) if row.confirmed_at.is_some() => return Err(ApiError::Refused(ALREADY_ENABLED)),
+        Some(row) => row,
+    };
+    let secret = unseal(&state.mfa_key, user_id, &pending.secret_sealed)?;
+    let now = now().timestamp();
+    let Some(step) = totp::verify(&secret, &code, now, Some(pending.last_used_step)) else {
+        return Err(FieldErrors::single("code", INVALID_CODE).into());
+    };
+    let confirmed = factors.confirm_totp(user_id, &pending.secret_sealed, step, now)?.first::<Value>(None).await;
+    if confirmed.or_internal("mfa_totp.confirm")?.is_none() {
+        // Another request confirmed it (or set up anew) meanwhile.
+        return Err(FieldErrors::single("code", INVALID_CODE).into());
+    }
+    let codes = new_recovery_codes(&db, user_id, now).await?;
+    factor_changed(req, ctx, &caller, Change::Added("an authenticator app"), EventType::TotpEnabled).await?;
+    let methods = factors.of(user_id).await?.methods();
+    Ok(Reply::ok(json!({ "recovery_codes": codes, "methods": methods })).no_store().for_user(user_id))
+}
+
+/// `POST mfa/recovery-codes/` `{"password"}` → a fresh set; the old one stops working.
+pub async fn regenerate_recovery_codes(mut req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&mut req, &ctx);
+    let state = &ctx.data.state;
+    let caller = authenticate(req, ctx).await?;
+    let user = &caller.user;
+    limit_ip(req, ctx, Limiter::Password, "recovery-codes", state.config.rate_limit_period_secs.unsigned_abs()).await?;
+    let data = json_body(req, &state.config).await?;
+    let mut form = Form::new(&data);
+    let password = form.required("password", Text::REQUIRED);
+    form.errors.into_result()?;
+    let db = database(ctx)?;
+    if !check_password_attempt(req, ctx, &db, user, &password.unwrap_or_default()).await? {
+        return Err(FieldErrors::single("password", PASSWORD_INCORRECT).into());
+    }
+    if !SecondFactors::new(&db).of(user.id).await?.any() {
+        return Err(ApiError::Refused("No second factor is enabled."));
+    }
+    let codes = new_recovery_codes(&db, user.id, now().timestamp()).await?;
+    let event = AuditEvent::success(EventType::RecoveryCodesGenerated, user.id).session(caller.session_id.as_deref());
+    ctx.record(req, event);
+    Ok(Reply::ok(json!({ "recovery_codes": codes })).no_store().for_user(user.id))
+}
+
+/// `DELETE mfa/totp/` `{"password"}` or `{"code"}` → 204: TOTP off (and the recovery codes,
+/// unless a passkey remains), every other session ended.
+pub async fn totp_disable(mut req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&mut req, &ctx);
+    let state = &ctx.data.state;
+    let caller = authenticate(req, ctx).await?;
+    let user = &caller.user;
+    limit_ip(req, ctx, Limiter::Password, "mfa-disable", state.config.rate_limit_period_secs.unsigned_abs()).await?;
+    let proof = Reauthentication::parse(&json_body(req, &state.config).await?)?;
+    let db = database(ctx)?;
+    let factors = SecondFactors::new(&db);
+    let enabled = match factors.totp(user.id).await? {
+        Some(row) if row.confirmed_at.is_some() => row,
+        _ => return Err(ApiError::NotFound),
+    };
+    match proof {
+        Reauthentication::Password(password) => {
+            if !check_password_attempt(req, ctx, &db, user, &password).await? {
+                return Err(FieldErrors::single("password", PASSWORD_INCORRECT).into());
+            }
+        }
+        Reauthentication::Code(code) => {
+            let throttle_key = second_factor_key(user.id);
+            let throttle = PasswordThrottle::new(&db);
+            throttle.reserve_now(&throttle_key, now().timestamp(), &state.config.login_backoff).await?;
+            let secret = unseal(&state.mfa_key, user.id, &enabled.secret_sealed)?;
+            let step = totp::verify(&secret, &code, now().timestamp(), Some(enabled.last_used_step));
+            match step {
+                Some(step) if factors.spend_totp_step(user.id, step).await? => {
+                    throttle.clear_now(&throttle_key).await?
+                }
+                _ => return Err(FieldErrors::single("code", INVALID_CODE).into()),
+            }
+        }
+    }
+    let mut writes = vec![factors.delete_totp(user.id)?];
+    if factors.of(user.id).await?.passkeys == 0 {
+        writes.push(factors.delete_recovery_codes(user.id)?);
+    }
+    db.batch(writes).await.or_internal("mfa_totp.delete")?;
+    factor_changed(req, ctx, &caller, Change::Removed("the authenticator app"), EventType::TotpDisabled).await?;
+    Ok(Reply::new(204, Value::Null).for_user(user.id))
+}
+
+/// `login/`'s answer to the right password of a user with a second factor: 401
+/// `mfa_required` with a fresh `mfa_token` (stored hashed, five minutes, single-use) and the
+/// methods that may complete the login.
+pub(crate) async fn ask_second_factor(
+    req: &Request,
+    ctx: &Ctx,
+    db: &D1Database,
+    user: &User,
+    factors: &Factors,
+    now: i64,
+) -> Outcome {
+    let token = Base64UrlUnpadded::encode_string(&random_bytes::<32>()?);
+    let expires_at = now + MfaConfig::CHALLENGE_TTL_SECS;
+    let fingerprint = password_fingerprint(&user.password);
+    SecondFactors::new(db).issue_mfa_token(&mfa_token_hash(&token), user.id, &fingerprint, expires_at, now).await?;
+    ctx.record(req, AuditEvent::success(EventType::MfaChallenge, user.id));
+    let body = json!({
+        "detail": "Second factor required.",
+        "code": "mfa_required",
+        "mfa_token": token,
+        "methods": factors.methods(),
+    });
+    Ok(Reply::new(401, body).with_header("WWW-Authenticate", "Bearer realm=\"api\"").no_store().for_user(user.id))
+}
+
+/// The user an `mfa_token` was issued to, counting one attempt on it; `MfaTokenInvalid` for a
+/// token unknown, expired, spent or out of attempts, or whose user changed password or may no
+/// longer log in. `count` false only looks (WebAuthn options for the second step).
+pub(crate) async fn mfa_token_user(ctx: &Ctx, db: &D1Database, token: &str, count: bool) -> Result<User, ApiError> {
+    let config = &ctx.data.state.config;
+    let factors = SecondFactors::new(db);
+    let (hash, now, max) = (mfa_token_hash(token), now().timestamp(), config.mfa.token_max_attempts);
+    let row = if count {
+        factors.attempt_mfa_token(&hash, now, max).await?
+    } else {
+        factors.peek_mfa_token(&hash, now, max).await?
+    };
+    let row = row.ok_or(ApiError::MfaTokenInvalid)?;
+    let user = Users::new(db).by_id(row.user_id).await?.ok_or(ApiError::MfaTokenInvalid)?;
+    let same_password: bool =
+        password_fingerprint(&user.password).as_bytes().ct_eq(row.password_fingerprint.as_bytes()).into();
+    if !same_password || !user.can_log_in() || (config.mail.require_verified_email && !user.email_verified) {
+        return Err(ApiError::MfaTokenInvalid);
+    }
+    Ok(user)
+}
+
+/// `POST login/mfa/` `{"mfa_token", "code" | "recovery_code" | "credential"}` → the token pair
+/// and profile, as `login/` gives a user without a second factor.
+pub async fn login_second_step(mut req: Request, ctx: Ctx) -> Outcome {
+    let (req, ctx) = (&mut req, &ctx);
+    let state = &ctx.data.state;
+    let config = &state.config;
+    limit_ip(req, ctx, Limiter::Password, "login-mfa", config.rate_limit_period_secs.unsigned_abs()).await?;
+    let step = SecondStep::parse(&json_body(req, config).await?)?;
+    let db = database(ctx)?;
+    let user = mfa_token_user(ctx, &db, &step.mfa_token, true).await?;
+    let throttle_key = second_factor_key(user.id);
+    let throttle = PasswordThrottle::new(&db);
+    throttle.reserve_now(&throttle_key, now().timestamp(), &config.login_backoff).await?;
+    let factors = SecondFactors::new(&db);
+    let token_hash = mfa_token_hash(&step.mfa_token);
+    // Checked, then spent: the token first (single-use), then the factor itself.
+    let method = match &step.proof {
+        Proof::Code(code) => {
+            let found = match factors.totp(user.id).await? {
+                Some(row) if row.confirmed_at.is_some() => {
+                    let secret = unseal(&state.mfa_key, user.id, &row.secret_sealed)?;
+                    totp::verify(&secret, code, now().timestamp(), Some(row.last_used_step))
+                }
+                _ => None,
+            };
+            match found {
+                Some(step)
+                    if spend_token(&factors, &token_hash).await? && factors.spend_totp_step(user.id, step).await? =>
+                {
+                    "totp"
+                }
+                _ => return second_factor_failed(req, ctx, user.id),
+            }
+        }
+        Proof::RecoveryCode(code) => {
+            let unused = factors.unused_recovery_codes(user.id).await?;
+            let stored: Vec<&str> = unused.iter().map(String::as_str).collect();
+            let found = recovery_codes::find(user.id, code, &stored).map(|index| stored[index]);
+            match found {
+                Some(hash)
+                    if spend_token(&factors, &token_hash).await?
+                        && factors.spend_recovery_code(user.id, hash, now().timestamp()).await? =>
+                {
+                    ctx.record(req, AuditEvent::success(EventType::RecoveryCodeUsed, user.id));
+                    "recovery_code"
+                }
+                _ => return second_factor_failed(req, ctx, user.id),
+            }
+        }
+        Proof::Passkey(credential) => {
+            let verified = passkeys::verify_second_factor(ctx, &db, user.id, &token_hash, credential).await?;
+            if !(verified && spend_token(&factors, &token_hash).await?) {
+                return second_factor_failed(req, ctx, user.id);
+            }
+            "webauthn"
+        }
+    };
+    let signed_in = SignIn { throttle_key: &throttle_key, new_hash: None, method: Some(method) };
+    let reply = sign_in(req, ctx, &db, user, signed_in).await?;
+    let device = state.devices.issue(reply.user_id.unwrap_or_default(), random_bytes()?);
+    Ok(reply.with_header("Set-Cookie", device.set_cookie()))
+}
+
+/// Spends the `mfa_token`: `MfaTokenInvalid` when another request spent it first.
+async fn spend_token(factors: &SecondFactors<'_>, token_hash: &str) -> Result<bool, ApiError> {
+    if factors.spend_mfa_token(token_hash).await? {
+        Ok(true)
+    } else {
+        Err(ApiError::MfaTokenInvalid)
+    }
+}
+
+/// A wrong, replayed or spent second factor: on the trail, and 401 `mfa_code_invalid` (the
+/// attempt stays counted on the token and on the account's back-off).
+fn second_factor_failed(req: &Request, ctx: &Ctx, user_id: i64) -> Outcome {
+    ctx.record(req, AuditEvent::login_failed(Some(user_id), LoginFailure::InvalidSecondFactor));
+    Err(ApiError::MfaCodeInvalid)
+}
+
+/// The back-off row of an account's second-factor checks.
+fn second_factor_key(user_id: i64) -> String {
+    format!("mfa:{user_id}")
+}
+
+/// What a TOTP secret is sealed for: its owner, so a sealed value moved to another row opens not.
+fn sealed_for(user_id: i64) -> Vec<u8> {
+    format!("totp:{user_id}").into_bytes()
+}
+
+fn unseal(key: &SealKey, user_id: i64, sealed: &str) -> Result<TotpSecret, ApiError> {
+    let bytes = open(key, &sealed_for(user_id), sealed).ok_or_else(|| {
+        // The key changed (MFA_ENCRYPTION_KEY, or the signing key it falls back to) or the row did.
+        crate::app::support::internal("a TOTP secret does not open", user_id)
+    })?;
+    let bytes: [u8; totp::SECRET_LEN] = bytes.try_into().map_err(|_| ApiError::Internal)?;
+    Ok(TotpSecret::from_bytes(bytes))
+}
+
+/// Replaces the user's recovery codes with ten new ones: the codes, to show once.
+async fn new_recovery_codes(db: &D1Database, user_id: i64, now: i64) -> Result<Vec<String>, ApiError> {
+    let codes = recovery_codes::generate(&random_bytes()?);
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|code| recovery_codes::hash(user_id, code.expose()).ok_or(ApiError::Internal))
+        .collect::<Result<_, _>>()?;
+    db.batch(SecondFactors::new(db).replace_recovery_codes(user_id, &hashes, now)?)
+        .await
+        .or_internal("mfa_recovery_codes.replace")?;
+    Ok(codes.iter().map(|code| code.expose().to_owned()).collect())
+}
+
+/// A factor added or removed.
+pub(crate) enum Change {
+    Added(&'static str),
+    Removed(&'static str),
+}
+
+/// After a factor is added or removed: every other session ends, the account holder is told by
+/// mail, and the trail records `event`.
+pub(crate) async fn factor_changed(
+    req: &Request,
+    ctx: &Ctx,
+    caller: &Caller,
+    change: Change,
+    event: EventType,
+) -> Result<(), ApiError> {
+    let (user_id, now) = (caller.user.id, now().timestamp());
+    let keep = caller.session_id.as_deref();
+    revoke(ctx, Scope::AllBut { keep, user_id }, now, None, vec![Outgoing::sessions_revoked(user_id, now, keep)])
+        .await?;
+    let mail = match change {
+        Change::Added(what) => Template::SecondFactorAdded { what },
+        Change::Removed(what) => Template::SecondFactorRemoved { what },
+    };
+    notify(ctx, mail.to(&caller.user.email));
+    ctx.record(req, AuditEvent::success(event, user_id).session(keep));
+    Ok(())
+}
