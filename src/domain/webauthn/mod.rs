@@ -449,7 +449,7 @@ fn check_client_data(
     if !bool::from(challenge.ct_eq(expected_challenge)) {
         return Err(WebauthnError::Challenge);
     }
-    if !rp.origins.iter().any(|origin| *origin == client_data.origin) {
+    if !rp.origins.contains(&client_data.origin) {
         return Err(WebauthnError::Origin);
     }
     if client_data.cross_origin == Some(true) {
