@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DRF } from "../support.mjs";
-import { assertCommonHeaders, login, nowSecs } from "./helpers.mjs";
+import { accessTokenError, assertCommonHeaders, login, me, nowSecs, refreshTokenError } from "./helpers.mjs";
 
 export const STEP = 30;
 export const BASE32 = /^[A-Z2-7]{32}$/;
@@ -67,6 +67,12 @@ export async function freshStep(margin = 5) {
 
 export const setup = (worker, user, prefix = DRF) =>
   worker.post(`${prefix}/mfa/totp/setup/`, undefined, { token: user.access_token });
+/** Starts a TOTP setup, asserting its 200: the body (secret, otpauth_url, qr_svg). */
+export async function startSetup(worker, user, prefix = DRF) {
+  const response = await setup(worker, user, prefix);
+  assert.equal(response.status, 200, response.text);
+  return response.body;
+}
 export const confirm = (worker, user, body, prefix = DRF) =>
   worker.post(`${prefix}/mfa/totp/confirm/`, body, { token: user.access_token });
 export const disable = (worker, user, body, prefix = DRF) =>
@@ -82,9 +88,7 @@ export const loginMfa = (worker, body, prefix = DRF) => worker.post(`${prefix}/l
  */
 export async function enrolTotp(worker, user, { prefix = DRF, confirmStep = 0 } = {}) {
   await freshStep();
-  const started = await setup(worker, user, prefix);
-  assert.equal(started.status, 200, started.text);
-  const { secret } = started.body;
+  const { secret } = await startSetup(worker, user, prefix);
   const confirmed = await confirm(worker, user, { code: codeAt(secret, confirmStep) }, prefix);
   assert.equal(confirmed.status, 200, confirmed.text);
   return { secret, recoveryCodes: confirmed.body.recovery_codes, confirmed: confirmed.body };
@@ -173,3 +177,15 @@ export function wrongCode(secret) {
 
 export const refresh = (worker, refreshToken, prefix = DRF) =>
   worker.post(`${prefix}/token/refresh/`, { refresh_token: refreshToken });
+
+/** A session ended by a factor's change: its access token and its refresh token are refused as blacklisted. */
+export async function assertSessionEnded(worker, session) {
+  assert.deepEqual((await me(worker, session.access_token)).body, accessTokenError("Token is blacklisted"));
+  assert.deepEqual((await refresh(worker, session.refresh_token)).body, refreshTokenError("Token is blacklisted"));
+}
+
+/** The caller's session, kept: its access token works and its refresh token rotates (so do not reuse it). */
+export async function assertSessionLives(worker, session) {
+  assert.equal((await me(worker, session.access_token)).status, 200, "the access token works");
+  assert.equal((await refresh(worker, session.refresh_token)).status, 200, "the refresh token works");
+}

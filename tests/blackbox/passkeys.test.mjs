@@ -9,11 +9,11 @@ import { after, before, describe, test } from "node:test";
 import { DRF, ORIGIN, SHORT, startWorker } from "../support.mjs";
 import {
   ISO_UTC, NOT_FOUND, NOT_PROVIDED, assertCommonHeaders, assertNoStore, assertResponse, assertTokenPair,
-  assertUnauthorized, login, me,
+  assertUnauthorized, login,
 } from "./helpers.mjs";
 import {
-  MFA_CODE_INVALID, MFA_TOKEN_INVALID, assertMfaRequired, assertRefused, codeAt, enrolTotp, loginMfa, mfaStatus,
-  newestEvent, passwordStep, refresh, securityMail,
+  MFA_CODE_INVALID, MFA_TOKEN_INVALID, assertMfaRequired, assertRefused, assertSessionEnded, assertSessionLives,
+  codeAt, enrolTotp, loginMfa, mfaStatus, newestEvent, passwordStep, securityMail,
 } from "./mfa-helpers.mjs";
 import { EDDSA, ES256, FLAGS, RS256, SoftwareAuthenticator, b64url, fromB64url } from "./webauthn-authenticator.mjs";
 
@@ -174,9 +174,8 @@ describe("passkeys/register/verify/", () => {
     const user = await worker.register();
     const other = (await login(worker, user.email, user.password)).body;
     await addPasskey(user);
-    assert.equal((await refresh(worker, other.refresh_token)).status, 401);
-    assert.equal((await me(worker, user.access_token)).status, 200);
-    assert.equal((await refresh(worker, user.refresh_token)).status, 200);
+    await assertSessionEnded(worker, other);
+    await assertSessionLives(worker, user);
     await securityMail(worker, user.email.toLowerCase());
   });
 
@@ -305,8 +304,8 @@ describe("passkeys/ and passkeys/<id>/", () => {
     await securityMail(worker, user.email.toLowerCase()); // the registration's notice
     const other = (await passkeyLogin(user)).body;
     assert.equal((await remove(user, user.view.id)).status, 204);
-    assert.equal((await refresh(worker, other.refresh_token)).status, 401);
-    assert.equal((await me(worker, user.access_token)).status, 200);
+    await assertSessionEnded(worker, other);
+    await assertSessionLives(worker, user);
     await securityMail(worker, user.email.toLowerCase());
     assert.ok(await newestEvent(worker, user, "passkey_removed"));
   });
@@ -568,6 +567,17 @@ describe("a passkey as the second factor", () => {
     assertRefused(await loginMfa(worker, { mfa_token, credential: forged }), MFA_CODE_INVALID);
     const fresh = (await loginOptions({ mfa_token })).body;
     assertLoggedIn(await loginMfa(worker, { mfa_token, credential: user.authenticator.get(fresh) }), user);
+  });
+
+  test("disabling TOTP keeps the recovery codes while a passkey remains", async () => {
+    const user = await userWithPasskey();
+    await enrolTotp(worker, user);
+    const off = await worker.fetch(`${DRF}/mfa/totp/`, { method: "DELETE", body: { password: user.password }, token: user.access_token });
+    assert.equal(off.status, 204, off.text);
+    assertResponse(await mfaStatus(worker, user), 200, {
+      totp: false, passkeys: 1, recovery_codes_left: 10, methods: ["recovery_code", "webauthn"],
+    });
+    assertMfaRequired(await login(worker, user.email, user.password), ["recovery_code", "webauthn"]);
   });
 
   test("TOTP still works beside a passkey", async () => {
