@@ -5,9 +5,11 @@
 
 `AuthClient` is the part to copy: it keeps the token pair, sends the access token, and on a 401
 from an authenticated call refreshes once and retries once; it also makes the calls of account
-recovery (password reset, e-mail verification, e-mail change). `main()` runs the whole flow against
-a base URL (register, login, authenticated calls with an automatic refresh, profile update,
-sessions, change-password, logout) and exits non-zero on any answer the contract does not promise.
+recovery (password reset, e-mail verification, e-mail change) and of the TOTP second factor (setup,
+confirm, login with a code, recovery codes, disable; `totp()` computes the codes an authenticator
+app shows). `main()` runs the whole flow against a base URL (register, login, authenticated calls
+with an automatic refresh, profile update, sessions, change-password, logout, TOTP enrolment and a
+login with password + code) and exits non-zero on any answer the contract does not promise.
 The steps that follow a mailed link (verify the address, reset the password, change the address)
 need the mails: `run_flow(base_url, read_mail=...)` takes a `read_mail(to, subject)` that returns
 the plain text of the next mail to `to` whose subject contains `subject` (your test inbox);
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -67,6 +71,42 @@ class SessionExpired(Exception):
 
 class EmailNotVerified(Exception):
     """Login refused until the mailed verification link is opened (the server's REQUIRE_VERIFIED_EMAIL)."""
+
+
+class SecondFactorRequired(Exception):
+    """The password was right and the account has a second factor: finish with `login_mfa()`, passing
+    `mfa_token` (good for five minutes, once) and one of `methods` ("totp", "recovery_code", "webauthn")."""
+
+    def __init__(self, mfa_token: str, methods: list[str]):
+        super().__init__(f"second factor required: {', '.join(methods)}")
+        self.mfa_token = mfa_token
+        self.methods = methods
+
+
+class SecondFactorRejected(Exception):
+    """`login_mfa()` refused. `code` is "mfa_code_invalid" (a wrong, replayed or used code: ask again
+    with the same mfa_token, a few tries allowed) or "mfa_token_invalid" (expired, used or out of
+    tries: log in with the password again)."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+
+
+# -- TOTP (RFC 6238), what an authenticator app computes ---------------------------------------
+
+TOTP_PERIOD = 30
+
+
+def totp(secret: str, at: float | None = None, digits: int = 6, period: int = TOTP_PERIOD) -> str:
+    """The code of a base32 `secret` (as `mfa/totp/setup/` gives it) at Unix time `at` (now by default):
+    HMAC-SHA1 of the 30-second step number, dynamically truncated (RFC 4226), `digits` long."""
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    step = int((time.time() if at is None else at) // period)
+    mac = hmac.new(key, step.to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    number = int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF
+    return str(number % 10**digits).zfill(digits)
 
 
 class AuthClient:
@@ -120,10 +160,29 @@ class AuthClient:
 
     def login(self, email: str, password: str) -> dict[str, Any]:
         """Returns the profile; raises on a wrong password (401) or throttling (429, see Retry-After),
-        and `EmailNotVerified` when the server requires a verified address and this one is not."""
+        `EmailNotVerified` when the server requires a verified address and this one is not, and
+        `SecondFactorRequired` when the account has a second factor (then call `login_mfa()`)."""
         response = self._post_json("login/", {"email": email, "password": password})
         if response.status_code == 403 and response.json().get("code") == "email_not_verified":
             raise EmailNotVerified(response.json().get("detail", "e-mail not verified"))
+        if response.status_code == 401 and response.json().get("code") == "mfa_required":
+            challenge = response.json()
+            raise SecondFactorRequired(challenge["mfa_token"], challenge["methods"])
+        return self._keep_tokens(response, 200)["user"]
+
+    def login_mfa(self, mfa_token: str, code: str | None = None, recovery_code: str | None = None) -> dict[str, Any]:
+        """The second step of a login: the `mfa_token` of `SecondFactorRequired` and either the
+        authenticator app's `code` or one of the recovery codes (each works once). Returns the
+        profile; raises `SecondFactorRejected` on a 401."""
+        body: dict[str, Any] = {"mfa_token": mfa_token}
+        if code is not None:
+            body["code"] = code
+        if recovery_code is not None:
+            body["recovery_code"] = recovery_code
+        response = self._post_json("login/mfa/", body)
+        if response.status_code == 401:
+            refused = response.json()
+            raise SecondFactorRejected(refused.get("code", ""), refused.get("detail", "refused"))
         return self._keep_tokens(response, 200)["user"]
 
     def refresh(self) -> None:
@@ -188,6 +247,34 @@ class AuthClient:
     def logout_all(self) -> None:
         self._expect(self.request("POST", "logout-all/"), 200)
         self.access_token = self.refresh_token = None
+
+    # -- the TOTP second factor ---------------------------------------------------------------
+    # Enabling or disabling it ends every other session of the user and mails a security notice.
+
+    def mfa_status(self) -> dict[str, Any]:
+        """`{"totp": bool, "passkeys": n, "recovery_codes_left": n, "methods": [...]}`."""
+        return self._expect(self.request("GET", "mfa/"), 200)
+
+    def totp_setup(self) -> dict[str, Any]:
+        """Starts an enrolment: `{"secret", "otpauth_url", "qr_svg"}`. Show the QR code (or the secret)
+        for the authenticator app to scan; nothing is enabled until `totp_confirm()`. Calling it
+        again replaces the pending secret."""
+        return self._expect(self.request("POST", "mfa/totp/setup/"), 200)
+
+    def totp_confirm(self, code: str) -> list[str]:
+        """Enables TOTP with a code the app shows; returns the ten recovery codes, shown only now
+        (keep them somewhere safe). `FieldErrors` on a wrong code (`code`: "Invalid code.")."""
+        return self._expect(self.request("POST", "mfa/totp/confirm/", json={"code": code}), 200)["recovery_codes"]
+
+    def regenerate_recovery_codes(self, password: str) -> list[str]:
+        """Ten new recovery codes; the old ones stop working."""
+        response = self.request("POST", "mfa/recovery-codes/", json={"password": password})
+        return self._expect(response, 200)["recovery_codes"]
+
+    def totp_disable(self, password: str | None = None, code: str | None = None) -> None:
+        """Turns TOTP off, proven by the password or a current code. `FieldErrors` when it is wrong."""
+        body = {"password": password} if password is not None else {"code": code}
+        self._expect(self.request("DELETE", "mfa/totp/", json=body), 204)
 
     # -- account recovery and verified email ------------------------------------------------
     # The mailed links point at the frontend's pages (the server's PASSWORD_RESET_URL and
@@ -365,6 +452,53 @@ def run_flow(base_url: str, read_mail: ReadMail | None = None, log=print) -> Non
     check(gone.status_code == 401, f"access token after logout: {gone.status_code}")
     log("logged out: refresh and access tokens refused")
 
+    # Two-factor: enrol TOTP from the first client, log in again with the password and a code,
+    # then turn it off. The app would scan `qr_svg`; here `totp()` plays the app.
+    enrolment = client.totp_setup()
+    secret = enrolment["secret"]
+    check(enrolment["otpauth_url"].startswith("otpauth://totp/") and f"secret={secret}" in enrolment["otpauth_url"],
+          f"an otpauth URL: {enrolment['otpauth_url']}")
+    check(enrolment["qr_svg"].startswith("<svg"), "a QR code as SVG")
+    recovery_codes = client.totp_confirm(totp(secret))
+    check(len(set(recovery_codes)) == 10, f"ten recovery codes: {recovery_codes}")
+    check(client.mfa_status()["totp"] is True, "mfa/ says TOTP is on")
+    client.logout()
+    try:
+        client.login(email, new_password)
+        raise AssertionError("once TOTP is on, the password alone should not log in")
+    except SecondFactorRequired as challenge:
+        check(challenge.methods[:2] == ["totp", "recovery_code"], f"methods: {challenge.methods}")
+        check(client.access_token is None, "no token before the second factor")
+        mfa_token = challenge.mfa_token
+    # A used code is refused until its 30 s step is over, and the confirmation used this step's: an
+    # app shows the next one within 30 s. One step of drift is allowed, so the next step's code
+    # works now (as from an app whose clock runs a little ahead) and the flow need not wait.
+    code = totp(secret, time.time() + TOTP_PERIOD)
+    check(client.login_mfa(mfa_token, code=code)["email"] == email, "password + code logs in")
+    try:
+        client.login(email, new_password)
+    except SecondFactorRequired as again:
+        try:
+            client.login_mfa(again.mfa_token, code=code)
+            raise AssertionError("a code should work once")
+        except SecondFactorRejected as e:
+            check(e.code == "mfa_code_invalid", f"a replayed code: {e}")
+        check(client.login_mfa(again.mfa_token, recovery_code=recovery_codes[0])["email"] == email,
+              "a recovery code logs in (the same mfa_token survives a wrong try)")
+    else:
+        raise AssertionError("TOTP is still on: the password alone should not log in")
+    check(client.mfa_status()["recovery_codes_left"] == 9, "a recovery code works once")
+    try:
+        client.totp_disable(password="not-" + new_password)
+        raise AssertionError("a wrong password should not disable TOTP")
+    except FieldErrors as e:
+        check(e.errors == {"password": ["Password is incorrect."]}, f"wrong password: {e.errors}")
+    client.totp_disable(password=new_password)
+    check(client.mfa_status()["totp"] is False, "mfa/ says TOTP is off")
+    phone.login(email, new_password)  # the password alone logs in again
+    phone.logout()
+    log("TOTP enrolled; login needed password + code (a replayed code refused, a recovery code once); disabled")
+
     if read_mail:
         password = new_password
         # Forgotten password, from a browser without a session: the mailed link opens the reset
@@ -420,8 +554,8 @@ def report_flow(base_url: str, read_mail=None) -> int:
     """Runs `run_flow` and prints its outcome; the exit status (0 when it passed)."""
     try:
         run_flow(base_url, read_mail=read_mail)
-    except (UnexpectedResponse, SessionExpired, AssertionError, requests.RequestException, ValueError, KeyError,
-            OSError) as e:
+    except (UnexpectedResponse, SessionExpired, SecondFactorRequired, SecondFactorRejected, AssertionError,
+            requests.RequestException, ValueError, KeyError, OSError) as e:
         print(f"client flow FAILED: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     print("client flow OK")
