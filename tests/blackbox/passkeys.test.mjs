@@ -592,7 +592,8 @@ describe("configuration", () => {
   let configured;
   before(async () => {
     configured = await startWorker({
-      WEBAUTHN_ORIGINS: "https://login.example.org,https://other.example.net",
+      // Every origin must be on the RP ID (the host of the first): a subdomain is.
+      WEBAUTHN_ORIGINS: "https://login.example.org,https://eu.login.example.org",
       WEBAUTHN_RP_NAME: "Example Login",
     });
   });
