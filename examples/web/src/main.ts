@@ -38,7 +38,7 @@ async function run(button: HTMLButtonElement | null, busy: string, action: () =>
     const done = await action();
     status("ok", done ?? "Done.");
   } catch (e) {
-    status("error", e instanceof Error ? e.message : String(e));
+    status("error", `${busy.replace(/…$/, "")} failed: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
     if (button) button.disabled = false;
   }
