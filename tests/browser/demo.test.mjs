@@ -22,15 +22,14 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
 import { build } from "../../examples/web/build.mjs";
 import { serve } from "../../examples/web/serve.mjs";
 import { prepareLocalWorker } from "../harness/local-worker.mjs";
+import { addAuthenticator, launchChromium } from "./support.mjs";
 
 const ARTIFACTS = fileURLToPath(new URL("./artifacts/", import.meta.url));
 const DEMO_PORT = Number(process.env.BROWSER_DEMO_PORT || 3000);
 const DEMO_ORIGIN = `http://localhost:${DEMO_PORT}`;
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
 // ---- RFC 6238 (SHA-1, 6 digits, 30 s) ---------------------------------------------------------
 
@@ -91,11 +90,7 @@ before(async () => {
   demo = await serve({ port: DEMO_PORT, host: "localhost" });
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: process.env.BROWSER_HEADED !== "1",
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -120,13 +115,7 @@ test("the demo page: register, TOTP, passkey, passkey login, password + TOTP log
     if (response.status() >= 400) failed.push(`${response.request().method()} ${new URL(response.url()).pathname.replace(/.*\/auth\//, "")} ${response.status()}`);
   });
 
-  // Chrome's virtual authenticator: a platform authenticator with resident keys and user verification,
-  // that answers every ceremony at once.
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("WebAuthn.enable");
-  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-  });
+  const { cdp, authenticatorId } = await addAuthenticator(page);
 
   let shot = 0;
   const screenshot = async (name) => {
