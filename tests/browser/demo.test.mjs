@@ -87,7 +87,9 @@ before(async () => {
     api = `${worker.origin}/api/v1/auth/`;
   }
   build(); // the default API; the page is opened with ?api=
-  demo = await serve({ port: DEMO_PORT, host: "localhost" });
+  demo = await serve({ port: DEMO_PORT, host: "localhost" }).catch((e) => {
+    throw e.code === "EADDRINUSE" ? new Error(`${DEMO_ORIGIN} is taken (a \`make demo\`?): stop it, or set BROWSER_DEMO_PORT`) : e;
+  });
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
   browser = await launchChromium();
@@ -129,6 +131,7 @@ test("the demo page: register, TOTP, passkey, passkey login, password + TOTP log
       await body();
     } catch (e) {
       await screenshot(`${name}-FAILED`).catch(() => {});
+      console.log(`at ${name}: calls answered >= 400 ${JSON.stringify(failed)}, console errors ${JSON.stringify(consoleErrors)}, page errors ${JSON.stringify(pageErrors)}`);
       throw e;
     }
     await screenshot(name);
