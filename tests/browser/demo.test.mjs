@@ -251,7 +251,9 @@ test("the demo page: register, TOTP, passkey, passkey login, password + TOTP log
 
   await step("totp-login", async () => {
     // The enrolment's code stays refused until its step has passed: wait for a fresh one.
+    const waited = Date.now();
     while (stepOf() <= usedStep) await page.waitForTimeout(((usedStep + 1) * 30_000 - Date.now()) + 500);
+    console.log(`waited ${Date.now() - waited} ms for a fresh TOTP step`);
     await byId("mfa-code").fill(totp(secret, stepOf()));
     await byId("mfa-code-submit").click();
     await signedInAs(email);
