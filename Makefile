@@ -147,8 +147,10 @@ fuzz: setup build $(FUZZ_VENV)/.installed ## Schemathesis, every check and phase
 # headless, through playwright-core (a pinned devDependency that never downloads a browser), with
 # Chrome's virtual WebAuthn authenticator, against the built worker under `wrangler dev`
 # (tests/harness/local-worker.mjs) and the page on http://localhost:3000 (tests/browser/).
-# Screenshots of each step: tests/browser/artifacts/.
-browser: setup build ## the demo page in headless Chromium with a virtual passkey authenticator against wrangler dev (tests/browser/)
+# Screenshots of each step: tests/browser/artifacts/. The page's TypeScript is type-checked first
+# (esbuild only strips the types).
+browser: setup build ## the demo page type-checked, then in headless Chromium with a virtual passkey authenticator against wrangler dev (tests/browser/)
+	tsc -p examples/web
 	command -v chromium >/dev/null || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y chromium chromium-driver; }
 	CHROMIUM="$$(command -v chromium)" node --test --test-concurrency=1 --test-timeout=300000 tests/browser/

@@ -96,13 +96,13 @@ export async function register(form: { email: string; password: string; first_na
 }
 
 /** The user, or the second-factor challenge (401 `mfa_required`) the caller must answer. */
-export async function login(email: string, password: string): Promise<User | MfaRequired> {
+export async function login(email: string, password: string): Promise<{ user: User } | { mfa: MfaRequired }> {
   const res = await call("login/", { json: { email, password } });
   if (res.status === 401) {
     const body = (await res.clone().json().catch(() => ({}))) as Json;
-    if (body.code === "mfa_required" && typeof body.mfa_token === "string") return body as MfaRequired;
+    if (body.code === "mfa_required" && typeof body.mfa_token === "string") return { mfa: body as MfaRequired };
   }
-  return keep(await read<SignedIn>(res));
+  return { user: keep(await read<SignedIn>(res)) };
 }
 
 /** `login/mfa/` with one of `code`, `recovery_code` or `credential` (an assertion's JSON). */

@@ -87,16 +87,15 @@ $("login-form").addEventListener("submit", (event) => {
   const fields = form(event.target as HTMLFormElement);
   void run(submitter(event), "Logging in…", async () => {
     const answer = await api.login(fields.email, fields.password);
-    if ("mfa_token" in answer) {
-      mfaToken = answer.mfa_token;
-      $("mfa-methods").textContent = answer.methods.join(", ");
-      $("mfa-code-form").hidden = !answer.methods.includes("totp");
-      $("mfa-recovery-form").hidden = !answer.methods.includes("recovery_code");
-      $("mfa-passkey").hidden = !answer.methods.includes("webauthn");
-      show("mfa");
-      return "Second factor required.";
-    }
-    return enter(answer);
+    if ("user" in answer) return enter(answer.user);
+    const { mfa_token, methods } = answer.mfa;
+    mfaToken = mfa_token;
+    $("mfa-methods").textContent = methods.join(", ");
+    $("mfa-code-form").hidden = !methods.includes("totp");
+    $("mfa-recovery-form").hidden = !methods.includes("recovery_code");
+    $("mfa-passkey").hidden = !methods.includes("webauthn");
+    show("mfa");
+    return "Second factor required.";
   });
 });
 
