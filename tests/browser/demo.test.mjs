@@ -2,10 +2,11 @@
 // system browser: playwright-core never downloads one), against the worker under `wrangler dev`,
 // with Chrome's virtual WebAuthn authenticator attached over CDP. One user's whole story:
 // register → enrol TOTP (code computed here, RFC 6238) → enrol a passkey → log out → log in with
-// the passkey alone (usernameless) → log out → log in with password + TOTP → profile.
+// the passkey alone (usernameless) → log out → log in with password + TOTP → profile; then
+// password + the passkey as second factor, and password + a recovery code.
 // A screenshot of each step goes to tests/browser/artifacts/<nn>-<step>.png (paths printed).
 // Every step asserts what the page shows; at the end, no console error, page error or failed
-// request may have happened but the one expected (login/'s 401 mfa_required).
+// request may have happened but the expected ones (login/'s 401 mfa_required).
 //
 // `make browser` (in `make test`) runs it: node --test --test-timeout=300000 tests/browser/
 // Environment:
@@ -271,6 +272,28 @@ test("the demo page: register, TOTP, passkey, passkey login, password + TOTP log
     await byId("sessions-refresh").click();
     await statusSays(/^Sessions loaded\.$/);
     assert.ok((await byId("session-item").count()) >= 1);
+  });
+
+  // The other two answers to mfa_required: the passkey as the second factor, and a recovery code.
+  const passwordFirst = async () => {
+    await byId("login-email").fill(email);
+    await byId("login-password").fill(password);
+    expectedFailures.push("POST login/ 401");
+    await byId("login-submit").click();
+    await statusSays(/^Second factor required\.$/);
+  };
+  await step("logged-out-for-passkey-mfa", logOut);
+  await step("passkey-as-second-factor", async () => {
+    await passwordFirst();
+    await byId("mfa-passkey").click();
+    await signedInAs(email);
+  });
+  await step("logged-out-for-recovery", logOut);
+  await step("recovery-code-login", async () => {
+    await passwordFirst();
+    await byId("mfa-recovery").fill(recoveryCodes[0]);
+    await byId("mfa-recovery-submit").click();
+    await signedInAs(email);
   });
 
   assert.deepEqual(pageErrors, [], "no uncaught error in the page");
