@@ -25,7 +25,7 @@ WORKER_BUILD_STAMP := $(STAMPS)/worker-build-$(WORKER_BUILD_VERSION)
 WASM_BINDGEN_STAMP := $(STAMPS)/wasm-bindgen-$(WASM_BINDGEN_VERSION)
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup build dev test lint unit wasm-test release blackbox interop companion coexist client fuzz-quick fuzz deploy-check bench profile fmt clean
+.PHONY: help setup build dev demo test lint unit wasm-test release blackbox interop companion coexist client fuzz-quick browser fuzz deploy-check bench profile fmt clean
 
 # Every target carries a `## description`; help prints them and fails on a .PHONY target without one.
 help: ## this list: every target, one line each
@@ -74,7 +74,16 @@ dev: build .dev.vars ## build and serve the worker on 127.0.0.1:$PORT (default 8
 	wrangler d1 migrations apply DB --local
 	wrangler dev --ip 127.0.0.1 --port $(PORT) $(DEV_VARS_FROM_ENV)
 
-test: lint unit wasm-test release blackbox interop companion coexist client fuzz-quick deploy-check ## every check: lint unit wasm-test release blackbox interop companion coexist client fuzz-quick deploy-check
+# The demo page (examples/web/): built by the project's esbuild into examples/web/dist/ and served
+# by examples/web/serve.mjs (node:http, no dependency) on http://localhost:3000, the origin
+# wrangler.toml's ALLOWED_ORIGINS (and so WebAuthn's origins, RP ID `localhost`) allow. Run it beside
+# `make dev`; open it at localhost, not 127.0.0.1. API=… names another worker prefix (`?api=` too).
+API ?= http://127.0.0.1:$(PORT)/api/v1/auth/
+demo: $(NODE_STAMP) ## build examples/web/ and serve it on http://localhost:3000, beside `make dev` (API=… another worker prefix)
+	API='$(API)' node examples/web/build.mjs
+	DEMO_PORT=3000 node examples/web/serve.mjs
+
+test: lint unit wasm-test release blackbox interop companion coexist client fuzz-quick browser deploy-check ## every check: lint unit wasm-test release blackbox interop companion coexist client fuzz-quick browser deploy-check
 
 lint: setup ## cargo fmt --check and clippy (host + wasm32), warnings as errors
 	cargo fmt --all -- --check
@@ -133,6 +142,18 @@ fuzz-quick: setup build $(FUZZ_VENV)/.installed ## the client flow, then Schemat
 
 fuzz: setup build $(FUZZ_VENV)/.installed ## Schemathesis, every check and phase, for FUZZ_TIME seconds (default 600)
 	tests/fuzz/run.sh full
+
+# The demo page in Debian's Chromium (installed when missing: CI runs as root on a fresh machine),
+# headless, through playwright-core (a pinned devDependency that never downloads a browser), with
+# Chrome's virtual WebAuthn authenticator, against the built worker under `wrangler dev`
+# (tests/harness/local-worker.mjs) and the page on http://localhost:3000 (tests/browser/).
+# Screenshots of each step: tests/browser/artifacts/. The page's TypeScript is type-checked first
+# (esbuild only strips the types).
+browser: setup build ## the demo page type-checked, then in headless Chromium with a virtual passkey authenticator against wrangler dev (tests/browser/)
+	tsc -p examples/web
+	command -v chromium >/dev/null || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y chromium chromium-driver; }
+	CHROMIUM="$$(command -v chromium)" node --test --test-concurrency=1 --test-timeout=300000 tests/browser/
 
 # What `wrangler deploy` would upload (the bundle and build/assets/), built and bundled without
 # deploying (works offline), and the migrations `wrangler d1 migrations apply DB --remote` would
