@@ -11,7 +11,7 @@ use crate::app::store::events::Events;
 use crate::app::support::{now, random_bytes};
 use crate::app::{Ctx, Handler, Recorded, Recording, Routed};
 use crate::config::Config;
-use crate::domain::body::{parse_form_or_json, parse_json_object, BodyError, LimitedBody};
+use crate::domain::body::{drain_refused, parse_form_or_json, parse_json_object, BodyError, LimitedBody, DRAIN_BYTES};
 use crate::domain::tokens::hex;
 use crate::edge::{cors_headers, is_preflight, preflight, AccessLog, SECURITY_HEADERS};
 use crate::error::{ApiError, Reply};
@@ -169,9 +169,21 @@ pub async fn form_or_json_body(
     Ok(parse_form_or_json(header(req, "Content-Type").as_deref(), &body)?)
 }
 
-/// The body's bytes as sent, within `MAX_BODY_BYTES` (read as `json_body` reads it).
+/// The body's bytes as sent, within `MAX_BODY_BYTES` (read as `json_body` reads it). A body over
+/// the limit is drained (`domain::body::drain_refused`) before the 413 is answered.
 pub async fn raw_body(req: &mut Request, config: &Config) -> std::result::Result<Vec<u8>, ApiError> {
-    let mut body = LimitedBody::new(config.max_body_bytes, header(req, "Content-Length").as_deref())?;
+    let content_length = header(req, "Content-Length");
+    let mut body = match LimitedBody::new(config.max_body_bytes, content_length.as_deref()) {
+        Ok(body) => body,
+        Err(refused) => {
+            if drain_refused(content_length.as_deref()) {
+                if let Ok(mut chunks) = req.stream() {
+                    drain(&mut chunks, 0).await;
+                }
+            }
+            return Err(refused.into());
+        }
+    };
     if req.inner().body().is_some() {
         let framed = body.declared() && header(req, "Transfer-Encoding").is_none();
         if framed {
@@ -179,11 +191,25 @@ pub async fn raw_body(req: &mut Request, config: &Config) -> std::result::Result
         } else {
             let mut chunks = req.stream().map_err(unreadable)?;
             while let Some(chunk) = chunks.next().await {
-                body.push(&chunk.map_err(unreadable)?)?;
+                if let Err(refused) = body.push(&chunk.map_err(unreadable)?) {
+                    drain(&mut chunks, body.bytes().len()).await;
+                    return Err(refused.into());
+                }
             }
         }
     }
     Ok(body.into_bytes())
+}
+
+/// Reads and drops what is left of a refused body, until `DRAIN_BYTES` (counting `read`) have
+/// come or the body ends.
+async fn drain(chunks: &mut worker::ByteStream, mut read: usize) {
+    while read <= DRAIN_BYTES {
+        match chunks.next().await {
+            Some(Ok(chunk)) => read += chunk.len(),
+            _ => return,
+        }
+    }
 }
 
 fn unreadable(e: worker::Error) -> ApiError {
