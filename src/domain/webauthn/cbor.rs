@@ -168,17 +168,14 @@ mod tests {
     fn the_webauthn_subset_decodes() {
         // {"fmt": "none", 1: -7, 2: h'0102', 3: [true, false, null]}
         let input = [
-            0xa4, 0x63, b'f', b'm', b't', 0x64, b'n', b'o', b'n', b'e', 0x01, 0x26, 0x02, 0x42,
-            0x01, 0x02, 0x03, 0x83, 0xf5, 0xf4, 0xf6,
+            0xa4, 0x63, b'f', b'm', b't', 0x64, b'n', b'o', b'n', b'e', 0x01, 0x26, 0x02, 0x42, 0x01, 0x02, 0x03, 0x83,
+            0xf5, 0xf4, 0xf6,
         ];
         let value = decode(&input).unwrap();
         assert_eq!(value.get_text("fmt"), Some(&Value::Text("none")));
         assert_eq!(value.get_int(1), Some(&Value::Int(-7)));
         assert_eq!(value.get_int(2), Some(&Value::Bytes(&[1, 2])));
-        assert_eq!(
-            value.get_int(3),
-            Some(&Value::Array(vec![Value::Bool(true), Value::Bool(false), Value::Null]))
-        );
+        assert_eq!(value.get_int(3), Some(&Value::Array(vec![Value::Bool(true), Value::Bool(false), Value::Null])));
     }
 
     #[test]

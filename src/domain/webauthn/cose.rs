@@ -57,15 +57,14 @@ impl PublicKey {
                 let x = bytes_of(&key, -2, Some(32))?;
                 let y = bytes_of(&key, -3, Some(32))?;
                 let point = p256::EncodedPoint::from_affine_coordinates(x.into(), y.into(), false);
-                let key = p256::ecdsa::VerifyingKey::from_encoded_point(&point)
-                    .map_err(|_| WebauthnError::PublicKey)?;
+                let key =
+                    p256::ecdsa::VerifyingKey::from_encoded_point(&point).map_err(|_| WebauthnError::PublicKey)?;
                 PublicKey::Es256(key)
             }
             EDDSA => {
                 expect(kty == KTY_OKP && int(&key, -1)? == CRV_ED25519)?;
                 let x = bytes_of(&key, -2, Some(32))?;
-                let key = ed25519_compact::PublicKey::from_slice(x)
-                    .map_err(|_| WebauthnError::PublicKey)?;
+                let key = ed25519_compact::PublicKey::from_slice(x).map_err(|_| WebauthnError::PublicKey)?;
                 PublicKey::EdDsa(key)
             }
             RS256 => {

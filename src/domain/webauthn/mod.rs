@@ -197,9 +197,7 @@ pub fn credential_id_of(credential: &Json) -> Result<Vec<u8>, WebauthnError> {
     };
     match (decode("rawId")?, decode("id")?) {
         (Some(raw), Some(id)) if raw != id => Err(WebauthnError::Malformed("id and rawId differ")),
-        (Some(raw), _) | (None, Some(raw)) if !raw.is_empty() && raw.len() <= MAX_CREDENTIAL_ID_LEN => {
-            Ok(raw)
-        }
+        (Some(raw), _) | (None, Some(raw)) if !raw.is_empty() && raw.len() <= MAX_CREDENTIAL_ID_LEN => Ok(raw),
         _ => Err(WebauthnError::Malformed("credential id")),
     }
 }
@@ -219,14 +217,11 @@ pub fn verify_registration(
 
     let attestation_object = b64_member(response, "attestationObject")?;
     let attestation = cbor::decode(&attestation_object).map_err(|_| WebauthnError::Malformed("attestationObject"))?;
-    let (fmt, att_stmt, auth_data_bytes) = match (
-        attestation.get_text("fmt"),
-        attestation.get_text("attStmt"),
-        attestation.get_text("authData"),
-    ) {
-        (Some(Value::Text(fmt)), Some(stmt @ Value::Map(_)), Some(Value::Bytes(data))) => (*fmt, stmt, *data),
-        _ => return Err(WebauthnError::Malformed("attestationObject")),
-    };
+    let (fmt, att_stmt, auth_data_bytes) =
+        match (attestation.get_text("fmt"), attestation.get_text("attStmt"), attestation.get_text("authData")) {
+            (Some(Value::Text(fmt)), Some(stmt @ Value::Map(_)), Some(Value::Bytes(data))) => (*fmt, stmt, *data),
+            _ => return Err(WebauthnError::Malformed("attestationObject")),
+        };
 
     let auth_data = AuthenticatorData::parse(auth_data_bytes)?;
     check_authenticator_data(rp, &auth_data, require_user_verification)?;
@@ -289,8 +284,7 @@ pub fn verify_assertion(
 
     let signature = b64_member(response, "signature")?;
     let (key, _) = PublicKey::from_cose(stored.public_key)?;
-    key.verify(&signed_data(&auth_data_bytes, &client_data_json), &signature)
-        .map_err(|()| WebauthnError::Signature)?;
+    key.verify(&signed_data(&auth_data_bytes, &client_data_json), &signature).map_err(|()| WebauthnError::Signature)?;
 
     // §7.2 step 22: counters that do not move are allowed only when both are zero
     // (authenticators without a counter, such as synced passkeys).
@@ -396,11 +390,7 @@ fn response(credential: &Json) -> Result<&Json, WebauthnError> {
 }
 
 fn b64_member(response: &Json, name: &'static str) -> Result<Vec<u8>, WebauthnError> {
-    response
-        .get(name)
-        .and_then(Json::as_str)
-        .and_then(b64)
-        .ok_or(WebauthnError::Malformed(name))
+    response.get(name).and_then(Json::as_str).and_then(b64).ok_or(WebauthnError::Malformed(name))
 }
 
 /// The transports a registration reported (`response.transports`), bounded for storage.
@@ -459,7 +449,7 @@ fn check_client_data(
     if !bool::from(challenge.ct_eq(expected_challenge)) {
         return Err(WebauthnError::Challenge);
     }
-    if !rp.origins.iter().any(|origin| *origin == client_data.origin) {
+    if !rp.origins.contains(&client_data.origin) {
         return Err(WebauthnError::Origin);
     }
     if client_data.cross_origin == Some(true) {
