@@ -661,6 +661,14 @@ fn a_registration_whose_attested_id_is_not_its_raw_id_is_refused() {
 }
 
 #[test]
+fn an_attested_credential_id_must_be_1_to_1023_bytes() {
+    for (len, accepted) in [(0, false), (1, true), (1023, true), (1024, false)] {
+        let soft = Soft { credential_id: vec![1; len], ..Soft::registration(Key::es256(1)) };
+        assert_eq!(AuthenticatorData::parse(&soft.auth_data()).is_ok(), accepted, "{len}");
+    }
+}
+
+#[test]
 fn extension_outputs_are_parsed_then_ignored_and_bad_ones_are_refused() {
     let extensions = write::map(&[(write::text("credProtect"), write::int(2))]);
     for mut soft in [Soft::registration(Key::es256(1)), Soft::assertion(Key::es256(1))] {
@@ -722,8 +730,12 @@ fn ec2(alg: i64, kty: i64, crv: i64, x: &[u8], y: &[u8]) -> Vec<u8> {
 }
 
 fn rsa_key(n: &[u8], e: &[u8]) -> Vec<u8> {
+    rsa_key_of_kty(3, n, e)
+}
+
+fn rsa_key_of_kty(kty: i64, n: &[u8], e: &[u8]) -> Vec<u8> {
     use write::{bytes, int, map};
-    map(&[(int(1), int(3)), (int(3), int(-257)), (int(-1), bytes(n)), (int(-2), bytes(e))])
+    map(&[(int(1), int(kty)), (int(3), int(-257)), (int(-1), bytes(n)), (int(-2), bytes(e))])
 }
 
 /// Registers `cose` (attestation none, so no signature by it is needed).
@@ -786,6 +798,17 @@ fn an_rsa_key_under_2048_bits_is_refused() {
     assert_eq!(register_key(rsa_key(&short, e)), Err(WebauthnError::PublicKey));
     assert_eq!(register_key(rsa_key(&n[..128], e)), Err(WebauthnError::PublicKey));
     assert_eq!(register_key(rsa_key(n, &[1])), Err(WebauthnError::PublicKey));
+}
+
+#[test]
+fn an_rsa_key_must_say_it_is_rsa() {
+    let fixture = recorded(RS256_FIXTURE);
+    let key = fixture.register().unwrap().public_key;
+    let Ok(cose) = cbor::decode(&key) else { panic!() };
+    let (Some(Value::Bytes(n)), Some(Value::Bytes(e))) = (cose.get_int(-1), cose.get_int(-2)) else { panic!() };
+    for kty in [1, 2, 4] {
+        assert_eq!(register_key(rsa_key_of_kty(kty, n, e)), Err(WebauthnError::PublicKey), "{kty}");
+    }
 }
 
 // ---- No input panics ----------------------------------------------------------------------------
