@@ -37,7 +37,6 @@ mod cbor;
 mod cose;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -419,19 +418,32 @@ fn signed_data(auth_data: &[u8], client_data_json: &[u8]) -> Vec<u8> {
 }
 
 /// CollectedClientData (§5.8.1); other members (topOrigin, tokenBinding, future ones) ignored.
-#[derive(Deserialize)]
+/// Read through `serde_json::Value`, which the worker links anyway, rather than a derived
+/// `Deserialize` (a few KB of wasm more).
 struct ClientData {
-    #[serde(rename = "type")]
     kind: String,
     challenge: String,
     origin: String,
-    #[serde(rename = "crossOrigin", default)]
     cross_origin: Option<bool>,
 }
 
 impl ClientData {
     fn parse(json: &[u8]) -> Result<ClientData, WebauthnError> {
-        serde_json::from_slice(json).map_err(|_| WebauthnError::Malformed("clientDataJSON"))
+        const MALFORMED: WebauthnError = WebauthnError::Malformed("clientDataJSON");
+        let Ok(Json::Object(mut members)) = serde_json::from_slice::<Json>(json) else {
+            return Err(MALFORMED);
+        };
+        let mut text = |name| match members.remove(name) {
+            Some(Json::String(s)) => Ok(s),
+            _ => Err(MALFORMED),
+        };
+        let (kind, challenge, origin) = (text("type")?, text("challenge")?, text("origin")?);
+        let cross_origin = match members.remove("crossOrigin") {
+            None | Some(Json::Null) => None,
+            Some(Json::Bool(b)) => Some(b),
+            Some(_) => return Err(MALFORMED),
+        };
+        Ok(ClientData { kind, challenge, origin, cross_origin })
     }
 }
 
