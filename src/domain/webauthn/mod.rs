@@ -7,7 +7,7 @@
 //! Checked, each with its own [`WebauthnError`]:
 //! - the credential's `type` is `"public-key"`, its `rawId` (and `id`, if both) base64url;
 //! - clientDataJSON: `type` (`webauthn.create` / `webauthn.get`), `challenge` equal to the
-//!   expected one (constant time), `origin` exactly one of [`RelyingParty::origins`], and
+//!   expected one (constant time; an expected challenge under 16 bytes matches nothing), `origin` exactly one of [`RelyingParty::origins`], and
 //!   `crossOrigin` not true (we are never embedded in another site's iframe);
 //! - authenticator data: every length, rpIdHash = SHA-256(RP ID), UP always, UV when the caller
 //!   requires it, BS never without BE, attested credential data and extensions (the ED flag)
@@ -54,6 +54,9 @@ pub const TIMEOUT_MS: u64 = 300_000;
 /// bytes of `[a-z0-9-]` (WebAuthn says to store unknown ones too, so no fixed list).
 const MAX_TRANSPORTS: usize = 8;
 const MAX_TRANSPORT_LEN: usize = 32;
+
+/// The shortest challenge accepted: WebAuthn §13.4.3 asks for at least 16 random bytes.
+pub const MIN_CHALLENGE_LEN: usize = 16;
 
 /// The longest credential id WebAuthn allows (§6.5.1, `credentialIdLength`).
 const MAX_CREDENTIAL_ID_LEN: usize = 1023;
@@ -458,7 +461,9 @@ fn check_client_data(
         return Err(WebauthnError::Type);
     }
     let challenge = b64(&client_data.challenge).ok_or(WebauthnError::Challenge)?;
-    if !bool::from(challenge.ct_eq(expected_challenge)) {
+    // A short expected challenge is the caller's bug (say, an empty one for "not found"),
+    // which an empty challenge in the client data would otherwise match.
+    if expected_challenge.len() < MIN_CHALLENGE_LEN || !bool::from(challenge.ct_eq(expected_challenge)) {
         return Err(WebauthnError::Challenge);
     }
     if !rp.origins.contains(&client_data.origin) {

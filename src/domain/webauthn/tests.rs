@@ -579,6 +579,18 @@ fn a_challenge_other_than_the_expected_one_is_refused() {
 }
 
 #[test]
+fn a_short_expected_challenge_matches_nothing_not_even_itself() {
+    for challenge in [vec![], vec![7; MIN_CHALLENGE_LEN - 1]] {
+        let soft = Soft { challenge: challenge.clone(), ..Soft::registration(Key::es256(1)) };
+        let result = verify_registration(&rp(), &soft.registration_json(), &challenge, true);
+        assert_eq!(result, Err(WebauthnError::Challenge));
+    }
+    let challenge = vec![7; MIN_CHALLENGE_LEN];
+    let soft = Soft { challenge: challenge.clone(), ..Soft::registration(Key::es256(1)) };
+    assert!(verify_registration(&rp(), &soft.registration_json(), &challenge, true).is_ok());
+}
+
+#[test]
 fn an_origin_must_be_one_of_the_relying_partys_exactly() {
     for origin in [
         "https://evil.example",
