@@ -2,7 +2,8 @@
 //! that fit an `i64`, byte strings, text strings, arrays, maps, `true`, `false` and `null`.
 //!
 //! Everything else is refused: indefinite lengths, tags, floats, other simple values, map keys
-//! that repeat, text that is not UTF-8, nesting deeper than [`MAX_DEPTH`]. Every length is
+//! that repeat or are not integers or text, text that is not UTF-8, nesting deeper than
+//! [`MAX_DEPTH`], arrays and maps of more than [`MAX_ENTRIES`]. Every length is
 //! checked against the bytes left before anything is read or allocated, so no input panics or
 //! makes it allocate more than the input's size. Non-shortest integer heads are accepted: CTAP2
 //! asks authenticators for canonical CBOR, but refusing a key over its encoding buys nothing.
@@ -12,6 +13,10 @@
 
 /// Arrays and maps inside arrays and maps: a COSE key is depth 1, an attestation object 2.
 pub const MAX_DEPTH: usize = 8;
+
+/// Items of an array or entries of a map: WebAuthn's largest, a COSE RSA key or a packed
+/// statement, has 4 or 5. The bound keeps the repeated-key check (quadratic) cheap.
+pub const MAX_ENTRIES: usize = 32;
 
 /// A decoded CBOR data item, borrowing its strings from the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +114,14 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The count of an array or map, at most [`MAX_ENTRIES`].
+    fn entries(&mut self, info: u8) -> Result<usize, CborError> {
+        match self.length(info)? {
+            n if n <= MAX_ENTRIES => Ok(n),
+            _ => Err(CborError),
+        }
+    }
+
     fn item(&mut self, depth: usize) -> Result<Value<'a>, CborError> {
         let head = self.take(1)?[0];
         let (major, info) = (head >> 5, head & 0x1f);
@@ -129,7 +142,7 @@ impl<'a> Reader<'a> {
             }
             4 | 5 if depth >= MAX_DEPTH => Err(CborError),
             4 => {
-                let n = self.length(info)?;
+                let n = self.entries(info)?;
                 let mut items = Vec::with_capacity(n);
                 for _ in 0..n {
                     items.push(self.item(depth + 1)?);
@@ -137,11 +150,12 @@ impl<'a> Reader<'a> {
                 Ok(Value::Array(items))
             }
             5 => {
-                let n = self.length(info)?;
+                let n = self.entries(info)?;
                 let mut entries: Vec<(Value<'a>, Value<'a>)> = Vec::with_capacity(n);
                 for _ in 0..n {
                     let key = self.item(depth + 1)?;
-                    if entries.iter().any(|(k, _)| *k == key) {
+                    let plain = matches!(key, Value::Int(_) | Value::Text(_));
+                    if !plain || entries.iter().any(|(k, _)| *k == key) {
                         return Err(CborError);
                     }
                     let value = self.item(depth + 1)?;
@@ -219,6 +233,23 @@ mod tests {
         let mut deeper = vec![0x81; MAX_DEPTH + 1];
         deeper.push(0x00);
         assert_eq!(decode(&deeper), Err(CborError));
+    }
+
+    #[test]
+    fn maps_keyed_by_other_than_integers_or_text_are_refused() {
+        assert_eq!(decode(&[0xa1, 0x41, 0x00, 0x00]), Err(CborError)); // {h'00': 0}
+        assert_eq!(decode(&[0xa1, 0xf6, 0x00]), Err(CborError)); // {null: 0}
+        assert_eq!(decode(&[0xa1, 0x80, 0x00]), Err(CborError)); // {[]: 0}
+    }
+
+    #[test]
+    fn arrays_and_maps_over_the_entry_limit_are_refused() {
+        let array = |n: usize| [vec![0x98, n as u8], vec![0x00; n]].concat();
+        assert!(decode(&array(MAX_ENTRIES)).is_ok());
+        assert_eq!(decode(&array(MAX_ENTRIES + 1)), Err(CborError));
+        let map = |n: usize| [vec![0xb8, n as u8], (0..n as u8).flat_map(|k| [0x18, k, 0x00]).collect()].concat();
+        assert!(decode(&map(MAX_ENTRIES)).is_ok());
+        assert_eq!(decode(&map(MAX_ENTRIES + 1)), Err(CborError));
     }
 
     #[test]

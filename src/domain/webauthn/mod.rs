@@ -7,7 +7,7 @@
 //! Checked, each with its own [`WebauthnError`]:
 //! - the credential's `type` is `"public-key"`, its `rawId` (and `id`, if both) base64url;
 //! - clientDataJSON: `type` (`webauthn.create` / `webauthn.get`), `challenge` equal to the
-//!   expected one (constant time), `origin` exactly one of [`RelyingParty::origins`], and
+//!   expected one (constant time; an expected challenge under 16 bytes matches nothing), `origin` exactly one of [`RelyingParty::origins`], and
 //!   `crossOrigin` not true (we are never embedded in another site's iframe);
 //! - authenticator data: every length, rpIdHash = SHA-256(RP ID), UP always, UV when the caller
 //!   requires it, BS never without BE, attested credential data and extensions (the ED flag)
@@ -37,7 +37,6 @@ mod cbor;
 mod cose;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -55,6 +54,9 @@ pub const TIMEOUT_MS: u64 = 300_000;
 /// bytes of `[a-z0-9-]` (WebAuthn says to store unknown ones too, so no fixed list).
 const MAX_TRANSPORTS: usize = 8;
 const MAX_TRANSPORT_LEN: usize = 32;
+
+/// The shortest challenge accepted: WebAuthn §13.4.3 asks for at least 16 random bytes.
+pub const MIN_CHALLENGE_LEN: usize = 16;
 
 /// The longest credential id WebAuthn allows (§6.5.1, `credentialIdLength`).
 const MAX_CREDENTIAL_ID_LEN: usize = 1023;
@@ -419,19 +421,32 @@ fn signed_data(auth_data: &[u8], client_data_json: &[u8]) -> Vec<u8> {
 }
 
 /// CollectedClientData (§5.8.1); other members (topOrigin, tokenBinding, future ones) ignored.
-#[derive(Deserialize)]
+/// Read through `serde_json::Value`, which the worker links anyway, rather than a derived
+/// `Deserialize` (a few KB of wasm more).
 struct ClientData {
-    #[serde(rename = "type")]
     kind: String,
     challenge: String,
     origin: String,
-    #[serde(rename = "crossOrigin", default)]
     cross_origin: Option<bool>,
 }
 
 impl ClientData {
     fn parse(json: &[u8]) -> Result<ClientData, WebauthnError> {
-        serde_json::from_slice(json).map_err(|_| WebauthnError::Malformed("clientDataJSON"))
+        const MALFORMED: WebauthnError = WebauthnError::Malformed("clientDataJSON");
+        let Ok(Json::Object(mut members)) = serde_json::from_slice::<Json>(json) else {
+            return Err(MALFORMED);
+        };
+        let mut text = |name| match members.remove(name) {
+            Some(Json::String(s)) => Ok(s),
+            _ => Err(MALFORMED),
+        };
+        let (kind, challenge, origin) = (text("type")?, text("challenge")?, text("origin")?);
+        let cross_origin = match members.remove("crossOrigin") {
+            None | Some(Json::Null) => None,
+            Some(Json::Bool(b)) => Some(b),
+            Some(_) => return Err(MALFORMED),
+        };
+        Ok(ClientData { kind, challenge, origin, cross_origin })
     }
 }
 
@@ -446,7 +461,9 @@ fn check_client_data(
         return Err(WebauthnError::Type);
     }
     let challenge = b64(&client_data.challenge).ok_or(WebauthnError::Challenge)?;
-    if !bool::from(challenge.ct_eq(expected_challenge)) {
+    // A short expected challenge is the caller's bug (say, an empty one for "not found"),
+    // which an empty challenge in the client data would otherwise match.
+    if expected_challenge.len() < MIN_CHALLENGE_LEN || !bool::from(challenge.ct_eq(expected_challenge)) {
         return Err(WebauthnError::Challenge);
     }
     if !rp.origins.contains(&client_data.origin) {
