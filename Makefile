@@ -62,8 +62,10 @@ build: setup ## build the release worker into build/ (worker-build --release, th
 	node scripts/strip-wasm-names.mjs build/index_bg.wasm
 
 .dev.vars:
-	@umask 077 && printf 'JWT_SIGNING_KEY="%s"\n' "$$(node -e "process.stdout.write(require('crypto').randomBytes(48).toString('base64url'))")" > $@
-	@echo "wrote .dev.vars with a random development signing key"
+	@umask 077 && printf 'JWT_SIGNING_KEY="%s"\nMFA_ENCRYPTION_KEY="%s"\n' \
+	  "$$(node -e "process.stdout.write(require('crypto').randomBytes(48).toString('base64url'))")" \
+	  "$$(node -e "process.stdout.write(require('crypto').randomBytes(32).toString('base64url'))")" > $@
+	@echo "wrote .dev.vars with a random development signing key and TOTP sealing key"
 
 # Settings for running beside Django (README, "Running beside Django") and introspection, taken
 # from the environment when set, e.g. `DJANGO_SYNC_URL=http://127.0.0.1:8000/edge-auth/ DJANGO_SYNC_SECRET=… make dev`.

@@ -170,7 +170,8 @@ pub async fn form_or_json_body(
 }
 
 /// The body's bytes as sent, within `MAX_BODY_BYTES` (read as `json_body` reads it). A body over
-/// the limit is drained (`domain::body::drain_refused`) before the 413 is answered.
+/// the limit, declared as a length not far over it, is drained (`domain::body::drain_refused`)
+/// before the 413 is answered.
 pub async fn raw_body(req: &mut Request, config: &Config) -> std::result::Result<Vec<u8>, ApiError> {
     let content_length = header(req, "Content-Length");
     let mut body = match LimitedBody::new(config.max_body_bytes, content_length.as_deref()) {
@@ -191,18 +192,15 @@ pub async fn raw_body(req: &mut Request, config: &Config) -> std::result::Result
         } else {
             let mut chunks = req.stream().map_err(unreadable)?;
             while let Some(chunk) = chunks.next().await {
-                if let Err(refused) = body.push(&chunk.map_err(unreadable)?) {
-                    drain(&mut chunks, body.bytes().len()).await;
-                    return Err(refused.into());
-                }
+                body.push(&chunk.map_err(unreadable)?)?;
             }
         }
     }
     Ok(body.into_bytes())
 }
 
-/// Reads and drops what is left of a refused body, until `DRAIN_BYTES` (counting `read`) have
-/// come or the body ends.
+/// Reads and drops a refused body (its declared length is within `DRAIN_BYTES`), stopping at
+/// `DRAIN_BYTES` whatever it sends.
 async fn drain(chunks: &mut worker::ByteStream, mut read: usize) {
     while read <= DRAIN_BYTES {
         match chunks.next().await {

@@ -273,6 +273,15 @@ mod tests {
     }
 
     #[test]
+    fn the_openapi_document_names_every_event_type_and_no_other() {
+        let document: Value = serde_json::from_str(include_str!("../openapi.json")).unwrap();
+        let documented = &document["components"]["schemas"]["AuditEvent"]["properties"]["type"]["enum"];
+        let documented: Vec<&str> = documented.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let served: Vec<&str> = EventType::ALL.iter().map(|kind| kind.as_str()).collect();
+        assert_eq!(documented, served);
+    }
+
+    #[test]
     fn a_failed_login_says_why_in_its_detail_and_may_have_no_user() {
         let event = AuditEvent::login_failed(None, LoginFailure::UnknownAccount);
         assert_eq!((event.kind, event.outcome, event.user_id), (EventType::Login, Outcome::Failure, None));

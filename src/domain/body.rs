@@ -35,14 +35,15 @@ pub struct LimitedBody {
 
 /// How much of a refused body is still read (and dropped) before the 413 goes out. A client
 /// still sending when the answer comes sees its connection reset instead of the 413 (a browser's
-/// `fetch` rejects with a network error), so a body a little over the limit is drained; past
-/// this, the connection is cut: reading everything sent is what the limit exists to avoid.
+/// `fetch` rejects with a network error), so a body that declared a length a little over the
+/// limit is drained; past this, or without a declared length (chunked: it could be endless, and
+/// its sender may be waiting for the answer), the connection is cut: reading everything sent is
+/// what the limit exists to avoid.
 pub const DRAIN_BYTES: usize = 1 << 20;
 
-/// Whether a refused body is drained: its declared length (when it declares one) within
-/// `DRAIN_BYTES`; a chunked body is drained up to `DRAIN_BYTES` and cut there.
+/// Whether a refused body is drained: only one whose declared length is within `DRAIN_BYTES`.
 pub fn drain_refused(content_length: Option<&str>) -> bool {
-    content_length.and_then(|len| len.trim().parse::<u64>().ok()).is_none_or(|len| len <= DRAIN_BYTES as u64)
+    content_length.and_then(|len| len.trim().parse::<u64>().ok()).is_some_and(|len| len <= DRAIN_BYTES as u64)
 }
 
 impl LimitedBody {
@@ -275,11 +276,12 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_body_is_drained_only_when_it_is_not_much_over_the_limit() {
+    fn a_refused_body_is_drained_only_when_it_declared_a_length_not_much_over_the_limit() {
         assert!(drain_refused(Some("70000")));
         assert!(drain_refused(Some(&DRAIN_BYTES.to_string())));
         assert!(!drain_refused(Some(&(DRAIN_BYTES + 1).to_string())));
         assert!(!drain_refused(Some("33554432")));
-        assert!(drain_refused(None), "chunked: drained up to DRAIN_BYTES, then cut");
+        assert!(!drain_refused(None), "chunked: cut at the limit, its sender may be waiting for the answer");
+        assert!(!drain_refused(Some("soon")));
     }
 }

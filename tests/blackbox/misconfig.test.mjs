@@ -80,6 +80,11 @@ misconfiguredWorker("a JWT_SIGNING_KEY of 31 bytes", { JWT_SIGNING_KEY: KEY_31 }
 misconfiguredWorker("an empty JWT_SIGNING_KEY", { JWT_SIGNING_KEY: "" }, "");
 misconfiguredWorker("an ACCESS_TOKEN_LIFETIME_SECS that is not a number (README)", { ACCESS_TOKEN_LIFETIME_SECS: "soon" });
 misconfiguredWorker("a wildcard in ALLOWED_ORIGINS (README: never *)", { ALLOWED_ORIGINS: "*" });
+misconfiguredWorker("an MFA_ENCRYPTION_KEY of 31 bytes (README: a long random string)", { MFA_ENCRYPTION_KEY: KEY_31 }, KEY_31);
+misconfiguredWorker("a WEBAUTHN_ORIGINS origin off WEBAUTHN_RP_ID", {
+  WEBAUTHN_RP_ID: "example.com",
+  WEBAUTHN_ORIGINS: "https://app.example.com, https://evil-example.com",
+});
 
 describe("a 32-byte key is enough", () => {
   test("the worker serves", async () => {
