@@ -5,18 +5,18 @@ use serde_json::{json, Map, Value};
 use worker::{console_log, D1Database, Request};
 
 use crate::app::assets::common_passwords;
-use crate::app::audit;
 use crate::app::breach::screen_form;
 use crate::app::caller::authenticate;
 use crate::app::django::{lookup, Lookup};
 use crate::app::http::{header, json_body};
 use crate::app::issue::{token_body, NewSession};
 use crate::app::mail::notify;
-use crate::app::mfa::ask_second_factor;
 use crate::app::outbound::{publish, syncing};
 use crate::app::passwords::{commit_password, hash_password, is_valid, password_check_key, NewPassword};
 use crate::app::recovery::send_verification;
+use crate::app::second_factor::ask_second_factor;
 use crate::app::sessions::blacklist_all;
+use crate::app::signin::{sign_in, SignIn};
 use crate::app::state::State;
 use crate::app::store::factors::{Factors, SecondFactors};
 use crate::app::store::sessions::{Sessions, UserRef};
@@ -140,40 +140,6 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     Ok(reply.with_header("Set-Cookie", device.set_cookie()))
 }
 
-/// How a user proved who they are, for `sign_in`.
-pub(crate) struct SignIn<'a> {
-    /// The back-off row the successful check clears.
-    pub throttle_key: &'a str,
-    /// The password's new hash, when it is re-hashed at this login.
-    pub new_hash: Option<&'a str>,
-    /// The second factor or passkey that completed the login (the trail's `detail.method`).
-    pub method: Option<&'static str>,
-}
-
-/// Starts a session for `user`, who has proved who they are: the session, `last_login`, the
-/// re-hash, the cleared back-off and the trail's `login` in one transaction, conditional on the
-/// password hash `user` was read with. The token pair and profile.
-pub(crate) async fn sign_in(req: &Request, ctx: &Ctx, db: &D1Database, mut user: User, how: SignIn<'_>) -> Outcome {
-    let state = &ctx.data.state;
-    let now = now();
-    user.last_login = Some(timestamp(now));
-    let session = NewSession::begin(state, now.timestamp())?;
-    let user_agent = header(req, "User-Agent");
-    let mut logged_in = AuditEvent::success(EventType::Login, user.id).session(Some(&session.id));
-    if let Some(method) = how.method {
-        logged_in = logged_in.detail(json!({ "method": method }));
-    }
-    let login = Login {
-        user: &user,
-        new_hash: how.new_hash,
-        session: &session,
-        user_agent: user_agent.as_deref(),
-        event: audit::statement(db, req, &logged_in, now.timestamp())?,
-    };
-    record_login(db, login, how.throttle_key).await?;
-    Ok(Reply::ok(token_body(state, user.id, &session.refresh, Some(&user))?).no_store().for_user(user.id))
-}
-
 /// A login attempt, reserved: the user the email names (if any), the trusted device (if its
 /// cookie is that user's) and the back-off row the attempt was counted in.
 struct Attempt {
@@ -281,36 +247,6 @@ async fn import(db: &D1Database, mut user: User) -> Result<User, ApiError> {
             );
             Err(ApiError::LoginFailed)
         }
-    }
-}
-
-/// What a successful login writes.
-struct Login<'a> {
-    user: &'a User,
-    new_hash: Option<&'a str>,
-    session: &'a NewSession,
-    user_agent: Option<&'a str>,
-    /// The audit trail's `login` event, written with the session.
-    event: worker::D1PreparedStatement,
-}
-
-/// Starts the session, records the login (and the re-hash) and clears the back-off, in one
-/// transaction conditional on the hash just verified: a password changed meanwhile starts no
-/// session and is never overwritten by the re-hash (the login then fails).
-async fn record_login(db: &D1Database, login: Login<'_>, throttle_key: &str) -> Result<(), ApiError> {
-    let user = login.user;
-    let verified = UserRef::Verified { id: user.id, password_hash: &user.password };
-    let session = login.session;
-    let mut writes = Sessions::new(db).start(verified, &session.id, login.user_agent, &session.refresh)?;
-    let last_login = user.last_login.as_deref().unwrap_or_default();
-    writes.push(Users::new(db).record_login(user.id, last_login, &user.password, login.new_hash)?);
-    writes.push(PasswordThrottle::new(db).clear(throttle_key)?);
-    writes.push(login.event);
-    let results = db.batch(writes).await.or_internal("login writes")?;
-    // The session's insert returns its id only where the verified hash was still stored.
-    match first_row::<Value>(&results, 0)? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::LoginFailed),
     }
 }
 

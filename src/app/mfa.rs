@@ -1,42 +1,34 @@
 //! Second factors: TOTP enrolment, recovery codes, and the login's second step
-//! (`login/mfa/`). Passkeys, which are also a second factor, are `app::passkeys`.
+//! (`login/mfa/`). Passkeys, which are also a second factor, are `app::passkeys`; the `mfa_token`
+//! and what follows a change of factors, `app::second_factor`.
 //!
 //! Every one-time thing is spent by one conditional write (`store::factors`), so a code, a
 //! recovery code or an `mfa_token` works once however many requests race for it. Wrong second
 //! factors are counted twice: per `mfa_token` (`MFA_TOKEN_MAX_ATTEMPTS`), and per account on the
 //! login back-off (`LOGIN_BACKOFF_*`), so new tokens from the password do not buy new guesses.
 
-use base64ct::{Base64UrlUnpadded, Encoding};
 use serde_json::{json, Value};
-use subtle::ConstantTimeEq;
 use worker::{D1Database, Request};
 
-use crate::app::accounts::{sign_in, SignIn};
-use crate::app::caller::{authenticate, Caller};
+use crate::app::caller::authenticate;
 use crate::app::http::json_body;
-use crate::app::mail::notify;
 use crate::app::passkeys;
 use crate::app::passwords::check_password_attempt;
-use crate::app::sessions::revoke;
-use crate::app::store::factors::{Factors, SecondFactors};
-use crate::app::store::revocation::Scope;
-use crate::app::store::users::Users;
+use crate::app::second_factor::{factor_changed, mfa_token_user, Change};
+use crate::app::signin::{sign_in, SignIn};
+use crate::app::store::factors::SecondFactors;
 use crate::app::throttle::{limit_ip, Limiter, PasswordThrottle};
 use crate::app::{database, now, random_bytes, Ctx, OrInternal, Outcome};
-use crate::config::MfaConfig;
 use crate::domain::audit::{AuditEvent, EventType, LoginFailure};
 use crate::domain::fields::{FieldErrors, Form, Text};
-use crate::domain::mail::Template;
-use crate::domain::mfa::{mfa_token_hash, password_fingerprint, Proof, Reauthentication, SecondStep};
+use crate::domain::mfa::{mfa_token_hash, Proof, Reauthentication, SecondStep};
 use crate::domain::recovery_codes;
 use crate::domain::sealed::{open, seal, SealKey};
-use crate::domain::sync::Outgoing;
 use crate::domain::totp::{self, TotpSecret};
-use crate::domain::user::User;
 use crate::error::{ApiError, Reply};
 
-pub const INVALID_CODE: &str = "Invalid code.";
-pub const PASSWORD_INCORRECT: &str = "Password is incorrect.";
+const INVALID_CODE: &str = "Invalid code.";
+const PASSWORD_INCORRECT: &str = "Password is incorrect.";
 const ALREADY_ENABLED: &str = "TOTP is already enabled.";
 
 /// `GET|HEAD mfa/` → which second factors the caller has (never a secret).
@@ -174,53 +166,6 @@ pub async fn totp_disable(mut req: Request, ctx: Ctx) -> Outcome {
     Ok(Reply::new(204, Value::Null).for_user(user.id))
 }
 
-/// `login/`'s answer to the right password of a user with a second factor: 401
-/// `mfa_required` with a fresh `mfa_token` (stored hashed, five minutes, single-use) and the
-/// methods that may complete the login.
-pub(crate) async fn ask_second_factor(
-    req: &Request,
-    ctx: &Ctx,
-    db: &D1Database,
-    user: &User,
-    factors: &Factors,
-    now: i64,
-) -> Outcome {
-    let token = Base64UrlUnpadded::encode_string(&random_bytes::<32>()?);
-    let expires_at = now + MfaConfig::CHALLENGE_TTL_SECS;
-    let fingerprint = password_fingerprint(&user.password);
-    SecondFactors::new(db).issue_mfa_token(&mfa_token_hash(&token), user.id, &fingerprint, expires_at, now).await?;
-    ctx.record(req, AuditEvent::success(EventType::MfaChallenge, user.id));
-    let body = json!({
-        "detail": "Second factor required.",
-        "code": "mfa_required",
-        "mfa_token": token,
-        "methods": factors.methods(),
-    });
-    Ok(Reply::new(401, body).with_header("WWW-Authenticate", "Bearer realm=\"api\"").no_store().for_user(user.id))
-}
-
-/// The user an `mfa_token` was issued to, counting one attempt on it; `MfaTokenInvalid` for a
-/// token unknown, expired, spent or out of attempts, or whose user changed password or may no
-/// longer log in. `count` false only looks (WebAuthn options for the second step).
-pub(crate) async fn mfa_token_user(ctx: &Ctx, db: &D1Database, token: &str, count: bool) -> Result<User, ApiError> {
-    let config = &ctx.data.state.config;
-    let factors = SecondFactors::new(db);
-    let (hash, now, max) = (mfa_token_hash(token), now().timestamp(), config.mfa.token_max_attempts);
-    let row = if count {
-        factors.attempt_mfa_token(&hash, now, max).await?
-    } else {
-        factors.peek_mfa_token(&hash, now, max).await?
-    };
-    let row = row.ok_or(ApiError::MfaTokenInvalid)?;
-    let user = Users::new(db).by_id(row.user_id).await?.ok_or(ApiError::MfaTokenInvalid)?;
-    let same_password: bool =
-        password_fingerprint(&user.password).as_bytes().ct_eq(row.password_fingerprint.as_bytes()).into();
-    if !same_password || !user.can_log_in() || (config.mail.require_verified_email && !user.email_verified) {
-        return Err(ApiError::MfaTokenInvalid);
-    }
-    Ok(user)
-}
-
 /// `POST login/mfa/` `{"mfa_token", "code" | "recovery_code" | "credential"}` → the token pair
 /// and profile, as `login/` gives a user without a second factor.
 pub async fn login_second_step(mut req: Request, ctx: Ctx) -> Outcome {
@@ -330,32 +275,4 @@ async fn new_recovery_codes(db: &D1Database, user_id: i64, now: i64) -> Result<V
         .await
         .or_internal("mfa_recovery_codes.replace")?;
     Ok(codes.iter().map(|code| code.expose().to_owned()).collect())
-}
-
-/// A factor added or removed.
-pub(crate) enum Change {
-    Added(&'static str),
-    Removed(&'static str),
-}
-
-/// After a factor is added or removed: every other session ends, the account holder is told by
-/// mail, and the trail records `event`.
-pub(crate) async fn factor_changed(
-    req: &Request,
-    ctx: &Ctx,
-    caller: &Caller,
-    change: Change,
-    event: EventType,
-) -> Result<(), ApiError> {
-    let (user_id, now) = (caller.user.id, now().timestamp());
-    let keep = caller.session_id.as_deref();
-    revoke(ctx, Scope::AllBut { keep, user_id }, now, None, vec![Outgoing::sessions_revoked(user_id, now, keep)])
-        .await?;
-    let mail = match change {
-        Change::Added(what) => Template::SecondFactorAdded { what },
-        Change::Removed(what) => Template::SecondFactorRemoved { what },
-    };
-    notify(ctx, mail.to(&caller.user.email));
-    ctx.record(req, AuditEvent::success(event, user_id).session(keep));
-    Ok(())
 }

@@ -1,6 +1,7 @@
-//! The worker: rooms by capability (`accounts`, `sessions`, `recovery`, `inbound` for Django's
-//! events, `introspection` for other resource servers, `platform`), who is calling (`caller`),
-//! issuing tokens (`issue`), anti-automation (`throttle`), the HTTP edge (`http`), per-isolate
+//! The worker: rooms by capability (`accounts`, `sessions`, `recovery`, `mfa` and `passkeys` for
+//! second factors, `inbound` for Django's events, `introspection` for other resource servers,
+//! `admin`, `platform`), who is calling (`caller`), signing in a proven user (`signin`), what the
+//! second factors share (`second_factor`), issuing tokens (`issue`), anti-automation (`throttle`), the HTTP edge (`http`), per-isolate
 //! state (`state`) and static assets (`assets`), the storage adapters (`store`), and Django
 //! beside it (`django`, `outbound`).
 //! Built for wasm32 only.
@@ -24,7 +25,9 @@ pub mod passwords;
 pub mod platform;
 pub mod prune;
 pub mod recovery;
+pub mod second_factor;
 pub mod sessions;
+pub mod signin;
 pub mod state;
 pub mod store;
 pub mod support;

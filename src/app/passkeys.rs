@@ -8,10 +8,10 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use serde_json::{json, Map, Value};
 use worker::{D1Database, Request};
 
-use crate::app::accounts::{sign_in, SignIn};
 use crate::app::caller::authenticate;
 use crate::app::http::json_body;
-use crate::app::mfa::{factor_changed, mfa_token_user, Change};
+use crate::app::second_factor::{factor_changed, mfa_token_user, Change};
+use crate::app::signin::{sign_in, SignIn};
 use crate::app::store::factors::{NewPasskey, PasskeyRow, SecondFactors};
 use crate::app::store::users::Users;
 use crate::app::throttle::{limit_ip, Limiter};

@@ -333,7 +333,7 @@ impl<'a> SecondFactors<'a> {
 
     pub async fn passkeys(&self, user_id: i64) -> Result<Vec<PasskeyRow>, ApiError> {
         let sql = format!(
-            "SELECT {} FROM webauthn_credentials WHERE user_id = ?1 ORDER BY created_at, id",
+            "SELECT {} FROM webauthn_credentials WHERE user_id = ?1 ORDER BY created_at, rowid",
             Self::PASSKEY_COLUMNS
         );
         statement(self.db, &sql, &[int(user_id)])?
