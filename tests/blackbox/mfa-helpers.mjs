@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DRF } from "../support.mjs";
-import { accessTokenError, assertCommonHeaders, login, me, nowSecs, refreshTokenError } from "./helpers.mjs";
+import {
+  accessTokenError, assertCommonHeaders, assertNoStore, assertTokenPair, login, me, nowSecs, refreshTokenError,
+} from "./helpers.mjs";
 
 export const STEP = 30;
 export const BASE32 = /^[A-Z2-7]{32}$/;
@@ -188,4 +190,13 @@ export async function assertSessionEnded(worker, session) {
 export async function assertSessionLives(worker, session) {
   assert.equal((await me(worker, session.access_token)).status, 200, "the access token works");
   assert.equal((await refresh(worker, session.refresh_token)).status, 200, "the refresh token works");
+}
+
+/** A 200 token pair and profile of `user` (login/, login/mfa/, passkeys/login/verify/). */
+export function assertLoggedIn(response, user) {
+  assert.equal(response.status, 200, response.text);
+  assertNoStore(response.headers);
+  assertTokenPair(response.body, { userId: user.user.id });
+  assert.equal(response.body.user.id, user.user.id);
+  assert.equal(response.body.user.email, user.email.toLowerCase());
 }

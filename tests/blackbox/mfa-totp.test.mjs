@@ -11,6 +11,7 @@ import {
   assertTokenPair, assertUnauthorized, login, me, postJsonText,
 } from "./helpers.mjs";
 import {
+  assertLoggedIn,
   BASE32, INVALID_CODE, MFA_CODE_INVALID, MFA_TOKEN_INVALID, NO_FACTOR, NO_SETUP, PASSWORD_INCORRECT,
   RECOVERY_CODE, TOTP_ALREADY_ENABLED, assertMfaRequired, assertSessionEnded, assertSessionLives, assertRefused, codeAt, confirm, disable, enrolTotp,
   expireMfaTokens, freshStep, loginMfa, mfaStatus, newestEvent, passwordStep, refresh, regenerate,
@@ -38,13 +39,6 @@ async function loginWithCode(user, step = 1, prefix = DRF) {
   return loginMfa(worker, { mfa_token, code: codeAt(user.secret, step) }, prefix);
 }
 
-function assertLoggedIn(response, user) {
-  assert.equal(response.status, 200, response.text);
-  assertNoStore(response.headers);
-  assertTokenPair(response.body, { userId: user.user.id });
-  assert.equal(response.body.user.id, user.user.id);
-  assert.equal(response.body.user.email, user.email.toLowerCase());
-}
 
 function assertJsonParseError(response) {
   assert.equal(response.status, 400, response.text);

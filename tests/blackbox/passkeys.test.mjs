@@ -12,6 +12,7 @@ import {
   assertUnauthorized, login,
 } from "./helpers.mjs";
 import {
+  assertLoggedIn,
   MFA_CODE_INVALID, MFA_TOKEN_INVALID, assertMfaRequired, assertRefused, assertSessionEnded, assertSessionLives,
   codeAt, enrolTotp, loginMfa, mfaStatus, newestEvent, passwordStep, securityMail,
 } from "./mfa-helpers.mjs";
@@ -74,13 +75,6 @@ async function passkeyLogin(user, overrides = {}) {
   return loginVerify(user.authenticator.get(options, { credential: user.credential.id, ...overrides }));
 }
 
-function assertLoggedIn(response, user) {
-  assert.equal(response.status, 200, response.text);
-  assertNoStore(response.headers);
-  assertTokenPair(response.body, { userId: user.user.id });
-  assert.equal(response.body.user.id, user.user.id);
-  assert.equal(response.body.user.email, user.email.toLowerCase());
-}
 
 /** A 400 webauthn_invalid from register/verify/ (the detail says why, in words the contract leaves open). */
 function assertRegistrationRefused(response) {

@@ -108,6 +108,11 @@ impl<'a> SecondFactors<'a> {
         SecondFactors { db }
     }
 
+    /// Runs a conditional write that returns a row where it changed one: whether it did.
+    async fn changed(&self, sql: &str, values: &[JsValue], what: &str) -> Result<bool, ApiError> {
+        Ok(self.one::<serde_json::Value>(sql, values).get(what).await?.is_some())
+    }
+
     fn one<T: for<'de> Deserialize<'de>>(&self, sql: &str, values: &[JsValue]) -> OneRow<T> {
         OneRow { statement: statement(self.db, sql, values), _row: std::marker::PhantomData }
     }
@@ -141,18 +146,16 @@ impl<'a> SecondFactors<'a> {
 
     /// Stores a pending secret, replacing a pending one; never a confirmed one. Whether it was stored.
     pub async fn begin_totp(&self, user_id: i64, sealed: &str, now: i64) -> Result<bool, ApiError> {
-        let stored = self
-            .one::<serde_json::Value>(
-                "INSERT INTO mfa_totp (user_id, secret_sealed, confirmed_at, last_used_step, created_at) \
+        self.changed(
+            "INSERT INTO mfa_totp (user_id, secret_sealed, confirmed_at, last_used_step, created_at) \
                  VALUES (?1, ?2, NULL, -1, ?3) \
                  ON CONFLICT (user_id) DO UPDATE SET secret_sealed = excluded.secret_sealed, \
                  last_used_step = -1, created_at = excluded.created_at WHERE mfa_totp.confirmed_at IS NULL \
                  RETURNING user_id",
-                &[int(user_id), text(sealed), int(now)],
-            )
-            .get("mfa_totp.begin")
-            .await?;
-        Ok(stored.is_some())
+            &[int(user_id), text(sealed), int(now)],
+            "mfa_totp.begin",
+        )
+        .await
     }
 
     /// Confirms the pending secret `sealed` with the code of `step`: a statement returning a row
@@ -176,15 +179,13 @@ impl<'a> SecondFactors<'a> {
     /// Spends the time step of a code just verified: true only for the first request to spend
     /// it (a step at or before the last one used is refused).
     pub async fn spend_totp_step(&self, user_id: i64, step: i64) -> Result<bool, ApiError> {
-        let spent = self
-            .one::<serde_json::Value>(
-                "UPDATE mfa_totp SET last_used_step = ?2 \
+        self.changed(
+            "UPDATE mfa_totp SET last_used_step = ?2 \
                  WHERE user_id = ?1 AND confirmed_at IS NOT NULL AND last_used_step < ?2 RETURNING user_id",
-                &[int(user_id), int(step)],
-            )
-            .get("mfa_totp.spend")
-            .await?;
-        Ok(spent.is_some())
+            &[int(user_id), int(step)],
+            "mfa_totp.spend",
+        )
+        .await
     }
 
     pub fn delete_totp(&self, user_id: i64) -> Result<D1PreparedStatement, ApiError> {
@@ -236,15 +237,13 @@ impl<'a> SecondFactors<'a> {
 
     /// Spends one code: true only for the first request to spend it.
     pub async fn spend_recovery_code(&self, user_id: i64, hash: &str, now: i64) -> Result<bool, ApiError> {
-        let spent = self
-            .one::<serde_json::Value>(
-                "UPDATE mfa_recovery_codes SET used_at = ?3 \
+        self.changed(
+            "UPDATE mfa_recovery_codes SET used_at = ?3 \
                  WHERE user_id = ?1 AND code_hash = ?2 AND used_at IS NULL RETURNING user_id",
-                &[int(user_id), text(hash), int(now)],
-            )
-            .get("mfa_recovery_codes.spend")
-            .await?;
-        Ok(spent.is_some())
+            &[int(user_id), text(hash), int(now)],
+            "mfa_recovery_codes.spend",
+        )
+        .await
     }
 
     // The login's mfa_tokens.
@@ -297,11 +296,12 @@ impl<'a> SecondFactors<'a> {
 
     /// Spends the token: true only for the first request to spend it.
     pub async fn spend_mfa_token(&self, hash: &str) -> Result<bool, ApiError> {
-        let spent = self
-            .one::<serde_json::Value>("DELETE FROM mfa_tokens WHERE token_hash = ?1 RETURNING user_id", &[text(hash)])
-            .get("mfa_tokens.spend")
-            .await?;
-        Ok(spent.is_some())
+        self.changed(
+            "DELETE FROM mfa_tokens WHERE token_hash = ?1 RETURNING user_id",
+            &[text(hash)],
+            "mfa_tokens.spend",
+        )
+        .await
     }
 
     // Passkeys.
@@ -375,15 +375,13 @@ impl<'a> SecondFactors<'a> {
         backed_up: bool,
         now: i64,
     ) -> Result<bool, ApiError> {
-        let used = self
-            .one::<serde_json::Value>(
-                "UPDATE webauthn_credentials SET sign_count = ?3, backed_up = ?4, last_used_at = ?5 \
+        self.changed(
+            "UPDATE webauthn_credentials SET sign_count = ?3, backed_up = ?4, last_used_at = ?5 \
                  WHERE id = ?1 AND sign_count = ?2 RETURNING id",
-                &[text(id), int(seen), int(counter), int(i64::from(backed_up)), int(now)],
-            )
-            .get("webauthn_credentials.use")
-            .await?;
-        Ok(used.is_some())
+            &[text(id), int(seen), int(counter), int(i64::from(backed_up)), int(now)],
+            "webauthn_credentials.use",
+        )
+        .await
     }
 
     // WebAuthn challenges.
