@@ -108,6 +108,18 @@ impl<'a> SecondFactors<'a> {
         SecondFactors { db }
     }
 
+    /// Runs `insert` into `table` with a sweep of its expired rows, in one batch.
+    async fn insert_sweeping(
+        &self,
+        insert: D1PreparedStatement,
+        table: &str,
+        now: i64,
+        what: &str,
+    ) -> Result<(), ApiError> {
+        self.db.batch(vec![insert, sweep(self.db, table, now)?]).await.or_internal(what)?;
+        Ok(())
+    }
+
     /// Runs a conditional write that returns a row where it changed one: whether it did.
     async fn changed(&self, sql: &str, values: &[JsValue], what: &str) -> Result<bool, ApiError> {
         Ok(self.one::<serde_json::Value>(sql, values).get(what).await?.is_some())
@@ -257,17 +269,13 @@ impl<'a> SecondFactors<'a> {
         expires_at: i64,
         now: i64,
     ) -> Result<(), ApiError> {
-        let writes = vec![
-            statement(
-                self.db,
-                "INSERT INTO mfa_tokens (token_hash, user_id, password_fingerprint, attempts, expires_at, created_at) \
-                 VALUES (?1, ?2, ?3, 0, ?4, ?5)",
-                &[text(hash), int(user_id), text(fingerprint), int(expires_at), int(now)],
-            )?,
-            sweep(self.db, "mfa_tokens", now)?,
-        ];
-        self.db.batch(writes).await.or_internal("mfa_tokens.issue")?;
-        Ok(())
+        let insert = statement(
+            self.db,
+            "INSERT INTO mfa_tokens (token_hash, user_id, password_fingerprint, attempts, expires_at, created_at) \
+             VALUES (?1, ?2, ?3, 0, ?4, ?5)",
+            &[text(hash), int(user_id), text(fingerprint), int(expires_at), int(now)],
+        )?;
+        self.insert_sweeping(insert, "mfa_tokens", now, "mfa_tokens.issue").await
     }
 
     /// Counts an attempt on a live token with attempts left: its row, or `None` (unknown,
@@ -395,24 +403,20 @@ impl<'a> SecondFactors<'a> {
         expires_at: i64,
         now: i64,
     ) -> Result<(), ApiError> {
-        let writes = vec![
-            statement(
-                self.db,
-                "INSERT INTO webauthn_challenges (challenge_hash, purpose, user_id, mfa_token_hash, expires_at, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                &[
-                    text(hash),
-                    text(purpose),
-                    user_id.map_or(JsValue::NULL, int),
-                    mfa_token_hash.map_or(JsValue::NULL, text),
-                    int(expires_at),
-                    int(now),
-                ],
-            )?,
-            sweep(self.db, "webauthn_challenges", now)?,
-        ];
-        self.db.batch(writes).await.or_internal("webauthn_challenges.issue")?;
-        Ok(())
+        let insert = statement(
+            self.db,
+            "INSERT INTO webauthn_challenges (challenge_hash, purpose, user_id, mfa_token_hash, expires_at, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[
+                text(hash),
+                text(purpose),
+                user_id.map_or(JsValue::NULL, int),
+                mfa_token_hash.map_or(JsValue::NULL, text),
+                int(expires_at),
+                int(now),
+            ],
+        )?;
+        self.insert_sweeping(insert, "webauthn_challenges", now, "webauthn_challenges.issue").await
     }
 
     /// Takes (deletes) a challenge: what it was issued for, if it existed. Expiry is the
