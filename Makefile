@@ -96,7 +96,7 @@ unit: ## native unit tests (cargo test)
 	cargo test
 
 # The crypto, randomness and clock paths compiled to wasm32 and run under node.
-wasm-test: setup ## crypto, randomness and clock tests on wasm32 under node
+wasm-test: setup ## crypto (hashers, tokens, passkey signatures, sealed TOTP secrets), randomness and clock tests on wasm32 under node
 	cargo test --target $(WASM_TARGET) --test wasm
 
 release: build ## the release build (same as build)

@@ -73,3 +73,56 @@ fn tokens_round_trip_on_wasm() {
     let minted = tokens.mint(TokenType::Refresh, 5, Some("wasm-session"), random(), now);
     assert_eq!(tokens.verify(minted.token.expose(), TokenType::Refresh, now), Ok(minted.claims));
 }
+
+/// A recorded ceremony (tests/fixtures/webauthn/): its registration, then its assertion with the
+/// key the registration gave, verified by the RustCrypto code the worker runs on wasm32.
+fn recorded_ceremony_verifies(fixture: &str) {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    use edge_auth::domain::webauthn::{verify_assertion, verify_registration, RelyingParty, StoredCredential};
+    let fixture: serde_json::Value = serde_json::from_str(fixture).unwrap();
+    let text = |pointer: &str| fixture.pointer(pointer).unwrap().as_str().unwrap().to_owned();
+    let bytes = |pointer: &str| Base64UrlUnpadded::decode_vec(&text(pointer)).unwrap();
+    let rp = RelyingParty { id: text("/rp_id"), name: "edge-auth".into(), origins: vec![text("/origin")] };
+    let registration = &fixture["registration"]["credential"];
+    let new = verify_registration(&rp, registration, &bytes("/registration/challenge"), true).unwrap();
+    assert_eq!(new.algorithm, fixture["algorithm"].as_i64().unwrap());
+    let stored = StoredCredential { public_key: &new.public_key, sign_count: new.sign_count };
+    let assertion = &fixture["assertion"]["credential"];
+    let challenge = bytes("/assertion/challenge");
+    let asserted = verify_assertion(&rp, assertion, &challenge, &stored, true).unwrap();
+    assert_eq!(asserted.user_handle.unwrap(), bytes("/user_handle"));
+    // The same assertion over another challenge is refused: the signature is really checked.
+    let mut other = challenge.clone();
+    other[0] ^= 1;
+    assert!(verify_assertion(&rp, assertion, &other, &stored, true).is_err());
+}
+
+#[wasm_bindgen_test]
+fn passkey_signatures_verify_on_wasm_es256() {
+    recorded_ceremony_verifies(include_str!("fixtures/webauthn/es256.json"));
+}
+
+#[wasm_bindgen_test]
+fn passkey_signatures_verify_on_wasm_eddsa() {
+    recorded_ceremony_verifies(include_str!("fixtures/webauthn/eddsa.json"));
+}
+
+#[wasm_bindgen_test]
+fn passkey_signatures_verify_on_wasm_rs256() {
+    recorded_ceremony_verifies(include_str!("fixtures/webauthn/rs256.json"));
+}
+
+#[wasm_bindgen_test]
+fn totp_secrets_seal_and_codes_verify_on_wasm() {
+    use edge_auth::domain::sealed::{open, seal, SealKey};
+    use edge_auth::domain::totp::{code_at_step, step_at, verify, TotpSecret};
+    let key = SealKey::derive(b"wasm-test-mfa-encryption-key-0123456789");
+    let secret = TotpSecret::from_bytes(random());
+    let sealed = seal(&key, random(), b"totp:7", secret.expose());
+    assert_eq!(open(&key, b"totp:7", &sealed).as_deref(), Some(&secret.expose()[..]));
+    assert_eq!(open(&key, b"totp:8", &sealed), None, "another owner's row does not open it");
+    let now = chrono::Utc::now().timestamp();
+    let code = code_at_step(&secret, step_at(now)).unwrap();
+    assert_eq!(verify(&secret, &code, now, None), Some(step_at(now)));
+    assert_eq!(verify(&secret, &code, now, Some(step_at(now))), None, "a used step is refused");
+}
