@@ -18,7 +18,6 @@ use crate::app::throttle::{limit_ip, Limiter};
 use crate::app::{database, now, random_bytes, Ctx, OrInternal, Outcome};
 use crate::config::{Config, MfaConfig};
 use crate::domain::audit::{AuditEvent, EventType, LoginFailure};
-use crate::domain::body::BodyError;
 use crate::domain::mfa::{challenge_hash, mfa_token_hash, passkey_name};
 use crate::domain::tokens::hex;
 use crate::domain::user::{timestamp, User};
@@ -78,7 +77,7 @@ pub async fn register_verify(mut req: Request, ctx: Ctx) -> Outcome {
     let user = &caller.user;
     limit_ip(req, ctx, Limiter::General, "passkey-register", config.rate_limit_period_secs.unsigned_abs()).await?;
     let data = json_body(req, config).await?;
-    let (credential, form) = split(&data)?;
+    let (credential, form) = split(&data).ok_or(ApiError::WebauthnInvalid("Expected a WebAuthn credential object."))?;
     let name = match form {
         Some(form) => passkey_name(form, false)?,
         None => None,
@@ -166,14 +165,12 @@ pub async fn login_options(mut req: Request, ctx: Ctx) -> Outcome {
     let (req, ctx) = (&mut req, &ctx);
     let config = &ctx.data.state.config;
     limit_ip(req, ctx, Limiter::General, "passkey-options", config.rate_limit_period_secs.unsigned_abs()).await?;
-    let data = match json_body(req, config).await {
-        Err(ApiError::Body(BodyError::NoData)) => Map::new(),
-        data => data?,
-    };
+    // An empty body reads as `{}` (DRF's parsing); `null` and other non-objects are 400s.
+    let data = json_body(req, config).await?;
     let rp = relying_party(config)?;
     let db = database(ctx)?;
     let options = match data.get("mfa_token") {
-        None | Some(Value::Null) => {
+        None => {
             let challenge = new_challenge(&db, Purpose::Login, None, None).await?;
             webauthn::request_options(&rp, &challenge, &[], "required")
         }
@@ -198,7 +195,8 @@ pub async fn login_verify(mut req: Request, ctx: Ctx) -> Outcome {
     let config = &state.config;
     limit_ip(req, ctx, Limiter::Password, "passkey-login", config.rate_limit_period_secs.unsigned_abs()).await?;
     let data = json_body(req, config).await?;
-    let (credential, _) = split(&data)?;
+    // Any failure of a passkey login is the one 401, a misshapen body included.
+    let (credential, _) = split(&data).ok_or(ApiError::PasskeyLoginFailed)?;
     let rp = relying_party(config)?;
     let db = database(ctx)?;
     let Some(user) = assert_passkey(&db, &rp, &credential, Purpose::Login, None, None).await? else {
@@ -312,12 +310,12 @@ fn relying_party(config: &Config) -> Result<RelyingParty, ApiError> {
 }
 
 /// The credential of a body: `{"credential": …}` (with the rest of the body as a form), or the
-/// body itself.
-fn split(data: &Map<String, Value>) -> Result<(Value, Option<&Body>), ApiError> {
+/// body itself; `None` when `credential` is there but not an object.
+fn split(data: &Body) -> Option<(Value, Option<&Body>)> {
     match data.get("credential") {
-        Some(credential @ Value::Object(_)) => Ok((credential.clone(), Some(data))),
-        Some(_) => Err(ApiError::WebauthnInvalid("Expected a WebAuthn credential object.")),
-        None => Ok((Value::Object(data.clone()), None)),
+        Some(credential @ Value::Object(_)) => Some((credential.clone(), Some(data))),
+        Some(_) => None,
+        None => Some((Value::Object(data.clone()), None)),
     }
 }
 

@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { DRF, ORIGIN, SHORT, startWorker } from "../support.mjs";
 import {
   ISO_UTC, NOT_FOUND, NOT_PROVIDED, assertCommonHeaders, assertNoStore, assertResponse, assertTokenPair,
-  assertUnauthorized, login,
+  assertUnauthorized, login, postJsonText,
 } from "./helpers.mjs";
 import {
   assertLoggedIn,
@@ -527,6 +527,20 @@ describe("a passkey as the second factor", () => {
 
   test("a bad mfa_token is 401 mfa_token_invalid on passkeys/login/options/", async () => {
     assertRefused(await loginOptions({ mfa_token: "not-a-token" }), MFA_TOKEN_INVALID);
+    // null or another type is no token at all, not the usernameless options (Schemathesis found it).
+    for (const mfa_token of [null, 7, ["x"]]) assertRefused(await loginOptions({ mfa_token }), MFA_TOKEN_INVALID);
+  });
+
+  test("passkeys/login/options/ takes an empty body as {}, but JSON null is 400", async () => {
+    const empty = await worker.post(`${DRF}/passkeys/login/options/`);
+    assert.equal(empty.status, 200, empty.text);
+    assert.equal(empty.body.userVerification, "required");
+    const nothing = await postJsonText(worker, `${DRF}/passkeys/login/options/`, "null");
+    assert.equal(nothing.status, 400, nothing.text);
+  });
+
+  test("a credential that is not an object is the one passkey-login 401 (Schemathesis found a 400)", async () => {
+    assertRefused(await worker.post(`${DRF}/passkeys/login/verify/`, { credential: ["x"] }), PASSKEY_FAILED);
   });
 
   test("a usernameless challenge is no good for login/mfa/", async () => {
