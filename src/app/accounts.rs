@@ -131,13 +131,13 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
     }
     let new_hash =
         if needs_rehash { Some(hash_password(credentials.password.expose(), &config.password_hasher)?) } else { None };
-    let signed_in = SignIn { throttle_key: &attempt.throttle_key, new_hash: new_hash.as_deref(), method: None };
-    let reply = sign_in(req, ctx, &db, user, signed_in).await?;
-    let device = match attempt.device {
-        Some(device) => device,
-        None => state.devices.issue(reply.user_id.unwrap_or_default(), random_bytes()?),
+    let signed_in = SignIn {
+        throttle_key: Some(&attempt.throttle_key),
+        device: attempt.device,
+        new_hash: new_hash.as_deref(),
+        method: None,
     };
-    Ok(reply.with_header("Set-Cookie", device.set_cookie()))
+    sign_in(req, ctx, &db, user, signed_in).await
 }
 
 /// A login attempt, reserved: the user the email names (if any), the trusted device (if its

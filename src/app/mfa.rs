@@ -223,10 +223,8 @@ pub async fn login_second_step(mut req: Request, ctx: Ctx) -> Outcome {
             "webauthn"
         }
     };
-    let signed_in = SignIn { throttle_key: &throttle_key, new_hash: None, method: Some(method) };
-    let reply = sign_in(req, ctx, &db, user, signed_in).await?;
-    let device = state.devices.issue(reply.user_id.unwrap_or_default(), random_bytes()?);
-    Ok(reply.with_header("Set-Cookie", device.set_cookie()))
+    let signed_in = SignIn { throttle_key: Some(&throttle_key), device: None, new_hash: None, method: Some(method) };
+    sign_in(req, ctx, &db, user, signed_in).await
 }
 
 /// Spends the `mfa_token`: `MfaTokenInvalid` when another request spent it first.

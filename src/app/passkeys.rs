@@ -208,11 +208,8 @@ pub async fn login_verify(mut req: Request, ctx: Ctx) -> Outcome {
         ctx.record(req, AuditEvent::login_failed(Some(user.id), LoginFailure::AccountDisabled));
         return Err(ApiError::PasskeyLoginFailed);
     }
-    let throttle_key = format!("passkey:{}", user.id);
-    let signed_in = SignIn { throttle_key: &throttle_key, new_hash: None, method: Some("passkey") };
-    let reply = sign_in(req, ctx, &db, user, signed_in).await?;
-    let device = state.devices.issue(reply.user_id.unwrap_or_default(), random_bytes()?);
-    Ok(reply.with_header("Set-Cookie", device.set_cookie()))
+    let signed_in = SignIn { throttle_key: None, device: None, new_hash: None, method: Some("passkey") };
+    sign_in(req, ctx, &db, user, signed_in).await
 }
 
 /// A passkey assertion as the login's second factor for `user_id`, with a challenge issued for
