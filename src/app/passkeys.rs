@@ -203,7 +203,6 @@ pub async fn login_verify(mut req: Request, ctx: Ctx) -> Outcome {
         ctx.record(req, AuditEvent::login_failed(None, LoginFailure::InvalidSecondFactor));
         return Err(ApiError::PasskeyLoginFailed);
     };
-    let user = Users::new(&db).by_id(user).await?.ok_or(ApiError::PasskeyLoginFailed)?;
     if !user.can_log_in() || (config.mail.require_verified_email && !user.email_verified) {
         ctx.record(req, AuditEvent::login_failed(Some(user.id), LoginFailure::AccountDisabled));
         return Err(ApiError::PasskeyLoginFailed);
@@ -223,12 +222,12 @@ pub(crate) async fn verify_second_factor(
 ) -> Result<bool, ApiError> {
     let rp = relying_party(&ctx.data.state.config)?;
     let asserted = assert_passkey(db, &rp, credential, Purpose::SecondFactor, Some(user_id), Some(token_hash)).await?;
-    Ok(asserted == Some(user_id))
+    Ok(asserted.is_some_and(|owner| owner.id == user_id))
 }
 
 /// Checks an assertion end to end: its challenge taken (issued for `purpose`, `user_id` and
 /// `token_hash`), its credential known (and `user_id`'s when given), its signature, flags and
-/// counter; the counter then recorded. The passkey's user, or `None` for any failure.
+/// counter; the counter then recorded. The passkey's owner, or `None` for any failure.
 async fn assert_passkey(
     db: &D1Database,
     rp: &RelyingParty,
@@ -236,7 +235,7 @@ async fn assert_passkey(
     purpose: Purpose,
     user_id: Option<i64>,
     token_hash: Option<&str>,
-) -> Result<Option<i64>, ApiError> {
+) -> Result<Option<User>, ApiError> {
     let Ok(challenge) = webauthn::challenge_of(credential) else { return Ok(None) };
     if !take_challenge(db, &challenge, purpose, user_id, token_hash).await? {
         return Ok(None);
@@ -252,20 +251,18 @@ async fn assert_passkey(
     let Ok(assertion) = webauthn::verify_assertion(rp, credential, &challenge, &key, require_uv) else {
         return Ok(None);
     };
+    let Some(owner) = Users::new(db).by_id(stored.user_id).await? else { return Ok(None) };
     // A discoverable credential names its user: it must be the passkey's.
-    if let Some(handle) = &assertion.user_handle {
-        let owner = Users::new(db).by_id(stored.user_id).await?;
-        if owner.as_ref().map(user_handle).transpose()?.as_deref() != Some(handle.as_slice()) {
-            return Ok(None);
-        }
-    } else if purpose == Purpose::Login {
-        return Ok(None);
+    match &assertion.user_handle {
+        Some(handle) if *handle != user_handle(&owner)? => return Ok(None),
+        None if purpose == Purpose::Login => return Ok(None),
+        _ => {}
     }
     let counter = i64::from(assertion.sign_count);
     if !factors.use_passkey(&stored.id, stored.sign_count, counter, assertion.backed_up, now().timestamp()).await? {
         return Ok(None);
     }
-    Ok(Some(stored.user_id))
+    Ok(Some(owner))
 }
 
 /// A fresh 32-byte challenge, stored hashed for `purpose` (and its user or `mfa_token`).
