@@ -16,7 +16,7 @@ use crate::app::passkeys;
 use crate::app::passwords::check_password_attempt;
 use crate::app::second_factor::{factor_changed, mfa_token_user, Change};
 use crate::app::signin::{sign_in, SignIn};
-use crate::app::store::factors::SecondFactors;
+use crate::app::store::factors::{SecondFactors, TotpRow};
 use crate::app::throttle::{limit_ip, Limiter, PasswordThrottle};
 use crate::app::{database, now, random_bytes, Ctx, OrInternal, Outcome};
 use crate::domain::audit::{AuditEvent, EventType, LoginFailure};
@@ -82,9 +82,8 @@ pub async fn totp_confirm(mut req: Request, ctx: Ctx) -> Outcome {
         Some(row) if row.confirmed_at.is_some() => return Err(ApiError::Refused(ALREADY_ENABLED)),
         Some(row) => row,
     };
-    let secret = unseal(&state.mfa_key, user_id, &pending.secret_sealed)?;
     let now = now().timestamp();
-    let Some(step) = totp::verify(&secret, &code, now, Some(pending.last_used_step)) else {
+    let Some(step) = matching_step(&state.mfa_key, user_id, &pending, &code, now)? else {
         return Err(FieldErrors::single("code", INVALID_CODE).into());
     };
     let confirmed = factors.confirm_totp(user_id, &pending.secret_sealed, step, now)?.first::<Value>(None).await;
@@ -147,9 +146,7 @@ pub async fn totp_disable(mut req: Request, ctx: Ctx) -> Outcome {
             let throttle_key = second_factor_key(user.id);
             let throttle = PasswordThrottle::new(&db);
             throttle.reserve_now(&throttle_key, now().timestamp(), &state.config.login_backoff).await?;
-            let secret = unseal(&state.mfa_key, user.id, &enabled.secret_sealed)?;
-            let step = totp::verify(&secret, &code, now().timestamp(), Some(enabled.last_used_step));
-            match step {
+            match matching_step(&state.mfa_key, user.id, &enabled, &code, now().timestamp())? {
                 Some(step) if factors.spend_totp_step(user.id, step).await? => {
                     throttle.clear_now(&throttle_key).await?
                 }
@@ -186,40 +183,35 @@ pub async fn login_second_step(mut req: Request, ctx: Ctx) -> Outcome {
         Proof::Code(code) => {
             let found = match factors.totp(user.id).await? {
                 Some(row) if row.confirmed_at.is_some() => {
-                    let secret = unseal(&state.mfa_key, user.id, &row.secret_sealed)?;
-                    totp::verify(&secret, code, now().timestamp(), Some(row.last_used_step))
+                    matching_step(&state.mfa_key, user.id, &row, code, now().timestamp())?
                 }
                 _ => None,
             };
-            match found {
-                Some(step)
-                    if spend_token(&factors, &token_hash).await? && factors.spend_totp_step(user.id, step).await? =>
-                {
-                    "totp"
-                }
-                _ => return second_factor_failed(req, ctx, user.id),
+            let Some(step) = found else { return second_factor_failed(req, ctx, user.id) };
+            spend_token(&factors, &token_hash).await?;
+            if !factors.spend_totp_step(user.id, step).await? {
+                return second_factor_failed(req, ctx, user.id);
             }
+            "totp"
         }
         Proof::RecoveryCode(code) => {
             let unused = factors.unused_recovery_codes(user.id).await?;
             let stored: Vec<&str> = unused.iter().map(String::as_str).collect();
-            let found = recovery_codes::find(user.id, code, &stored).map(|index| stored[index]);
-            match found {
-                Some(hash)
-                    if spend_token(&factors, &token_hash).await?
-                        && factors.spend_recovery_code(user.id, hash, now().timestamp()).await? =>
-                {
-                    ctx.record(req, AuditEvent::success(EventType::RecoveryCodeUsed, user.id));
-                    "recovery_code"
-                }
-                _ => return second_factor_failed(req, ctx, user.id),
-            }
-        }
-        Proof::Passkey(credential) => {
-            let verified = passkeys::verify_second_factor(ctx, &db, user.id, &token_hash, credential).await?;
-            if !(verified && spend_token(&factors, &token_hash).await?) {
+            let Some(index) = recovery_codes::find(user.id, code, &stored) else {
+                return second_factor_failed(req, ctx, user.id);
+            };
+            spend_token(&factors, &token_hash).await?;
+            if !factors.spend_recovery_code(user.id, stored[index], now().timestamp()).await? {
                 return second_factor_failed(req, ctx, user.id);
             }
+            ctx.record(req, AuditEvent::success(EventType::RecoveryCodeUsed, user.id));
+            "recovery_code"
+        }
+        Proof::Passkey(credential) => {
+            if !passkeys::verify_second_factor(ctx, &db, user.id, &token_hash, credential).await? {
+                return second_factor_failed(req, ctx, user.id);
+            }
+            spend_token(&factors, &token_hash).await?;
             "webauthn"
         }
     };
@@ -228,9 +220,9 @@ pub async fn login_second_step(mut req: Request, ctx: Ctx) -> Outcome {
 }
 
 /// Spends the `mfa_token`: `MfaTokenInvalid` when another request spent it first.
-async fn spend_token(factors: &SecondFactors<'_>, token_hash: &str) -> Result<bool, ApiError> {
+async fn spend_token(factors: &SecondFactors<'_>, token_hash: &str) -> Result<(), ApiError> {
     if factors.spend_mfa_token(token_hash).await? {
-        Ok(true)
+        Ok(())
     } else {
         Err(ApiError::MfaTokenInvalid)
     }
@@ -251,6 +243,13 @@ fn second_factor_key(user_id: i64) -> String {
 /// What a TOTP secret is sealed for: its owner, so a sealed value moved to another row opens not.
 fn sealed_for(user_id: i64) -> Vec<u8> {
     format!("totp:{user_id}").into_bytes()
+}
+
+/// The time step `code` matches for `row`'s secret (unsealed here), if it is later than the last
+/// one used: the one check of a code, at confirmation, at login and to turn TOTP off.
+fn matching_step(key: &SealKey, user_id: i64, row: &TotpRow, code: &str, now: i64) -> Result<Option<i64>, ApiError> {
+    let secret = unseal(key, user_id, &row.secret_sealed)?;
+    Ok(totp::verify(&secret, code, now, Some(row.last_used_step)))
 }
 
 fn unseal(key: &SealKey, user_id: i64, sealed: &str) -> Result<TotpSecret, ApiError> {
