@@ -154,10 +154,7 @@ pub async fn totp_disable(mut req: Request, ctx: Ctx) -> Outcome {
             }
         }
     }
-    let mut writes = vec![factors.delete_totp(user.id)?];
-    if factors.of(user.id).await?.passkeys == 0 {
-        writes.push(factors.delete_recovery_codes(user.id)?);
-    }
+    let writes = vec![factors.delete_totp(user.id)?, factors.delete_recovery_codes_without_factor(user.id)?];
     db.batch(writes).await.or_internal("mfa_totp.delete")?;
     factor_changed(req, ctx, &caller, Change::Removed("the authenticator app"), EventType::TotpDisabled).await?;
     Ok(Reply::new(204, Value::Null).for_user(user.id))

@@ -15,7 +15,7 @@ use crate::app::signin::{sign_in, SignIn};
 use crate::app::store::factors::{NewPasskey, PasskeyRow, SecondFactors};
 use crate::app::store::users::Users;
 use crate::app::throttle::{limit_ip, Limiter};
-use crate::app::{database, now, random_bytes, Ctx, OrInternal, Outcome};
+use crate::app::{database, first_row, now, random_bytes, Ctx, OrInternal, Outcome};
 use crate::config::{Config, MfaConfig};
 use crate::domain::audit::{AuditEvent, EventType, LoginFailure};
 use crate::domain::mfa::{challenge_hash, mfa_token_hash, passkey_name};
@@ -148,12 +148,10 @@ pub async fn remove(req: Request, ctx: Ctx) -> Outcome {
     let id = ctx.path_id().unwrap_or_default();
     let db = database(ctx)?;
     let factors = SecondFactors::new(&db);
-    let deleted = factors.delete_passkey(id, user_id)?.first::<Value>(None).await.or_internal("passkey delete")?;
-    if deleted.is_none() {
+    let writes = vec![factors.delete_passkey(id, user_id)?, factors.delete_recovery_codes_without_factor(user_id)?];
+    let results = db.batch(writes).await.or_internal("passkey delete")?;
+    if first_row::<Value>(&results, 0)?.is_none() {
         return Err(ApiError::NotFound);
-    }
-    if !factors.of(user_id).await?.any() {
-        factors.delete_recovery_codes(user_id)?.run().await.or_internal("mfa_recovery_codes.delete")?;
     }
     factor_changed(req, ctx, &caller, Change::Removed("a passkey"), EventType::PasskeyRemoved).await?;
     Ok(Reply::new(204, Value::Null).for_user(user_id))

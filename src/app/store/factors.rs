@@ -224,7 +224,19 @@ impl<'a> SecondFactors<'a> {
         Ok(writes)
     }
 
-    pub fn delete_recovery_codes(&self, user_id: i64) -> Result<D1PreparedStatement, ApiError> {
+    /// Deletes the recovery codes of `user_id` once no factor is left (batch it after the
+    /// factor's delete): they go with the last factor, decided in the same transaction.
+    pub fn delete_recovery_codes_without_factor(&self, user_id: i64) -> Result<D1PreparedStatement, ApiError> {
+        statement(
+            self.db,
+            "DELETE FROM mfa_recovery_codes WHERE user_id = ?1 \
+             AND NOT EXISTS (SELECT 1 FROM webauthn_credentials WHERE user_id = ?1) \
+             AND NOT EXISTS (SELECT 1 FROM mfa_totp WHERE user_id = ?1 AND confirmed_at IS NOT NULL)",
+            &[int(user_id)],
+        )
+    }
+
+    fn delete_recovery_codes(&self, user_id: i64) -> Result<D1PreparedStatement, ApiError> {
         statement(self.db, "DELETE FROM mfa_recovery_codes WHERE user_id = ?1", &[int(user_id)])
     }
 
