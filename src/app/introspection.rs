@@ -8,7 +8,7 @@ use crate::app::sessions::rules;
 use crate::app::store::sessions::{Account, Sessions};
 use crate::app::store::users::Users;
 use crate::app::{blacklist, database, now, Ctx, Outcome};
-use crate::domain::fields::{Form, Text};
+use crate::domain::fields::required_text;
 use crate::domain::introspection::{active, basic_matches, inactive};
 use crate::domain::secrets::Token;
 use crate::domain::tokens::{TokenClaims, TokenType};
@@ -26,10 +26,7 @@ pub async fn introspect(mut req: Request, ctx: Ctx) -> Outcome {
     }
     let data = form_or_json_body(req, config).await?;
     // `token_type_hint` is ignored, as RFC 7662 §2.1 allows: the token's own claim says.
-    let mut form = Form::new(&data);
-    let token = form.required("token", Text::REQUIRED);
-    form.errors.into_result()?;
-    let token = token.ok_or(ApiError::Internal)?;
+    let token = required_text(&data, "token")?;
     let now = now().timestamp();
     let body = match state.tokens.verify_any(&token, now) {
         Ok(claims) if live(ctx, &claims, now).await? => {

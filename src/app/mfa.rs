@@ -20,7 +20,7 @@ use crate::app::store::factors::{SecondFactors, TotpRow};
 use crate::app::throttle::{limit_ip, Limiter, PasswordThrottle};
 use crate::app::{database, now, random_bytes, Ctx, OrInternal, Outcome};
 use crate::domain::audit::{AuditEvent, EventType, LoginFailure};
-use crate::domain::fields::{FieldErrors, Form, Text};
+use crate::domain::fields::{required_text, FieldErrors};
 use crate::domain::mfa::{mfa_token_hash, Proof, Reauthentication, SecondStep};
 use crate::domain::recovery_codes;
 use crate::domain::sealed::{open, seal, SealKey};
@@ -71,10 +71,7 @@ pub async fn totp_confirm(mut req: Request, ctx: Ctx) -> Outcome {
     let user_id = caller.user.id;
     limit_ip(req, ctx, Limiter::Password, "mfa-confirm", state.config.rate_limit_period_secs.unsigned_abs()).await?;
     let data = json_body(req, &state.config).await?;
-    let mut form = Form::new(&data);
-    let code = form.required("code", Text::REQUIRED);
-    form.errors.into_result()?;
-    let code = code.ok_or(ApiError::Internal)?;
+    let code = required_text(&data, "code")?;
     let db = database(ctx)?;
     let factors = SecondFactors::new(&db);
     let pending = match factors.totp(user_id).await? {
@@ -105,11 +102,9 @@ pub async fn regenerate_recovery_codes(mut req: Request, ctx: Ctx) -> Outcome {
     let user = &caller.user;
     limit_ip(req, ctx, Limiter::Password, "recovery-codes", state.config.rate_limit_period_secs.unsigned_abs()).await?;
     let data = json_body(req, &state.config).await?;
-    let mut form = Form::new(&data);
-    let password = form.required("password", Text::REQUIRED);
-    form.errors.into_result()?;
+    let password = required_text(&data, "password")?;
     let db = database(ctx)?;
-    if !check_password_attempt(req, ctx, &db, user, &password.unwrap_or_default()).await? {
+    if !check_password_attempt(req, ctx, &db, user, &password).await? {
         return Err(FieldErrors::single("password", PASSWORD_INCORRECT).into());
     }
     if !SecondFactors::new(&db).of(user.id).await?.any() {

@@ -13,7 +13,7 @@ use crate::app::store::sessions::{Account, Rules, SessionRow, Sessions};
 use crate::app::throttle::{limit_ip, Limiter};
 use crate::app::{blacklist, database, now, random_bytes, Ctx, Outcome};
 use crate::domain::audit::{AuditEvent, EventType};
-use crate::domain::fields::{Form, Text};
+use crate::domain::fields::required_text;
 use crate::domain::sessions::{on_replay, Dead, Replay, TokenRecord};
 use crate::domain::sync::{Outgoing, Reason};
 use crate::domain::tokens::{hex, TokenClaims, TokenError, TokenType};
@@ -277,10 +277,7 @@ pub fn rules(state: &State) -> Rules {
 fn refresh_token_field(data: &Map<String, Value>) -> std::result::Result<String, ApiError> {
     let name =
         if !data.contains_key("refresh_token") && data.contains_key("refresh") { "refresh" } else { "refresh_token" };
-    let mut form = Form::new(data);
-    let token = form.required(name, Text::REQUIRED);
-    form.errors.into_result()?;
-    token.ok_or(ApiError::Internal)
+    Ok(required_text(data, name)?)
 }
 
 /// A live session as `GET sessions/` shows it, but for `current` (which the admin API has not).

@@ -102,6 +102,15 @@ impl FieldErrors {
     }
 }
 
+/// A form of one required `CharField` (a code, a password, a token): its value, or its errors.
+pub fn required_text(data: &Map<String, Value>, name: &str) -> Result<String, FieldErrors> {
+    let mut form = Form::new(data);
+    match form.required(name, Text::REQUIRED) {
+        Some(value) if form.errors.is_empty() => Ok(value),
+        _ => Err(form.errors),
+    }
+}
+
 /// Reads fields from one request object; errors accumulate in `errors` for the caller to return.
 pub struct Form<'a> {
     data: &'a Map<String, Value>,
@@ -427,5 +436,20 @@ mod tests {
         assert_eq!(form.timezone("bad"), Optional::Absent);
         assert_eq!(form.timezone("off"), Optional::Absent);
         assert_eq!(errors_of(form), json!({"bad": [INVALID_TIMEZONE], "off": [INVALID_TIMEZONE]}));
+    }
+
+    #[test]
+    fn a_form_of_one_required_field_gives_its_value_or_drfs_errors() {
+        let data = |value: Value| value.as_object().unwrap().clone();
+        assert_eq!(required_text(&data(serde_json::json!({"code": " 123456 "})), "code"), Ok("123456".into()));
+        assert_eq!(required_text(&data(serde_json::json!({})), "code"), Err(FieldErrors::single("code", REQUIRED)));
+        assert_eq!(
+            required_text(&data(serde_json::json!({"code": ""})), "code"),
+            Err(FieldErrors::single("code", BLANK))
+        );
+        assert_eq!(
+            required_text(&data(serde_json::json!({"code": null})), "code"),
+            Err(FieldErrors::single("code", NULL))
+        );
     }
 }
