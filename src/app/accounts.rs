@@ -125,9 +125,7 @@ pub async fn login(mut req: Request, ctx: Ctx) -> Outcome {
         return Err(ApiError::EmailNotVerified);
     }
     if attempt.factors.any() {
-        // The right password: no failure to count, but no tokens before the second factor.
-        PasswordThrottle::new(&db).clear_now(&attempt.throttle_key).await?;
-        return ask_second_factor(req, ctx, &db, &user, &attempt.factors, now.timestamp()).await;
+        return ask_second_factor(req, ctx, &db, &user, &attempt.factors, &attempt.throttle_key, now.timestamp()).await;
     }
     let new_hash =
         if needs_rehash { Some(hash_password(credentials.password.expose(), &config.password_hasher)?) } else { None };

@@ -13,6 +13,7 @@ use crate::app::sessions::revoke;
 use crate::app::store::factors::{Factors, SecondFactors};
 use crate::app::store::revocation::Scope;
 use crate::app::store::users::Users;
+use crate::app::throttle::PasswordThrottle;
 use crate::app::{now, random_bytes, Ctx, Outcome};
 use crate::config::MfaConfig;
 use crate::domain::audit::{AuditEvent, EventType};
@@ -31,12 +32,16 @@ pub async fn ask_second_factor(
     db: &D1Database,
     user: &User,
     factors: &Factors,
+    throttle_key: &str,
     now: i64,
 ) -> Outcome {
     let token = Base64UrlUnpadded::encode_string(&random_bytes::<32>()?);
     let expires_at = now + MfaConfig::CHALLENGE_TTL_SECS;
     let fingerprint = password_fingerprint(&user.password);
-    SecondFactors::new(db).issue_mfa_token(&mfa_token_hash(&token), user.id, &fingerprint, expires_at, now).await?;
+    // The right password: no failure to count on its back-off, but no tokens before the second factor.
+    let cleared = PasswordThrottle::new(db).clear(throttle_key)?;
+    let hash = mfa_token_hash(&token);
+    SecondFactors::new(db).issue_mfa_token(&hash, user.id, &fingerprint, expires_at, now, cleared).await?;
     ctx.record(req, AuditEvent::success(EventType::MfaChallenge, user.id));
     let body = json!({
         "detail": "Second factor required.",

@@ -272,7 +272,8 @@ impl<'a> SecondFactors<'a> {
 
     // The login's mfa_tokens.
 
-    /// Stores a new `mfa_token` (by hash), sweeping expired ones along.
+    /// Stores a new `mfa_token` (by hash), sweeping expired ones along, with `also` (the
+    /// login's cleared back-off) in the same batch.
     pub async fn issue_mfa_token(
         &self,
         hash: &str,
@@ -280,6 +281,7 @@ impl<'a> SecondFactors<'a> {
         fingerprint: &str,
         expires_at: i64,
         now: i64,
+        also: D1PreparedStatement,
     ) -> Result<(), ApiError> {
         let insert = statement(
             self.db,
@@ -287,7 +289,9 @@ impl<'a> SecondFactors<'a> {
              VALUES (?1, ?2, ?3, 0, ?4, ?5)",
             &[text(hash), int(user_id), text(fingerprint), int(expires_at), int(now)],
         )?;
-        self.insert_sweeping(insert, "mfa_tokens", now, "mfa_tokens.issue").await
+        let writes = vec![insert, sweep(self.db, "mfa_tokens", now)?, also];
+        self.db.batch(writes).await.or_internal("mfa_tokens.issue")?;
+        Ok(())
     }
 
     /// Counts an attempt on a live token with attempts left: its row, or `None` (unknown,
